@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from lavka.accounts import services
+from lavka.accounts.models import User, normalize_email
+
+
+class Command(BaseCommand):
+    help = "Create a personal API token for a user and print it (shown only this once)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("email")
+        parser.add_argument("--name", default="command line")
+
+    def handle(self, *args: Any, email: str, name: str, **options: Any) -> None:
+        user = User.objects.filter(email=normalize_email(email)).first()
+        if user is None:
+            raise CommandError(f"No user with email {email!r}.")
+        if not user.is_active:
+            raise CommandError(f"{email} is blocked; a token would not work.")
+        issued = services.create_api_token(user=user, name=name)
+        self.stdout.write(issued.raw)

@@ -1,0 +1,42 @@
+"""The welcome email travels the real path: commit → broker → worker process → mail."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core import mail
+
+from lavka.core.testing import wait_until
+
+pytestmark = [pytest.mark.worker, pytest.mark.slow]
+
+
+def test_welcome_email_arrives_through_a_real_worker(client, celery_worker_process, mail_sink):
+    client.post(
+        "/accounts/signup/",
+        {
+            "email": "fresh@example.com",
+            "password1": "a-long-and-unusual-passphrase",
+            "password2": "a-long-and-unusual-passphrase",
+        },
+    )
+    key = re.search(r"/accounts/confirm-email/(\S+)/", mail.outbox[0].body).group(1)
+
+    client.post(f"/accounts/confirm-email/{key}/")
+    welcome = wait_until(
+        lambda: [m for m in mail_sink("fresh@example.com") if "Welcome to Lavka" in m.subject],
+        timeout=60,
+    )
+
+    assert welcome, f"no welcome email; worker log:\n{celery_worker_process.log_tail()}"
+    assert len(welcome) == 1
+    assert "account is ready" in welcome[0].text()
+    assert welcome[0].message["Message-ID"].startswith("<welcome-")
+
+
+def test_worker_heartbeat_makes_healthz_green(client, celery_worker_process):
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert celery_worker_process.hostname in response.json()["checks"]["worker"]["detail"]

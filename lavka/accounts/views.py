@@ -1,0 +1,147 @@
+"""Profile, API tokens and the managers' user list."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language
+
+from lavka.accounts import selectors, services
+from lavka.accounts.forms import ApiTokenForm, BlockUserForm, ProfileForm
+from lavka.accounts.models import ApiToken
+from lavka.accounts.roles import Role, has_role
+
+NEW_TOKEN_SESSION_KEY = "accounts:new_api_token"  # noqa: S105 (a session key name)
+
+
+def _profile_page(
+    request: HttpRequest, profile_form: ProfileForm, token_form: ApiTokenForm, status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "form": profile_form,
+            "token_form": token_form,
+            "tokens": selectors.api_tokens_of(user=request.user),  # type: ignore[arg-type]
+            "new_token": request.session.pop(NEW_TOKEN_SESSION_KEY, None),
+        },
+        status=status,
+    )
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if request.method == "POST":
+        form = ProfileForm(request.POST, instance=user)  # type: ignore[arg-type]
+        if form.is_valid():
+            services.update_profile(
+                user=user,  # type: ignore[arg-type]
+                full_name=form.cleaned_data["full_name"],
+                time_zone=form.cleaned_data["time_zone"],
+                language=form.cleaned_data["language"],
+            )
+            messages.success(request, _("Your profile was saved."))
+            response = redirect("accounts:profile")
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME,
+                form.cleaned_data["language"],
+                samesite=settings.LANGUAGE_COOKIE_SAMESITE,  # type: ignore[arg-type]
+                secure=settings.LANGUAGE_COOKIE_SECURE,
+                httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            )
+            return response
+        return _profile_page(request, form, ApiTokenForm(), status=400)
+    return _profile_page(request, ProfileForm(instance=user), ApiTokenForm())  # type: ignore[arg-type]
+
+
+@login_required
+@require_POST
+def api_token_create(request: HttpRequest) -> HttpResponse:
+    form = ApiTokenForm(request.POST)
+    if form.is_valid():
+        try:
+            issued = services.create_api_token(user=request.user, name=form.cleaned_data["name"])  # type: ignore[arg-type]
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            request.session[NEW_TOKEN_SESSION_KEY] = {"name": issued.token.name, "raw": issued.raw}
+            return redirect("accounts:profile")
+    return _profile_page(request, ProfileForm(instance=request.user), form, status=400)  # type: ignore[arg-type]
+
+
+@login_required
+@require_POST
+def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        token = services.revoke_api_token(user=request.user, token_id=pk)  # type: ignore[arg-type]
+    except ApiToken.DoesNotExist:
+        return render(request, "404.html", status=404)
+    messages.success(request, _("Token “%(name)s” was revoked.") % {"name": token.name})
+    return redirect("accounts:profile")
+
+
+@require_POST
+def switch_language(request: HttpRequest) -> HttpResponseBase:
+    """Django's set_language, and the choice is remembered on the profile too."""
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        request.user.language = language  # type: ignore[union-attr]
+        request.user.save(update_fields=["language"])  # type: ignore[union-attr]
+    return response
+
+
+def _require_manager(request: HttpRequest) -> None:
+    if not has_role(request.user, Role.MANAGER):
+        raise PermissionDenied
+
+
+@login_required
+def user_list(request: HttpRequest) -> HttpResponse:
+    _require_manager(request)
+    search = request.GET.get("q", "").strip()
+    status = request.GET.get("status", "")
+    users = selectors.users_visible_to(actor=request.user, search=search, status=status)  # type: ignore[arg-type]
+    page = Paginator(users, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "accounts/user_list.html",
+        {"page": page, "search": search, "status": status, "block_form": BlockUserForm()},
+    )
+
+
+@login_required
+@require_POST
+def user_block(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_manager(request)
+    target = get_object_or_404(selectors.users_visible_to(actor=request.user), pk=pk)  # type: ignore[arg-type]
+    form = BlockUserForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Say why the user is blocked; they will see it."))
+        return redirect("accounts:user_list")
+    try:
+        services.block_user(actor=request.user, user=target, reason=form.cleaned_data["reason"])  # type: ignore[arg-type]
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("%(email)s is blocked.") % {"email": target.email})
+    return redirect("accounts:user_list")
+
+
+@login_required
+@require_POST
+def user_unblock(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_manager(request)
+    target = get_object_or_404(selectors.users_visible_to(actor=request.user), pk=pk)  # type: ignore[arg-type]
+    services.unblock_user(actor=request.user, user=target)  # type: ignore[arg-type]
+    messages.success(request, _("%(email)s is unblocked.") % {"email": target.email})
+    return redirect("accounts:user_list")

@@ -1,0 +1,258 @@
+"""Client lists and scheduled email campaigns, with a delivery log per recipient."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+from phonenumber_field.modelfields import PhoneNumberField
+
+from lavka.core.models import TimeStampedModel
+
+
+class Recipient(TimeStampedModel):
+    """A client of an owner: someone the owner may email."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recipients"
+    )
+    email = models.EmailField(_("email"))
+    full_name = models.CharField(_("full name"), max_length=200, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    phone = PhoneNumberField(_("phone"), blank=True)
+    country = CountryField(_("country"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    unsubscribed_at = models.DateTimeField(_("unsubscribed at"), null=True, blank=True)
+    suppressed_at = models.DateTimeField(_("suppressed at"), null=True, blank=True)
+    suppression_reason = models.CharField(_("suppression reason"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("recipient")
+        verbose_name_plural = _("recipients")
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint("owner", Lower("email"), name="campaigns_recipient_owner_email"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} <{self.email}>" if self.full_name else self.email
+
+    @property
+    def can_receive(self) -> bool:
+        return self.is_active and self.unsubscribed_at is None and self.suppressed_at is None
+
+
+class RecipientList(TimeStampedModel):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recipient_lists"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    recipients = models.ManyToManyField(Recipient, related_name="lists", blank=True)
+
+    class Meta:
+        verbose_name = _("list")
+        verbose_name_plural = _("lists")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint("owner", "name", name="campaigns_list_owner_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Message(TimeStampedModel):
+    """What a mailing sends. Bodies may use the placeholders in `personalisation`."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="campaign_messages"
+    )
+    subject = models.CharField(_("subject"), max_length=255)
+    html_body = models.TextField(_("HTML body"))
+    text_body = models.TextField(
+        _("plain-text body"), blank=True, help_text=_("Generated from the HTML when left empty.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class Periodicity(models.TextChoices):
+    ONCE = "once", _("Once")
+    DAILY = "daily", _("Daily")
+    WEEKLY = "weekly", _("Weekly")
+    MONTHLY = "monthly", _("Monthly")
+    CRON = "cron", _("Cron expression")
+
+
+class MailingStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SCHEDULED = "scheduled", _("Scheduled")
+    RUNNING = "running", _("Running")
+    PAUSED = "paused", _("Paused")
+    COMPLETED = "completed", _("Completed")
+
+
+class Mailing(TimeStampedModel):
+    """A message sent to an audience once or on a schedule.
+
+    The schedule is this row's `next_send_at`, computed in `time_zone` and stored in UTC;
+    one fixed beat entry dispatches whatever is due (see `scheduling.py`).
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mailings"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    message = models.ForeignKey(Message, on_delete=models.PROTECT, related_name="mailings")
+    lists = models.ManyToManyField(RecipientList, related_name="mailings", blank=True)
+    recipients = models.ManyToManyField(Recipient, related_name="mailings", blank=True)
+    first_send_at = models.DateTimeField(_("first send at"))
+    periodicity = models.CharField(
+        _("periodicity"), max_length=16, choices=Periodicity.choices, default=Periodicity.ONCE
+    )
+    cron_expression = models.CharField(_("cron expression"), max_length=100, blank=True)
+    end_at = models.DateTimeField(_("end at"), null=True, blank=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    status = models.CharField(
+        _("status"), max_length=16, choices=MailingStatus.choices, default=MailingStatus.DRAFT,
+        db_index=True,
+    )
+    status_reason = models.CharField(_("reason"), max_length=500, blank=True)
+    next_send_at = models.DateTimeField(_("next send at"), null=True, blank=True, db_index=True)
+    disabled_by_manager = models.BooleanField(_("disabled by a manager"), default=False)
+
+    class Meta:
+        verbose_name = _("mailing")
+        verbose_name_plural = _("mailings")
+        ordering = ["-created_at"]
+        permissions = [("moderate_mailing", _("Can pause or disable any mailing"))]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RunStatus(models.TextChoices):
+    PREPARING = "preparing", _("Preparing")
+    SENDING = "sending", _("Sending")
+    COMPLETED = "completed", _("Completed")
+    PAUSED = "paused", _("Paused")
+    FAILED = "failed", _("Failed")
+    MISSED = "missed", _("Missed")
+
+
+class MailingRun(models.Model):
+    """One firing of a mailing for one scheduled slot; unique per slot."""
+
+    mailing = models.ForeignKey(Mailing, on_delete=models.CASCADE, related_name="runs")
+    scheduled_for = models.DateTimeField(_("scheduled for"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=RunStatus.choices, default=RunStatus.PREPARING
+    )
+    status_reason = models.CharField(_("reason"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    html_body = models.TextField(_("HTML body"), blank=True)
+    text_body = models.TextField(_("plain-text body"), blank=True)
+    total = models.PositiveIntegerField(_("recipients"), default=0)
+    sent = models.PositiveIntegerField(_("sent"), default=0)
+    failed = models.PositiveIntegerField(_("failed"), default=0)
+    skipped = models.PositiveIntegerField(_("skipped"), default=0)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("mailing run")
+        verbose_name_plural = _("mailing runs")
+        ordering = ["-scheduled_for"]
+        constraints = [
+            models.UniqueConstraint("mailing", "scheduled_for", name="campaigns_run_per_slot"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mailing} @ {self.scheduled_for:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.MISSED}
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Skipped")
+
+
+class Delivery(models.Model):
+    """One recipient of one run: the unit of sending, retrying and reporting."""
+
+    run = models.ForeignKey(MailingRun, on_delete=models.CASCADE, related_name="deliveries")
+    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="deliveries")
+    email = models.EmailField(_("email"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    skip_reason = models.CharField(_("skip reason"), max_length=100, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    smtp_code = models.PositiveSmallIntegerField(_("SMTP code"), null=True, blank=True)
+    smtp_reply = models.CharField(_("SMTP reply"), max_length=500, blank=True)
+    not_before = models.DateTimeField(_("not before"), null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
+        help_text="The mailing's owner, copied here so rate limits count per owner quickly.",
+    )
+    claim_token = models.CharField(max_length=32, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    rate_slot_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint("run", "recipient", name="campaigns_delivery_per_recipient"),
+        ]
+        indexes = [
+            models.Index(fields=["run", "status"], name="campaigns_delivery_run_status"),
+            models.Index(fields=["owner", "rate_slot_at"], name="campaigns_delivery_rate"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.status})"
+
+
+class SendingPolicy(models.Model):
+    """Per-owner limits: send rate across all workers, and when a run gives up."""
+
+    owner = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sending_policy"
+    )
+    messages_per_minute = models.PositiveIntegerField(
+        _("messages per minute"), default=3000, validators=[MinValueValidator(1), MaxValueValidator(100_000)]
+    )
+    pause_after_consecutive_failures = models.PositiveIntegerField(
+        _("pause a run after this many failures in a row"), default=20,
+        validators=[MinValueValidator(1)],
+    )
+
+    class Meta:
+        verbose_name = _("sending policy")
+        verbose_name_plural = _("sending policies")
+
+    def __str__(self) -> str:
+        return f"{self.owner}: {self.messages_per_minute}/min"

@@ -1,0 +1,407 @@
+"""Every write that matters in campaigns, one function per business action.
+
+Sending itself (firing runs, fanning out chunks, rate limits) is in `dispatch.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from lavka.accounts.models import User
+from lavka.accounts.roles import Role, has_role
+from lavka.campaigns import scheduling
+from lavka.campaigns.models import (
+    Mailing,
+    MailingRun,
+    MailingStatus,
+    Message,
+    Periodicity,
+    Recipient,
+    RecipientList,
+    RunStatus,
+)
+from lavka.campaigns.personalisation import UnknownPlaceholder, check_placeholders
+
+ACTIVE_STATUSES = (MailingStatus.SCHEDULED, MailingStatus.RUNNING)
+
+
+def normalize_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def _require_owner(actor: User, obj: Any) -> None:
+    if obj.owner_id != actor.pk:
+        raise PermissionDenied
+
+
+# --- recipients and lists -------------------------------------------------------------
+
+RECIPIENT_FIELDS = ("full_name", "comment", "phone", "country", "is_active")
+
+
+def create_recipient(*, owner: User, email: str, lists: Iterable[RecipientList] = (), **fields: Any) -> Recipient:
+    recipient = Recipient(owner=owner, email=normalize_email(email), **fields)
+    recipient.full_clean(exclude=["owner"])
+    if Recipient.objects.filter(owner=owner, email__iexact=recipient.email).exists():
+        raise ValidationError({"email": _("You already have a recipient with this email.")})
+    with transaction.atomic():
+        recipient.save()
+        for recipient_list in lists:
+            _require_owner(owner, recipient_list)
+            recipient_list.recipients.add(recipient)
+    return recipient
+
+
+def update_recipient(*, actor: User, recipient: Recipient, email: str, **fields: Any) -> Recipient:
+    _require_owner(actor, recipient)
+    recipient.email = normalize_email(email)
+    for name, value in fields.items():
+        if name not in RECIPIENT_FIELDS:
+            raise TypeError(name)
+        setattr(recipient, name, value)
+    recipient.full_clean(exclude=["owner"])
+    duplicate = Recipient.objects.filter(owner=actor, email__iexact=recipient.email).exclude(pk=recipient.pk)
+    if duplicate.exists():
+        raise ValidationError({"email": _("You already have a recipient with this email.")})
+    recipient.save()
+    return recipient
+
+
+def set_recipient_active(*, actor: User, recipient: Recipient, active: bool) -> Recipient:
+    _require_owner(actor, recipient)
+    recipient.is_active = active
+    recipient.save(update_fields=["is_active", "updated_at"])
+    return recipient
+
+
+def delete_recipient(*, actor: User, recipient: Recipient) -> None:
+    _require_owner(actor, recipient)
+    recipient.delete()
+
+
+def unsubscribe_recipient(*, recipient_id: int) -> Recipient | None:
+    """One-click unsubscribe; repeating it changes nothing."""
+    recipient = Recipient.objects.filter(pk=recipient_id).first()
+    if recipient is not None and recipient.unsubscribed_at is None:
+        Recipient.objects.filter(pk=recipient.pk, unsubscribed_at__isnull=True).update(
+            unsubscribed_at=timezone.now()
+        )
+        recipient.refresh_from_db()
+    return recipient
+
+
+def resubscribe_recipient(*, actor: User, recipient: Recipient) -> Recipient:
+    _require_owner(actor, recipient)
+    recipient.unsubscribed_at = None
+    recipient.suppressed_at = None
+    recipient.suppression_reason = ""
+    recipient.save(update_fields=["unsubscribed_at", "suppressed_at", "suppression_reason", "updated_at"])
+    return recipient
+
+
+def suppress_recipients(*, recipient_ids: list[int], reason: str) -> None:
+    """A permanent rejection: later mailings of the owner skip these addresses."""
+    Recipient.objects.filter(pk__in=recipient_ids, suppressed_at__isnull=True).update(
+        suppressed_at=timezone.now(), suppression_reason=reason[:500]
+    )
+
+
+def suppress_recipient(*, recipient_id: int, reason: str) -> None:
+    suppress_recipients(recipient_ids=[recipient_id], reason=reason)
+
+
+def save_list(*, owner: User, name: str, description: str = "", recipient_list: RecipientList | None = None) -> RecipientList:
+    if recipient_list is None:
+        recipient_list = RecipientList(owner=owner)
+    else:
+        _require_owner(owner, recipient_list)
+    recipient_list.name = name.strip()
+    recipient_list.description = description
+    recipient_list.full_clean(exclude=["owner"], validate_unique=False)
+    clash = RecipientList.objects.filter(owner=owner, name=recipient_list.name).exclude(pk=recipient_list.pk)
+    if clash.exists():
+        raise ValidationError({"name": _("You already have a list with this name.")})
+    recipient_list.save()
+    return recipient_list
+
+
+def set_list_members(*, actor: User, recipient_list: RecipientList, recipients: Iterable[Recipient]) -> None:
+    _require_owner(actor, recipient_list)
+    members = list(recipients)
+    for recipient in members:
+        _require_owner(actor, recipient)
+    recipient_list.recipients.set(members)
+
+
+def delete_list(*, actor: User, recipient_list: RecipientList) -> None:
+    _require_owner(actor, recipient_list)
+    recipient_list.delete()
+
+
+# --- messages -------------------------------------------------------------------------
+
+
+def _check_message_placeholders(subject: str, html_body: str, text_body: str) -> None:
+    try:
+        check_placeholders(subject, html_body, text_body)
+    except UnknownPlaceholder as exc:
+        raise ValidationError(
+            _("Unknown placeholder: %(names)s. Use {{ name }}, {{ email }} or {{ unsubscribe_url }}.")
+            % {"names": ", ".join("{{ %s }}" % name for name in exc.names)}
+        ) from exc
+
+
+def save_message(
+    *, owner: User, subject: str, html_body: str, text_body: str = "", is_active: bool = True,
+    message: Message | None = None,
+) -> Message:
+    if message is None:
+        message = Message(owner=owner)
+    else:
+        _require_owner(owner, message)
+    _check_message_placeholders(subject, html_body, text_body)
+    message.subject = subject.strip()
+    message.html_body = html_body
+    message.text_body = text_body
+    message.is_active = is_active
+    message.full_clean(exclude=["owner"])
+    message.save()
+    return message
+
+
+def send_test_message(*, actor: User, message: Message) -> None:
+    """Queue the message to the owner's own address, personalised as for them."""
+    _require_owner(actor, message)
+    from lavka.campaigns.tasks import send_test_message as task
+
+    message_id, user_id = message.pk, actor.pk
+    transaction.on_commit(lambda: task.delay(message_id, user_id))
+
+
+def deliver_test_copy(*, message_id: int, user_id: int) -> None:
+    """Send one personalised copy to the owner, marked as a test."""
+    from django.conf import settings
+    from django.core.mail import EmailMultiAlternatives
+
+    from lavka.campaigns.personalisation import Personalisation, html_to_text
+
+    message = Message.objects.select_related("owner").filter(pk=message_id, owner_id=user_id).first()
+    if message is None:
+        return
+    owner = message.owner
+    personal = Personalisation(
+        name=owner.get_full_name(), email=owner.email,
+        unsubscribe_url=settings.SITE_URL + reverse("campaigns:unsubscribe_test"),
+    )
+    email = EmailMultiAlternatives(
+        subject="[TEST] " + personal.render_text(message.subject),
+        body=personal.render_text(message.text_body or html_to_text(message.html_body)),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[owner.email],
+    )
+    email.attach_alternative(personal.render_html(message.html_body), "text/html")
+    email.send()
+
+
+# --- mailings -------------------------------------------------------------------------
+
+
+def audience_queryset(mailing: Mailing) -> Any:
+    """Everyone the mailing addresses, whether or not they can currently receive it."""
+    return Recipient.objects.filter(
+        Q(lists__mailings=mailing) | Q(mailings=mailing), owner=mailing.owner_id
+    ).distinct()
+
+
+def _validate_schedule(mailing: Mailing, *, now: datetime, for_scheduling: bool) -> None:
+    errors: dict[str, str] = {}
+    if mailing.periodicity == Periodicity.CRON:
+        try:
+            scheduling.validate_cron(mailing.cron_expression)
+        except scheduling.ScheduleError:
+            errors["cron_expression"] = _("Not a valid cron expression (five fields, e.g. '0 9 * * 1').")
+    if mailing.end_at is not None and mailing.end_at <= mailing.first_send_at:
+        errors["end_at"] = _("The end must be after the first send.")
+    if (
+        for_scheduling
+        and mailing.periodicity == Periodicity.ONCE
+        and mailing.first_send_at < now - timedelta(minutes=1)
+    ):
+        errors["first_send_at"] = _("A one-off mailing cannot start in the past.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def compute_next_send_at(mailing: Mailing, *, now: datetime) -> datetime | None:
+    """The next slot at or after now (a one-off keeps its time if just past)."""
+    first = mailing.first_send_at.replace(microsecond=0)
+    after = max(now, first) if mailing.periodicity != Periodicity.ONCE else first
+    return scheduling.next_occurrence(
+        periodicity=mailing.periodicity,
+        first_send_at=mailing.first_send_at,
+        time_zone=mailing.time_zone,
+        after=after,
+        cron_expression=mailing.cron_expression,
+        end_at=mailing.end_at,
+        inclusive=True,
+    )
+
+
+def save_mailing(
+    *,
+    owner: User,
+    name: str,
+    message: Message,
+    first_send_at: datetime,
+    periodicity: str,
+    lists: Iterable[RecipientList] = (),
+    recipients: Iterable[Recipient] = (),
+    cron_expression: str = "",
+    end_at: datetime | None = None,
+    mailing: Mailing | None = None,
+) -> Mailing:
+    """Create or edit a mailing; an active one is rescheduled from its new settings."""
+    now = timezone.now()
+    if mailing is None:
+        mailing = Mailing(owner=owner, time_zone=owner.time_zone)
+    else:
+        _require_owner(owner, mailing)
+        if mailing.status == MailingStatus.COMPLETED:
+            raise ValidationError(_("A completed mailing cannot be edited."))
+    _require_owner(owner, message)
+    lists, recipients = list(lists), list(recipients)
+    for item in (*lists, *recipients):
+        _require_owner(owner, item)
+    mailing.name = name.strip()
+    mailing.message = message
+    mailing.first_send_at = first_send_at.replace(microsecond=0)
+    mailing.periodicity = periodicity
+    mailing.cron_expression = cron_expression.strip() if periodicity == Periodicity.CRON else ""
+    mailing.end_at = end_at
+    mailing.full_clean(exclude=["owner", "message"])
+    active = mailing.status in ACTIVE_STATUSES
+    _validate_schedule(mailing, now=now, for_scheduling=active)
+    with transaction.atomic():
+        if active:
+            mailing.next_send_at = compute_next_send_at(mailing, now=now)
+        mailing.save()
+        mailing.lists.set(lists)
+        mailing.recipients.set(recipients)
+    return mailing
+
+
+def schedule_mailing(*, actor: User, mailing: Mailing) -> Mailing:
+    _require_owner(actor, mailing)
+    if mailing.status not in (MailingStatus.DRAFT,):
+        raise ValidationError(_("Only a draft can be scheduled; use resume for a paused mailing."))
+    now = timezone.now()
+    _validate_schedule(mailing, now=now, for_scheduling=True)
+    if not mailing.message.is_active:
+        raise ValidationError({"message": _("The message is deactivated.")})
+    if not audience_queryset(mailing).exists():
+        raise ValidationError(_("Add recipients or lists before scheduling."))
+    next_send_at = compute_next_send_at(mailing, now=now)
+    if next_send_at is None:
+        raise ValidationError(_("The schedule has no future send time."))
+    mailing.status = MailingStatus.SCHEDULED
+    mailing.status_reason = ""
+    mailing.next_send_at = next_send_at
+    mailing.save(update_fields=["status", "status_reason", "next_send_at", "updated_at"])
+    return mailing
+
+
+def _may_moderate(actor: User) -> bool:
+    return has_role(actor, Role.MANAGER)
+
+
+@transaction.atomic
+def pause_mailing(*, actor: User, mailing: Mailing, reason: str = "", disable: bool = False) -> Mailing:
+    """Freeze a mailing: no new runs fire and a run in progress stops sending.
+
+    Managers may pause anyone's mailing; `disable` also keeps the owner from resuming.
+    """
+    is_owner = mailing.owner_id == actor.pk
+    if not is_owner and not _may_moderate(actor):
+        raise PermissionDenied
+    if disable and not _may_moderate(actor):
+        raise PermissionDenied
+    if mailing.status not in (*ACTIVE_STATUSES, MailingStatus.PAUSED):
+        raise ValidationError(_("Only a scheduled or running mailing can be paused."))
+    mailing.status = MailingStatus.PAUSED
+    mailing.status_reason = reason or (_("Paused by a manager.") if not is_owner else "")
+    mailing.disabled_by_manager = mailing.disabled_by_manager or disable
+    mailing.save(update_fields=["status", "status_reason", "disabled_by_manager", "updated_at"])
+    MailingRun.objects.filter(
+        mailing=mailing, status__in=[RunStatus.PREPARING, RunStatus.SENDING]
+    ).update(status=RunStatus.PAUSED, status_reason=_("The mailing was paused."))
+    return mailing
+
+
+@transaction.atomic
+def resume_mailing(*, actor: User, mailing: Mailing) -> Mailing:
+    """Pick up from now: slots that passed while paused are not sent."""
+    if mailing.owner_id != actor.pk and not _may_moderate(actor):
+        raise PermissionDenied
+    if mailing.status != MailingStatus.PAUSED:
+        raise ValidationError(_("Only a paused mailing can be resumed."))
+    if mailing.disabled_by_manager and not _may_moderate(actor):
+        raise ValidationError(_("A manager disabled this mailing; ask them to resume it."))
+    now = timezone.now()
+    has_runs = mailing.runs.exclude(status=RunStatus.MISSED).exists()
+    after = max(now, mailing.first_send_at)
+    next_send_at = scheduling.next_occurrence(
+        periodicity=mailing.periodicity, first_send_at=mailing.first_send_at,
+        time_zone=mailing.time_zone, after=after, cron_expression=mailing.cron_expression,
+        end_at=mailing.end_at, inclusive=True,
+    )
+    paused_runs = list(mailing.runs.filter(status=RunStatus.PAUSED).values_list("pk", flat=True))
+    if next_send_at is None and not paused_runs:
+        mailing.status = MailingStatus.COMPLETED
+    else:
+        mailing.status = MailingStatus.RUNNING if has_runs else MailingStatus.SCHEDULED
+    mailing.next_send_at = next_send_at
+    mailing.status_reason = ""
+    mailing.disabled_by_manager = False
+    mailing.save(update_fields=["status", "status_reason", "next_send_at", "disabled_by_manager", "updated_at"])
+    if paused_runs:
+        from lavka.campaigns import dispatch
+
+        for run_id in paused_runs:
+            dispatch.resume_run(run_id=run_id)
+    return mailing
+
+
+def complete_mailing(*, actor: User, mailing: Mailing) -> Mailing:
+    """Final: no further runs. A run already sending finishes."""
+    _require_owner(actor, mailing)
+    if mailing.status == MailingStatus.COMPLETED:
+        return mailing
+    mailing.status = MailingStatus.COMPLETED
+    mailing.next_send_at = None
+    mailing.save(update_fields=["status", "next_send_at", "updated_at"])
+    return mailing
+
+
+def delete_mailing(*, actor: User, mailing: Mailing) -> None:
+    _require_owner(actor, mailing)
+    mailing.delete()
+
+
+def delete_message(*, actor: User, message: Message) -> None:
+    _require_owner(actor, message)
+    if message.mailings.exists():
+        raise ValidationError(_("This message is used by a mailing; deactivate it instead."))
+    try:
+        message.delete()
+    except IntegrityError as exc:  # pragma: no cover - the check above covers it
+        raise ValidationError(str(exc)) from exc

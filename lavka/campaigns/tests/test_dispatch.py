@@ -1,0 +1,211 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from lavka.campaigns import dispatch, services
+from lavka.campaigns.models import (
+    Delivery,
+    DeliveryStatus,
+    MailingRun,
+    MailingStatus,
+    Periodicity,
+    RunStatus,
+)
+
+
+def schedule_due(mailing, owner, *, periodicity=Periodicity.ONCE, minutes_ago=1):
+    mailing.periodicity = periodicity
+    mailing.first_send_at = timezone.now() + timedelta(minutes=5)
+    mailing.save()
+    services.schedule_mailing(actor=owner, mailing=mailing)
+    mailing.refresh_from_db()
+    return mailing.next_send_at + timedelta(minutes=minutes_ago)
+
+
+@pytest.mark.django_db
+def test_a_due_mailing_fires_one_run_and_advances(ready_mailing, owner):
+    now = schedule_due(ready_mailing, owner, periodicity=Periodicity.DAILY)
+
+    first = dispatch.dispatch_due_mailings(now=now)
+    second = dispatch.dispatch_due_mailings(now=now)
+
+    ready_mailing.refresh_from_db()
+    assert len(first) == 1 and second == []
+    assert ready_mailing.status == MailingStatus.RUNNING
+    assert ready_mailing.next_send_at == MailingRun.objects.get().scheduled_for + timedelta(days=1)
+
+
+@pytest.mark.django_db
+def test_a_second_firing_of_the_same_slot_sends_nothing(ready_mailing, owner):
+    now = schedule_due(ready_mailing, owner)
+    slot = ready_mailing.next_send_at
+    run_id = dispatch.dispatch_due_mailings(now=now)[0]
+    dispatch.send_everything_now(run_id=run_id)
+    # a second beat that read the mailing before the first one advanced it
+    type(ready_mailing).objects.filter(pk=ready_mailing.pk).update(
+        next_send_at=slot, status=MailingStatus.SCHEDULED
+    )
+
+    again = dispatch.dispatch_due_mailings(now=now)
+
+    assert again == []
+    assert MailingRun.objects.count() == 1
+    assert len(mail.outbox) == 5
+
+
+@pytest.mark.django_db
+def test_starting_a_run_twice_creates_each_delivery_once(ready_mailing, owner):
+    now = schedule_due(ready_mailing, owner)
+    run_id = dispatch.dispatch_due_mailings(now=now)[0]
+
+    dispatch.start_run(run_id=run_id)
+    MailingRun.objects.filter(pk=run_id).update(status=RunStatus.PREPARING)
+    dispatch.start_run(run_id=run_id)
+
+    assert Delivery.objects.filter(run_id=run_id).count() == 5
+
+
+@pytest.mark.django_db
+def test_a_run_sends_each_recipient_one_personalised_email(ready_mailing, owner):
+    now = schedule_due(ready_mailing, owner)
+    run_id = dispatch.dispatch_due_mailings(now=now)[0]
+
+    dispatch.send_everything_now(run_id=run_id)
+
+    run = MailingRun.objects.get(pk=run_id)
+    ready_mailing.refresh_from_db()
+    assert (run.status, run.total, run.sent, run.failed, run.skipped) == (RunStatus.COMPLETED, 5, 5, 0, 0)
+    assert ready_mailing.status == MailingStatus.COMPLETED
+    assert sorted(m.to[0] for m in mail.outbox) == [f"r{i}@example.net" for i in range(5)]
+    first = next(m for m in mail.outbox if m.to == ["r0@example.net"])
+    delivery = Delivery.objects.get(email="r0@example.net")
+    assert first.subject == "News for Reader 0"
+    assert first.extra_headers["Message-ID"] == f"<lavka-delivery-{delivery.pk}@127.0.0.1>"
+    assert first.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "/campaigns/unsubscribe/" in first.extra_headers["List-Unsubscribe"]
+    assert "Hello Reader 0" in first.alternatives[0][0]
+    assert "Hello Reader 0" in first.body
+
+
+@pytest.mark.django_db
+def test_unsubscribed_suppressed_and_inactive_recipients_are_skipped_and_counted(ready_mailing, owner, audience):
+    services.unsubscribe_recipient(recipient_id=audience[0].pk)
+    services.suppress_recipient(recipient_id=audience[1].pk, reason="550 no such user")
+    services.set_recipient_active(actor=owner, recipient=audience[2], active=False)
+    now = schedule_due(ready_mailing, owner)
+    run_id = dispatch.dispatch_due_mailings(now=now)[0]
+
+    dispatch.send_everything_now(run_id=run_id)
+
+    run = MailingRun.objects.get(pk=run_id)
+    assert (run.sent, run.skipped) == (2, 3)
+    assert set(Delivery.objects.filter(status=DeliveryStatus.SKIPPED).values_list("skip_reason", flat=True)) == {
+        "unsubscribed", "suppressed", "inactive",
+    }
+    assert len(mail.outbox) == 2
+
+
+@pytest.mark.django_db
+def test_a_recipient_on_two_lists_and_picked_singly_gets_one_email(owner, audience, list_factory, mailing_factory):
+    first, second = list_factory(owner=owner), list_factory(owner=owner)
+    first.recipients.set(audience)
+    second.recipients.set(audience[:2])
+    mailing = mailing_factory(owner=owner, lists=[first, second], recipients=[audience[0]])
+    now = schedule_due(mailing, owner)
+
+    dispatch.send_everything_now(run_id=dispatch.dispatch_due_mailings(now=now)[0])
+
+    assert len(mail.outbox) == 5
+
+
+@pytest.mark.django_db
+def test_a_firing_missed_while_down_is_sent_once_within_the_grace(ready_mailing, owner, settings):
+    settings.CAMPAIGNS_MISSED_GRACE_SECONDS = 3600
+    now = schedule_due(ready_mailing, owner, minutes_ago=30)
+
+    fired = dispatch.dispatch_due_mailings(now=now)
+
+    assert len(fired) == 1
+    assert MailingRun.objects.get().status == RunStatus.PREPARING
+
+
+@pytest.mark.django_db
+def test_firings_missed_beyond_the_grace_are_shown_as_missed_and_never_sent(ready_mailing, owner, settings):
+    settings.CAMPAIGNS_MISSED_GRACE_SECONDS = 3600
+    now = schedule_due(ready_mailing, owner, periodicity=Periodicity.DAILY, minutes_ago=3 * 24 * 60 + 30)
+
+    fired = dispatch.dispatch_due_mailings(now=now)
+
+    runs = list(MailingRun.objects.order_by("scheduled_for").values_list("status", flat=True))
+    assert runs == [RunStatus.MISSED] * 3 + [RunStatus.PREPARING]
+    assert len(fired) == 1
+    ready_mailing.refresh_from_db()
+    assert ready_mailing.next_send_at > now
+
+
+@pytest.mark.django_db
+def test_pausing_stops_a_run_in_progress_and_resuming_finishes_it(ready_mailing, owner, settings):
+    settings.CAMPAIGNS_BATCH_SIZE = 2
+    settings.CAMPAIGNS_CONNECTIONS_PER_CHUNK = 1
+    now = schedule_due(ready_mailing, owner)
+    run_id = dispatch.dispatch_due_mailings(now=now)[0]
+    dispatch.start_run(run_id=run_id)
+
+    services.pause_mailing(actor=owner, mailing=ready_mailing)
+    ids = list(Delivery.objects.filter(run_id=run_id).values_list("pk", flat=True))
+    dispatch.send_chunk(run_id=run_id, first_id=min(ids), last_id=max(ids))
+    sent_while_paused = len(mail.outbox)
+    ready_mailing.refresh_from_db()
+    services.resume_mailing(actor=owner, mailing=ready_mailing)
+    dispatch.send_chunk(run_id=run_id, first_id=min(ids), last_id=max(ids))
+
+    assert sent_while_paused == 0
+    assert len(mail.outbox) == 5
+    assert MailingRun.objects.get(pk=run_id).status == RunStatus.COMPLETED
+
+
+@pytest.mark.django_db
+def test_the_sweeper_requeues_work_whose_claim_expired(ready_mailing, owner, settings):
+    now = schedule_due(ready_mailing, owner)
+    run_id = dispatch.dispatch_due_mailings(now=now)[0]
+    dispatch.start_run(run_id=run_id)
+    # a worker claimed everything and died
+    Delivery.objects.filter(run_id=run_id).update(
+        claim_token="dead", claimed_until=timezone.now() - timedelta(seconds=1),
+        enqueued_at=timezone.now() - timedelta(hours=1),
+    )
+
+    requeued = dispatch.recover_stalled()
+
+    assert requeued == 5
+
+
+@pytest.mark.django_db
+def test_the_sweeper_leaves_live_claims_alone(ready_mailing, owner):
+    now = schedule_due(ready_mailing, owner)
+    run_id = dispatch.dispatch_due_mailings(now=now)[0]
+    dispatch.start_run(run_id=run_id)
+    Delivery.objects.filter(run_id=run_id).update(
+        claim_token="alive", claimed_until=timezone.now() + timedelta(seconds=60),
+        enqueued_at=timezone.now() - timedelta(hours=1),
+    )
+
+    assert dispatch.recover_stalled() == 0
+
+
+@pytest.mark.django_db
+def test_dashboard_numbers_are_cached_and_refreshed_after_a_run(ready_mailing, owner):
+    from lavka.campaigns import stats
+
+    before = stats.dashboard(owner_id=owner.pk)
+    now = schedule_due(ready_mailing, owner)
+    dispatch.send_everything_now(run_id=dispatch.dispatch_due_mailings(now=now)[0])
+    after = stats.dashboard(owner_id=owner.pk)
+
+    assert (before.sent_total, after.sent_total) == (0, 5)
+    assert after.recipients_distinct == 5
+    assert after.mailings_total == 1

@@ -1,0 +1,113 @@
+"""Reading settings from the environment with errors that name the variable.
+
+django-environ does the parsing; this module only makes a malformed value stop start-up
+with a message an operator can act on, instead of a traceback from deep inside Django.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+_env = environ.Env()
+
+
+def read_env_file(path: Path) -> None:
+    """Load a `.env` file if there is one; real environment variables win."""
+    if path.is_file():
+        environ.Env.read_env(str(path), overwrite=False)
+
+
+_NOT_SET = object()
+
+
+def _fail(name: str, value: str, expected: str) -> ImproperlyConfigured:
+    shown = value if len(value) <= 80 else value[:77] + "..."
+    return ImproperlyConfigured(f"{name}: cannot parse {shown!r}; expected {expected}.")
+
+
+def env(name: str, default: Any = _NOT_SET) -> str:
+    """A string variable; an empty value counts as unset, as in a copied .env.example."""
+    raw = _env.str(name, default="")
+    if raw != "":
+        return raw
+    if default is _NOT_SET:
+        raise ImproperlyConfigured(f"{name}: must be set.")
+    return default
+
+
+def env_path(name: str, default: Path, base: Path) -> Path:
+    """A folder or file; relative values are taken from the project folder."""
+    raw = _env.str(name, default="")
+    path = Path(raw) if raw else default
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = _env.str(name, default="")
+    if raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise _fail(name, raw, "true or false")
+
+
+def env_int(name: str, default: int) -> int:
+    raw = _env.str(name, default="")
+    if raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise _fail(name, raw, "a whole number") from None
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = _env.str(name, default="")
+    if raw == "":
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+_URL_KINDS = {
+    "db": (
+        _env.db_url_config,
+        "a database URL such as sqlite:////abs/path.sqlite3 or "
+        "postgres://user:password@host:5432/name",
+        {"sqlite", "postgres", "postgresql", "pgsql", "psql"},
+    ),
+    "cache": (
+        _env.cache_url_config,
+        "a cache URL such as redis://host:6379/1, filecache:///abs/path or locmemcache://",
+        {"redis", "rediss", "filecache", "locmemcache", "dummycache"},
+    ),
+    "email": (
+        _env.email_url_config,
+        "an email URL such as smtp://user:password@host:587, smtp+tls://host:587 or consolemail://",
+        {"smtp", "smtps", "smtp+tls", "smtp+ssl", "consolemail", "filemail", "memorymail"},
+    ),
+}
+
+
+def parse_url_setting(name: str, default: str, kind: str) -> dict[str, Any]:
+    """Parse a URL-valued variable; any malformed value raises naming the variable."""
+    raw = env(name, default=default)
+    parser, expected, schemes = _URL_KINDS[kind]
+    scheme = raw.split("://", 1)[0] if "://" in raw else ""
+    if scheme not in schemes:
+        raise _fail(name, raw, expected)
+    try:
+        config = parser(raw)
+    except Exception as exc:  # django-environ raises several kinds
+        raise _fail(name, raw, expected) from exc
+    if kind == "db" and scheme != "sqlite" and not config.get("NAME"):
+        raise _fail(name, raw, expected)
+    if kind == "email" and scheme.startswith("smtp") and not config.get("EMAIL_HOST"):
+        raise _fail(name, raw, expected)
+    return config

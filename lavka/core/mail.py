@@ -1,0 +1,51 @@
+"""The embedded email backend: every outgoing message is stored, none is sent.
+
+On a laptop there is no mail server; staff read what Lavka would have sent at /outbox/,
+including the exact MIME source, so templates and headers can be checked before an SMTP
+server is configured with EMAIL_URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import transaction
+
+
+def _html_alternative(message: EmailMessage) -> str:
+    if message.content_subtype == "html":
+        return str(message.body)
+    if isinstance(message, EmailMultiAlternatives):
+        for alternative in message.alternatives:
+            content, mimetype = alternative[0], alternative[1]
+            if mimetype == "text/html":
+                return str(content)
+    return ""
+
+
+class OutboxEmailBackend(BaseEmailBackend):
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
+        from lavka.core.models import OutboxMessage
+
+        stored = 0
+        with transaction.atomic():
+            for message in email_messages:
+                if not message.recipients():
+                    continue
+                mime = message.message()
+                OutboxMessage.objects.create(
+                    message_id=str(mime.get("Message-ID", "")),
+                    from_email=str(message.from_email),
+                    to=list(message.to),
+                    cc=list(message.cc),
+                    bcc=list(message.bcc),
+                    subject=str(message.subject),
+                    text_body="" if message.content_subtype == "html" else str(message.body),
+                    html_body=_html_alternative(message),
+                    headers={key: str(value) for key, value in mime.items()},
+                    raw=mime.as_string(),
+                )
+                stored += 1
+        return stored

@@ -1,0 +1,233 @@
+"""Test infrastructure shared by every app: real worker processes, mail sinks, caches.
+
+Lives in the package (not in conftest) so that tests and benchmarks can both use it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+BASE_DIR = Path(settings.BASE_DIR)
+
+
+def clear_cache() -> None:
+    """Empty the test cache without touching other users of a shared Redis."""
+    config = settings.CACHES["default"]
+    if config["BACKEND"].endswith("RedisCache"):
+        client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+        prefix = config.get("KEY_PREFIX", "")
+        for key in client.scan_iter(match=f"{prefix}:*", count=500):
+            client.delete(key)
+    else:
+        cache.clear()
+
+
+def test_database_url() -> str:
+    """A DATABASE_URL naming the database the test run created, for child processes."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    user = quote(db.get("USER") or "", safe="")
+    password = quote(db.get("PASSWORD") or "", safe="")
+    auth = f"{user}:{password}@" if user else ""
+    host = db.get("HOST") or "localhost"
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{auth}{host}{port}/{db['NAME']}"
+
+
+def child_environment(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="lavka.test_settings",
+        DATABASE_URL=test_database_url(),
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, interval: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            return result
+        time.sleep(interval)
+
+
+@dataclass
+class WorkerProcess:
+    """A `celery worker` child process consuming from the configured broker."""
+
+    hostname: str
+    log_path: Path
+    process: subprocess.Popen[bytes]
+
+    def log_tail(self, lines: int = 60) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def kill(self) -> None:
+        """Kill -9 the whole worker (main process and pool children)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=20)
+        except (subprocess.TimeoutExpired, ProcessLookupError):
+            self.kill()
+
+
+def start_worker(
+    log_dir: Path,
+    *,
+    concurrency: int = 1,
+    queues: str = "default,mail,sync,media",
+    extra_env: dict[str, str] | None = None, wait_for_heartbeat: bool = True,
+) -> WorkerProcess:
+    from lavka.core.models import WorkerHeartbeat
+
+    hostname = f"test-{uuid.uuid4().hex[:8]}@localhost"
+    log_path = log_dir / f"{hostname.split('@')[0]}.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "lavka",
+                "worker",
+                f"--hostname={hostname}",
+                f"--queues={queues}",
+                f"--concurrency={concurrency}",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=BASE_DIR,
+            env=child_environment(**(extra_env or {})),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    worker = WorkerProcess(hostname=hostname, log_path=log_path, process=process)
+    if not wait_for_heartbeat:
+        return worker
+    ready = wait_until(
+        lambda: (
+            process.poll() is not None or WorkerHeartbeat.objects.filter(hostname=hostname).exists()
+        ),
+        timeout=60,
+    )
+    if not ready or process.poll() is not None:
+        worker.stop()
+        raise RuntimeError(f"Celery worker did not start:\n{worker.log_tail()}")
+    return worker
+
+
+def start_beat(log_dir: Path, *, extra_env: dict[str, str] | None = None) -> WorkerProcess:
+    """A `celery beat` child process with the database scheduler, on the test database."""
+    log_path = log_dir / f"beat-{uuid.uuid4().hex[:6]}.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "lavka", "beat", "--loglevel=INFO",
+                "--scheduler=django_celery_beat.schedulers:DatabaseScheduler", "--pidfile=",
+            ],
+            cwd=BASE_DIR,
+            env=child_environment(**(extra_env or {})),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return WorkerProcess(hostname="beat", log_path=log_path, process=process)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class ReceivedMail:
+    envelope_from: str
+    envelope_to: list[str]
+    message: Message
+
+    @property
+    def subject(self) -> str:
+        return str(self.message.get("Subject", ""))
+
+    def text(self) -> str:
+        parts = self.message.walk() if self.message.is_multipart() else [self.message]
+        for part in parts:
+            if part.get_content_type() == "text/plain":
+                payload = part.get_payload(decode=True)
+                if isinstance(payload, bytes):
+                    return payload.decode(part.get_content_charset() or "utf-8")
+        return ""
+
+
+@dataclass
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on loopback that records what it receives."""
+
+    host: str
+    port: int
+    received: list[ReceivedMail] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    controller: Any = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        mail = ReceivedMail(
+            envelope_from=envelope.mail_from,
+            envelope_to=list(envelope.rcpt_tos),
+            message=message_from_bytes(envelope.original_content or envelope.content),
+        )
+        with self.lock:
+            self.received.append(mail)
+        return "250 Message accepted for delivery"
+
+    def start(self) -> SmtpSink:
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(self, hostname=self.host, port=self.port)
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+
+    def messages_to(self, address: str) -> list[ReceivedMail]:
+        with self.lock:
+            return [m for m in self.received if address in m.envelope_to]

@@ -1,0 +1,140 @@
+"""Start-up refuses malformed configuration, naming the variable, and production is safe."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parents[3]
+PRODUCTION = {
+    "DJANGO_DEBUG": "false",
+    "DJANGO_SECRET_KEY": "k" * 20 + "Zx9!-production-secret-for-tests-only-0123456789",
+    "DJANGO_ALLOWED_HOSTS": "lavka.example.com",
+}
+
+
+def run_django(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "LAVKA_"))}
+    clean.update(DJANGO_SETTINGS_MODULE="lavka.settings", **env)
+    return subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=BASE_DIR,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DATABASE_URL", "not a url"),
+        ("DATABASE_URL", "mysqlish://nobody@host/db"),
+        ("DATABASE_URL", "postgres://user@host:5432/"),
+        ("CACHE_URL", "memcached-ish://x"),
+        ("EMAIL_URL", "smtp://"),
+        ("CELERY_BROKER_URL", "kafka://localhost:9092"),
+        ("DJANGO_DEBUG", "perhaps"),
+        ("WORKER_HEARTBEAT_INTERVAL", "ten"),
+    ],
+)
+def test_malformed_variable_stops_startup_naming_it(name: str, value: str) -> None:
+    result = run_django("print('started')", **{name: value})
+
+    assert result.returncode != 0
+    assert "started" not in result.stdout
+    assert f"{name}:" in result.stderr
+
+
+def test_production_refuses_the_development_secret_key() -> None:
+    result = run_django("print('started')", DJANGO_DEBUG="false")
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_production_passes_deploy_checks_at_warning_level() -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "LAVKA_"))}
+    clean.update(PRODUCTION, DJANGO_SETTINGS_MODULE="lavka.settings")
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE_DIR,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr + result.stdout
+
+
+@pytest.mark.django_db
+def test_production_sends_security_headers_and_secure_cookies() -> None:
+    from lavka.core.testing import test_database_url
+
+    code = (
+        "from django.test import Client; "
+        "r = Client(HTTP_HOST='lavka.example.com').get('/accounts/login/', secure=True); "
+        "print(r.status_code); "
+        "[print(f'{k}: {v}') for k, v in r.headers.items()]; "
+        '[print(f\'cookie {c.key}: secure={c["secure"]} httponly={c["httponly"]} samesite={c["samesite"]}\') for c in r.cookies.values()]'
+    )
+    result = run_django(code, **PRODUCTION, DATABASE_URL=test_database_url())
+    out = result.stdout
+
+    assert result.returncode == 0, result.stderr
+    assert out.splitlines()[0] == "200"
+    assert "Strict-Transport-Security: max-age=31536000; includeSubDomains; preload" in out
+    assert "X-Content-Type-Options: nosniff" in out
+    assert "X-Frame-Options: DENY" in out
+    csp = next(line for line in out.splitlines() if line.startswith("Content-Security-Policy:"))
+    script_src = next(part for part in csp.split(";") if "script-src" in part)
+    assert "unsafe-inline" not in script_src
+    assert "frame-ancestors 'none'" in csp
+    assert "cookie csrftoken: secure=True" in out
+    assert "samesite=Lax" in out
+
+
+def test_production_redirects_plain_http_but_not_the_health_probe() -> None:
+    code = (
+        "from django.test import Client; c = Client(HTTP_HOST='lavka.example.com'); "
+        "print(c.get('/').status_code, c.get('/healthz').status_code in (200, 503))"
+    )
+    result = run_django(code, **PRODUCTION)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "301 True"
+
+
+def test_env_example_lists_every_variable_the_settings_read() -> None:
+    import re
+
+    settings_source = (BASE_DIR / "lavka" / "settings.py").read_text()
+    read = set(
+        re.findall(
+            r'(?:env|env_bool|env_int|env_list|env_path|parse_url_setting)\(\s*"([A-Z_]+)"',
+            settings_source,
+        )
+    )
+    listed = set(re.findall(r"^([A-Z_]+)=", (BASE_DIR / ".env.example").read_text(), re.M))
+
+    assert read, "no variables found in settings.py"
+    assert read - listed == set()
+
+
+def test_an_empty_value_in_a_copied_env_file_means_the_default() -> None:
+    result = run_django(
+        "from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])",
+        DATABASE_URL="",
+        DJANGO_SECRET_KEY="",
+        CACHE_URL="",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "django.db.backends.sqlite3"

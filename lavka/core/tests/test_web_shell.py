@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from lavka.core.demo import DEMO_ACCOUNTS, load_demo_data
+
+
+@pytest.mark.django_db
+def test_landing_page_explains_lavka_and_links_to_sign_up(client):
+    response = client.get("/")
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "Your shop, newsletter and blog in one place" in content
+    assert 'href="/accounts/signup/"' in content
+    assert 'href="/api/docs/"' in content
+
+
+@pytest.mark.django_db
+def test_navigation_fits_the_role(client, customer, manager):
+    client.force_login(customer)
+    as_customer = client.get("/").content.decode()
+    client.force_login(manager)
+    as_manager = client.get("/").content.decode()
+
+    assert 'href="/manage/users/"' not in as_customer
+    assert 'href="/outbox/"' not in as_customer
+    assert 'href="/manage/users/"' in as_manager
+    assert 'href="/outbox/"' in as_manager
+
+
+@pytest.mark.django_db
+def test_pages_are_in_russian_after_switching_language(client):
+    response = client.post("/language/", {"language": "ru", "next": "/"}, follow=True)
+
+    assert "Ваш магазин, рассылки и блог в одном месте" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_switching_language_is_remembered_on_the_profile(client, customer):
+    client.force_login(customer)
+
+    client.post("/language/", {"language": "ru", "next": "/"})
+
+    customer.refresh_from_db()
+    assert customer.language == "ru"
+
+
+@pytest.mark.django_db
+def test_pages_link_only_local_stylesheets(client):
+    content = client.get("/accounts/login/").content.decode()
+
+    assert 'href="/static/lavka/lavka.css"' in content
+    assert "https://" not in content
+
+
+@pytest.mark.django_db
+def test_every_response_carries_a_request_id_that_reaches_the_logs(client, caplog):
+    caplog.set_level(logging.WARNING)
+
+    response = client.get("/no-such-page/", HTTP_X_REQUEST_ID="abc12345-trace")
+
+    assert response["X-Request-ID"] == "abc12345-trace"
+    assert any(getattr(r, "request_id", None) == "abc12345-trace" for r in caplog.records)
+
+
+@pytest.mark.django_db
+def test_an_unsafe_incoming_request_id_is_replaced(client):
+    response = client.get("/", HTTP_X_REQUEST_ID="bad id\nwith newline")
+
+    assert response["X-Request-ID"] != "bad id\nwith newline"
+    assert len(response["X-Request-ID"]) == 32
+
+
+@pytest.mark.django_db
+def test_demo_data_is_idempotent():
+    from lavka.accounts.models import User
+
+    load_demo_data()
+    first = sorted(User.objects.values_list("email", "groups__name"))
+    load_demo_data()
+
+    assert sorted(User.objects.values_list("email", "groups__name")) == first
+    assert User.objects.count() == len(DEMO_ACCOUNTS)

@@ -1,0 +1,397 @@
+"""Lavka settings: one module, every value from the environment.
+
+Each knob has a safe embedded default (SQLite, filesystem broker, file cache, email
+captured in the database) so `make run` works on a bare laptop; setting DATABASE_URL,
+CELERY_BROKER_URL, CACHE_URL and EMAIL_URL moves the same code onto real services.
+Every variable is listed with its meaning in `.env.example`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.utils.translation import gettext_lazy as _
+
+from lavka.core.env import (
+    env,
+    env_bool,
+    env_int,
+    env_list,
+    env_path,
+    parse_url_setting,
+    read_env_file,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+read_env_file(BASE_DIR / ".env")
+VAR_DIR = env_path("LAVKA_VAR_DIR", BASE_DIR / "var", BASE_DIR)
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+# --- core -----------------------------------------------------------------------------
+
+DEBUG = env_bool("DJANGO_DEBUG", default=True)
+DEVELOPMENT_SECRET_KEY = "lavka-development-secret-key-do-not-use-in-production"  # noqa: S105
+SECRET_KEY = env("DJANGO_SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
+if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY must be set to a long random value when DJANGO_DEBUG=false; "
+        "the development key is public."
+    )
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+SITE_URL = env("LAVKA_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+SITE_ID = 1
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.sites",
+    "allauth",
+    "allauth.account",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_celery_beat",
+    "csp",
+    "phonenumber_field",
+    "django_countries",
+    "lavka.core",
+    "lavka.accounts",
+    "lavka.campaigns",
+]
+
+MIDDLEWARE = [
+    "lavka.core.request_id.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "lavka.accounts.middleware.UserPreferencesMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+ROOT_URLCONF = "lavka.urls"
+WSGI_APPLICATION = "lavka.wsgi.application"
+ASGI_APPLICATION = "lavka.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "lavka" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.tz",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
+                "lavka.core.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+# --- database -------------------------------------------------------------------------
+# Embedded: SQLite in var/ with WAL (readers never block the writer), IMMEDIATE
+# transactions (a writer takes the lock at BEGIN, so two writers queue instead of
+# deadlocking on upgrade) and a busy timeout (they wait instead of failing).
+
+SQLITE_PATH = VAR_DIR / "lavka.sqlite3"
+DATABASES = {
+    "default": parse_url_setting("DATABASE_URL", default=f"sqlite:///{SQLITE_PATH}", kind="db")
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000;"
+            ),
+        }
+    )
+    # Tests use a file (not :memory:) so that worker processes see the same database.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(DATABASES["default"]["NAME"]).with_name("test-lavka.sqlite3"))
+    }
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env_int("DATABASE_CONN_MAX_AGE", 60))
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+DATABASES["default"]["ATOMIC_REQUESTS"] = False  # tasks are enqueued on commit instead
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- cache ----------------------------------------------------------------------------
+
+CACHES = {
+    "default": parse_url_setting(
+        "CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}", kind="cache"
+    )
+}
+CACHES["default"].setdefault("KEY_PREFIX", env("CACHE_KEY_PREFIX", default="lavka"))
+
+# --- auth and accounts ----------------------------------------------------------------
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "accounts:profile"
+LOGOUT_REDIRECT_URL = "home"
+
+ACCOUNT_ADAPTER = "lavka.accounts.adapter.AccountAdapter"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False  # a link scanner must not verify an address
+ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = env_int("ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS", 3)
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_SESSION_REMEMBER = None
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Lavka] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+# Failed logins: 5 per account per 5 minutes, 20 per address per minute. The address
+# limit is higher than the account limit so that one locked account does not lock out
+# the other people behind the same NAT.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": env("ACCOUNT_LOGIN_FAILED_RATE_LIMIT", default="20/m/ip,5/300s/key"),
+}
+
+# --- internationalisation -------------------------------------------------------------
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("ru", _("Russian"))]
+LOCALE_PATHS = [BASE_DIR / "lavka" / "locale"]
+TIME_ZONE = env("LAVKA_TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- static and media -----------------------------------------------------------------
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "lavka" / "static"]
+STATIC_ROOT = env_path("DJANGO_STATIC_ROOT", VAR_DIR / "static", BASE_DIR)
+MEDIA_URL = "/media/"
+MEDIA_ROOT = env_path("DJANGO_MEDIA_ROOT", VAR_DIR / "media", BASE_DIR)
+
+# --- email ----------------------------------------------------------------------------
+# Without EMAIL_URL, mail is stored in the database and shown to staff at /outbox/.
+
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Lavka <noreply@lavka.localhost>")
+SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+EMAIL_URL = env("EMAIL_URL", default="")
+if EMAIL_URL:
+    globals().update(parse_url_setting("EMAIL_URL", default="", kind="email"))
+else:
+    EMAIL_BACKEND = "lavka.core.mail.OutboxEmailBackend"
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
+OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 30)
+
+# --- celery ---------------------------------------------------------------------------
+
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+if CELERY_BROKER_URL.split("://", 1)[0] not in {"filesystem", "redis", "rediss", "amqp", "pyamqp"}:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"CELERY_BROKER_URL: unsupported scheme in {CELERY_BROKER_URL.split('://', 1)[0]!r}; "
+        "use filesystem://, redis://host:port/db or amqp://user:pass@host:port/vhost."
+    )
+CELERY_BROKER_DIR = env_path("CELERY_BROKER_DIR", VAR_DIR / "broker", BASE_DIR)
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    for sub in ("queue", "processed", "control"):
+        (CELERY_BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
+        "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
+        "processed_folder": str(CELERY_BROKER_DIR / "processed"),
+        "control_folder": str(CELERY_BROKER_DIR / "control"),
+        "store_processed": False,
+        # How often an idle worker looks for new messages; the default second would
+        # add up to a second before every task.
+        "polling_interval": 0.05,
+    }
+elif CELERY_BROKER_URL.startswith(("redis", "rediss")):
+    # Unacked messages come back after this long if a worker died holding them; it must
+    # exceed the longest task's hard time limit.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 5
+# Tasks record their outcome in models the user can see, so no result backend.
+CELERY_TASK_IGNORE_RESULT = True
+# A task is acknowledged after it ran, and redelivered if its worker is killed: every
+# task must therefore be safe to run twice.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# One message at a time per process, so a long task does not hold others hostage.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360)
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES_ALL = ["default", "mail", "sync", "media"]
+CELERY_TASK_ROUTES = {
+    "accounts.*": {"queue": "mail"},
+    "core.send_*": {"queue": "mail"},
+    "campaigns.send_*": {"queue": "mail"},
+}
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_SEND_TASK_EVENTS = env_bool("CELERY_WORKER_SEND_TASK_EVENTS", default=True)
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {
+    "core.prune_outbox": {"task": "core.prune_outbox", "schedule": 3600.0},
+    # One fixed entry fires every due mailing; schedules themselves are rows.
+    "campaigns.dispatch_due_mailings": {
+        "task": "campaigns.dispatch_due_mailings",
+        "schedule": float(env_int("CAMPAIGNS_DISPATCH_INTERVAL_SECONDS", 10)),
+    },
+    "campaigns.recover_stalled": {
+        "task": "campaigns.recover_stalled",
+        "schedule": float(env_int("CAMPAIGNS_RECOVER_INTERVAL_SECONDS", 15)),
+    },
+}
+# A worker writes a heartbeat row this often; /healthz calls it down after the grace.
+WORKER_HEARTBEAT_INTERVAL = env_int("WORKER_HEARTBEAT_INTERVAL", 10)
+WORKER_HEARTBEAT_GRACE = env_int("WORKER_HEARTBEAT_GRACE", 60)
+
+# --- campaigns ------------------------------------------------------------------------
+# Deliveries per send task, SMTP connections per task, deliveries claimed at a time.
+CAMPAIGNS_CHUNK_SIZE = env_int("CAMPAIGNS_CHUNK_SIZE", 500)
+CAMPAIGNS_CONNECTIONS_PER_CHUNK = env_int("CAMPAIGNS_CONNECTIONS_PER_CHUNK", 4)
+CAMPAIGNS_BATCH_SIZE = env_int("CAMPAIGNS_BATCH_SIZE", 50)
+# A claim on a delivery lasts this long; a dead worker's claims expire after it.
+CAMPAIGNS_CLAIM_SECONDS = env_int("CAMPAIGNS_CLAIM_SECONDS", 60)
+# Pending work not picked up for this long is queued again by the sweeper.
+CAMPAIGNS_REQUEUE_AFTER_SECONDS = env_int("CAMPAIGNS_REQUEUE_AFTER_SECONDS", 120)
+# A firing missed while Lavka was down is still sent if it is at most this late.
+CAMPAIGNS_MISSED_GRACE_SECONDS = env_int("CAMPAIGNS_MISSED_GRACE_SECONDS", 3600)
+CAMPAIGNS_MAX_ATTEMPTS = env_int("CAMPAIGNS_MAX_ATTEMPTS", 5)
+CAMPAIGNS_RETRY_BASE_SECONDS = env_int("CAMPAIGNS_RETRY_BASE_SECONDS", 30)
+CAMPAIGNS_RATE_SLACK_SECONDS = env_int("CAMPAIGNS_RATE_SLACK_SECONDS", 5)
+CAMPAIGNS_IMPORT_MAX_BYTES = env_int("CAMPAIGNS_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
+
+# --- REST API -------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "lavka.accounts.api_auth.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+    "EXCEPTION_HANDLER": "lavka.core.api.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Lavka API",
+    "DESCRIPTION": "REST API of Lavka. Authenticate with `Authorization: Bearer <token>`; "
+    "create tokens on your profile page.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+}
+
+# --- security -------------------------------------------------------------------------
+# Production (DJANGO_DEBUG=false) passes `manage.py check --deploy --fail-level WARNING`.
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+LANGUAGE_COOKIE_SECURE = not DEBUG
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+if env_bool("DJANGO_BEHIND_PROXY", default=not DEBUG):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Liveness probes come over plain HTTP from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "media-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
+
+# --- logging: one line per event on stdout, with the request id -----------------------
+
+LOG_LEVEL = env("LOG_LEVEL", default="INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "lavka.core.request_id.RequestIdLogFilter"}},
+    "formatters": {
+        "line": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        }
+    },
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "line",
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "django.server": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+        "celery": {"level": LOG_LEVEL},
+        "mail.log": {"level": "WARNING"},  # aiosmtpd, used by tests and dev sinks
+    },
+}

@@ -1,0 +1,29 @@
+"""Settings for the test suite: the real settings, isolated from a running `make run`.
+
+Everything still comes from the environment, so the same suite runs on the embedded
+default and on PostgreSQL, Redis and RabbitMQ. Only what would collide with a developer's
+running instance (broker folder, cache keys) or slow the suite (password hashing) differs.
+"""
+
+from lavka.settings import *  # noqa: F403
+from lavka.settings import CACHES, CELERY_BROKER_URL, VAR_DIR
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHES["default"]["KEY_PREFIX"] = "lavka-test"
+if CACHES["default"]["BACKEND"].endswith("FileBasedCache"):
+    CACHES["default"]["LOCATION"] = str(VAR_DIR / "test-cache")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    from pathlib import Path
+
+    _test_broker = Path(VAR_DIR / "test-broker")
+    for _sub in ("queue", "processed", "control"):
+        (_test_broker / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_test_broker / "queue"),
+        "data_folder_out": str(_test_broker / "queue"),
+        "processed_folder": str(_test_broker / "processed"),
+        "control_folder": str(_test_broker / "control"),
+        "store_processed": False,
+        "polling_interval": 0.05,
+    }
+WORKER_HEARTBEAT_INTERVAL = 1

@@ -1,0 +1,62 @@
+from csp.decorators import csp_update
+from django.conf import settings
+from django.contrib import admin
+from django.templatetags.static import static
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
+
+from lavka.accounts.api import MeView
+from lavka.core import views as core_views
+
+# Swagger UI and Redoc inject inline styles at run time; scripts stay 'self' only.
+api_docs_csp = csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["'self'", "blob:"]})
+
+api_v1 = [
+    path("me/", MeView.as_view(), name="me"),
+]
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("favicon.ico", RedirectView.as_view(url=static("lavka/favicon.svg"), permanent=True)),
+    path("outbox/", core_views.outbox_list, name="outbox_list"),
+    path("outbox/<int:pk>/", core_views.outbox_detail, name="outbox_detail"),
+    path("outbox/<int:pk>/html/", core_views.outbox_html, name="outbox_html"),
+    path("accounts/", include("allauth.urls")),
+    path("", include("lavka.accounts.urls")),
+    path("campaigns/", include("lavka.campaigns.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path(
+        "api/docs/",
+        api_docs_csp(
+            SpectacularSwaggerSplitView.as_view(
+                url_name="api_schema", template_name="api/swagger_ui.html"
+            )
+        ),
+        name="api_docs",
+    ),
+    path(
+        "api/redoc/",
+        api_docs_csp(
+            SpectacularRedocView.as_view(url_name="api_schema", template_name="api/redoc.html")
+        ),
+        name="api_redoc",
+    ),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static as serve_from
+
+    urlpatterns += serve_from(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler400 = "lavka.core.views.bad_request"
+handler403 = "lavka.core.views.permission_denied"
+handler404 = "lavka.core.views.page_not_found"
+handler500 = "lavka.core.views.server_error"
