@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import shutil
@@ -85,14 +86,18 @@ def run_delay_proxy(listen_port: int, target_port: int, delay: float) -> None:
             await queue.put((0.0, b""))
         await sender
 
-    async def handle(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+    async def handle(
+        client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
+    ) -> None:
         try:
             server_reader, server_writer = await asyncio.open_connection("127.0.0.1", target_port)
         except OSError:
             client_writer.close()
             return
         await asyncio.gather(
-            pump(client_reader, server_writer), pump(server_reader, client_writer), return_exceptions=True
+            pump(client_reader, server_writer),
+            pump(server_reader, client_writer),
+            return_exceptions=True,
         )
 
     async def main() -> None:
@@ -123,8 +128,13 @@ def measure_limit(port: int, count: int) -> float:
     from django.core.mail import get_connection
 
     connection = get_connection(
-        "django.core.mail.backends.smtp.EmailBackend", host="127.0.0.1", port=port,
-        use_tls=False, username="", password="", timeout=30,
+        "django.core.mail.backends.smtp.EmailBackend",
+        host="127.0.0.1",
+        port=port,
+        use_tls=False,
+        username="",
+        password="",
+        timeout=30,
     )
     connection.open()
     started = time.perf_counter()
@@ -145,7 +155,12 @@ def measure_seed_way(port: int, count: int) -> float:
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
     started = time.perf_counter()
     for index in range(count):
-        send_mail(f"News for Reader {index}", "Hello", "shop@example.com", [f"reader{index:05d}@example.net"])
+        send_mail(
+            f"News for Reader {index}",
+            "Hello",
+            "shop@example.com",
+            [f"reader{index:05d}@example.net"],
+        )
     return count / (time.perf_counter() - started)
 
 
@@ -153,56 +168,87 @@ def peak_memory_mb(pids: list[int]) -> float:
     """Sum of the processes' peak resident sets (VmHWM), in MiB."""
     total_kb = 0
     for pid in pids:
-        try:
+        with contextlib.suppress(OSError):
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
                     total_kb += int(line.split()[1])
-        except OSError:
-            pass
     return total_kb / 1024
 
 
 def process_tree(root: int) -> list[int]:
-    children = subprocess.run(["pgrep", "-g", str(os.getpgid(root))], capture_output=True, text=True).stdout.split()
+    children = subprocess.run(
+        ["pgrep", "-g", str(os.getpgid(root))], capture_output=True, text=True
+    ).stdout.split()
     return [int(pid) for pid in children] or [root]
 
 
-def measure_lavka(port: int, recipients: int, workers: int, env: dict[str, str], log_dir: Path) -> tuple[float, float]:
+def measure_lavka(
+    port: int, recipients: int, workers: int, env: dict[str, str], log_dir: Path
+) -> tuple[float, float]:
     from datetime import timedelta
 
     from django.utils import timezone
 
     from lavka.accounts.models import User
     from lavka.campaigns import dispatch
-    from lavka.campaigns.models import Mailing, MailingRun, Message, Recipient, RunStatus, SendingPolicy
+    from lavka.campaigns.models import (
+        Mailing,
+        MailingRun,
+        Message,
+        Recipient,
+        RunStatus,
+        SendingPolicy,
+    )
     from lavka.celery import app
 
     app.control.purge()
     owner = User.objects.create_user(f"bench-{time.time_ns()}@example.com", "x")
     SendingPolicy.objects.create(owner=owner, messages_per_minute=10_000_000)
     Recipient.objects.bulk_create(
-        (Recipient(owner=owner, email=f"reader{i:05d}@example.net", full_name=f"Reader {i}") for i in range(recipients)),
+        (
+            Recipient(owner=owner, email=f"reader{i:05d}@example.net", full_name=f"Reader {i}")
+            for i in range(recipients)
+        ),
         batch_size=2000,
     )
     message = Message.objects.create(
-        owner=owner, subject="News for {{ name }}",
+        owner=owner,
+        subject="News for {{ name }}",
         html_body="<p>Hello {{ name }},</p><p>Our news.</p><p><a href='{{ unsubscribe_url }}'>Unsubscribe</a></p>",
     )
     mailing = Mailing.objects.create(
-        owner=owner, name="Bench", message=message, time_zone="UTC",
+        owner=owner,
+        name="Bench",
+        message=message,
+        time_zone="UTC",
         first_send_at=timezone.now() + timedelta(minutes=10),
     )
     mailing.recipients.set(Recipient.objects.filter(owner=owner))
     worker_env = dict(env, EMAIL_URL=f"smtp://127.0.0.1:{port}")
     procs = []
     for number in range(workers):
-        log = open(log_dir / f"worker-{port}-{workers}-{number}.log", "wb")
+        log = open(log_dir / f"worker-{port}-{workers}-{number}.log", "wb")  # noqa: SIM115 - closed when the workers stop
         procs.append(
             subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "lavka", "worker", "--concurrency=1",
-                 f"--hostname=bench{number}-{time.time_ns()}@localhost", "--loglevel=WARNING",
-                 "--without-gossip", "--without-mingle", "--queues=default,mail"],
-                cwd=BASE_DIR, env=worker_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "lavka",
+                    "worker",
+                    "--concurrency=1",
+                    f"--hostname=bench{number}-{time.time_ns()}@localhost",
+                    "--loglevel=WARNING",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--queues=default,mail",
+                ],
+                cwd=BASE_DIR,
+                env=worker_env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         )
     time.sleep(4)  # let the workers connect before the clock starts
@@ -227,7 +273,9 @@ def measure_lavka(port: int, recipients: int, workers: int, env: dict[str, str],
     for proc in procs:
         proc.wait(timeout=30)
     if run.status != RunStatus.COMPLETED or run.sent != recipients:
-        raise RuntimeError(f"run ended {run.status}: sent {run.sent}/{recipients} {run.status_reason}")
+        raise RuntimeError(
+            f"run ended {run.status}: sent {run.sent}/{recipients} {run.status_reason}"
+        )
     return recipients / elapsed, peak
 
 
@@ -252,12 +300,22 @@ def prepare_environment(tmp: Path) -> dict[str, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--recipients", type=int, default=10_000)
-    parser.add_argument("--baseline-sample", type=int, default=2000,
-                        help="messages sent by the limit and the seed's way on loopback")
-    parser.add_argument("--relay-baseline-sample", type=int, default=300,
-                        help="messages sent by the limit and the seed's way through the relay")
+    parser.add_argument(
+        "--baseline-sample",
+        type=int,
+        default=2000,
+        help="messages sent by the limit and the seed's way on loopback",
+    )
+    parser.add_argument(
+        "--relay-baseline-sample",
+        type=int,
+        default=300,
+        help="messages sent by the limit and the seed's way through the relay",
+    )
     parser.add_argument("--delay-ms", type=float, default=10.0)
     parser.add_argument("--only", choices=["loopback", "relay"], help="measure one sink only")
     args = parser.parse_args()
@@ -275,9 +333,14 @@ def main() -> None:
     call_command("migrate", verbosity=0)
 
     sink_port, relay_port = free_port(), free_port()
-    sink = subprocess.Popen([sink_binary, "-u", "nobody", f"127.0.0.1:{sink_port}", "1024"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    relay = multiprocessing.Process(target=run_delay_proxy, args=(relay_port, sink_port, args.delay_ms / 1000), daemon=True)
+    sink = subprocess.Popen(
+        [sink_binary, "-u", "nobody", f"127.0.0.1:{sink_port}", "1024"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    relay = multiprocessing.Process(
+        target=run_delay_proxy, args=(relay_port, sink_port, args.delay_ms / 1000), daemon=True
+    )
     relay.start()
     wait_for_port(sink_port)
     wait_for_port(relay_port)
@@ -285,8 +348,10 @@ def main() -> None:
     results: dict[str, dict[str, float]] = {}
     memory: dict[str, float] = {}
     try:
-        for label, port, sample in (("loopback", sink_port, args.baseline_sample),
-                                    ("relay", relay_port, args.relay_baseline_sample)):
+        for label, port, sample in (
+            ("loopback", sink_port, args.baseline_sample),
+            ("relay", relay_port, args.relay_baseline_sample),
+        ):
             if args.only and args.only != label:
                 continue
             row: dict[str, float] = {}
@@ -297,7 +362,9 @@ def main() -> None:
                 row[f"lavka x{workers}"] = rate
                 memory[f"{label} x{workers}"] = peak
             results[label] = row
-            print(f"{label}: " + ", ".join(f"{k} {v:.0f} msg/s" for k, v in row.items()), flush=True)
+            print(
+                f"{label}: " + ", ".join(f"{k} {v:.0f} msg/s" for k, v in row.items()), flush=True
+            )
     finally:
         sink.terminate()
         relay.terminate()
@@ -311,7 +378,10 @@ def main() -> None:
             f"x1/limit {row['lavka x1'] / row['limit']:.2f}  x1/seed {row['lavka x1'] / row['seed']:.1f}  "
             f"x2/x1 {row['lavka x2'] / row['lavka x1']:.2f}"
         )
-    print("worker peak memory (MiB per worker process tree): " + ", ".join(f"{k} {v:.0f}" for k, v in memory.items()))
+    print(
+        "worker peak memory (MiB per worker process tree): "
+        + ", ".join(f"{k} {v:.0f}" for k, v in memory.items())
+    )
     targets = {}
     if "loopback" in results:
         loop = results["loopback"]
@@ -319,7 +389,9 @@ def main() -> None:
     if "relay" in results:
         relay_row = results["relay"]
         targets["relay: lavka x1 >= 5 x seed"] = relay_row["lavka x1"] >= 5 * relay_row["seed"]
-        targets["relay: lavka x2 >= 1.6 x lavka x1"] = relay_row["lavka x2"] >= 1.6 * relay_row["lavka x1"]
+        targets["relay: lavka x2 >= 1.6 x lavka x1"] = (
+            relay_row["lavka x2"] >= 1.6 * relay_row["lavka x1"]
+        )
     for name, met in targets.items():
         print(f"target {name}: {'met' if met else 'NOT met'}")
 

@@ -44,12 +44,17 @@ def mailing_factory(db: None) -> Any:
 
 @pytest.fixture
 def owner(user_factory: Any) -> Any:
-    return user_factory(email="owner@example.com", full_name="Olga Owner", time_zone="Europe/Berlin")
+    return user_factory(
+        email="owner@example.com", full_name="Olga Owner", time_zone="Europe/Berlin"
+    )
 
 
 @pytest.fixture
 def audience(owner: Any) -> list[Any]:
-    return [RecipientFactory(owner=owner, email=f"r{i}@example.net", full_name=f"Reader {i}") for i in range(5)]
+    return [
+        RecipientFactory(owner=owner, email=f"r{i}@example.net", full_name=f"Reader {i}")
+        for i in range(5)
+    ]
 
 
 @pytest.fixture
@@ -74,7 +79,7 @@ def scripted_smtp(settings: Any) -> Any:
             super().__init__(host=host, port=port)
             self.replies: dict[str, str] = {}
 
-        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
             if address in self.replies:
                 return self.replies[address]
             envelope.rcpt_tos.append(address)

@@ -18,6 +18,8 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
+from typing import TypedDict
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -37,7 +39,7 @@ from lavka.campaigns.models import (
     SendingPolicy,
 )
 from lavka.campaigns.personalisation import Personalisation, html_to_text
-from lavka.campaigns.sending import ConnectionFailed, SendResult, Sender, open_sender
+from lavka.campaigns.sending import ConnectionFailed, Sender, SendResult, open_sender
 from lavka.campaigns.services import ACTIVE_STATUSES, audience_queryset
 from lavka.campaigns.unsubscribe import unsubscribe_url
 
@@ -116,8 +118,11 @@ def dispatch_due_mailings(*, now: datetime | None = None) -> list[int]:
 
 def _next_slot(mailing: Mailing, after: datetime) -> datetime | None:
     return scheduling.next_occurrence(
-        periodicity=mailing.periodicity, first_send_at=mailing.first_send_at,
-        time_zone=mailing.time_zone, after=after, cron_expression=mailing.cron_expression,
+        periodicity=mailing.periodicity,
+        first_send_at=mailing.first_send_at,
+        time_zone=mailing.time_zone,
+        after=after,
+        cron_expression=mailing.cron_expression,
         end_at=mailing.end_at,
     )
 
@@ -128,14 +133,21 @@ def _create_run(mailing: Mailing, slot: datetime, status: str) -> MailingRun | N
     try:
         with transaction.atomic():
             return MailingRun.objects.create(
-                mailing=mailing, scheduled_for=slot, status=status,
-                status_reason=_("Lavka was down at the scheduled time.") if status == RunStatus.MISSED else "",
-                subject=message.subject, html_body=message.html_body,
+                mailing=mailing,
+                scheduled_for=slot,
+                status=status,
+                status_reason=_("Lavka was down at the scheduled time.")
+                if status == RunStatus.MISSED
+                else "",
+                subject=message.subject,
+                html_body=message.html_body,
                 text_body=message.text_body or html_to_text(message.html_body),
                 finished_at=timezone.now() if status == RunStatus.MISSED else None,
             )
     except IntegrityError:
-        logger.warning("mailing %s slot %s fired twice; the second firing sends nothing", mailing.pk, slot)
+        logger.warning(
+            "mailing %s slot %s fired twice; the second firing sends nothing", mailing.pk, slot
+        )
         return None
 
 
@@ -164,9 +176,12 @@ def fire_due_slot(*, mailing_id: int, now: datetime) -> int | None:
         mailing.next_send_at = slot
         if fired is not None:
             mailing.status = MailingStatus.RUNNING
-        elif slot is None and not mailing.runs.filter(
-            status__in=[RunStatus.PREPARING, RunStatus.SENDING, RunStatus.PAUSED]
-        ).exists():
+        elif (
+            slot is None
+            and not mailing.runs.filter(
+                status__in=[RunStatus.PREPARING, RunStatus.SENDING, RunStatus.PAUSED]
+            ).exists()
+        ):
             mailing.status = MailingStatus.COMPLETED
         mailing.save(update_fields=["next_send_at", "status", "updated_at"])
         stats.invalidate(owner_id=mailing.owner_id)
@@ -193,16 +208,27 @@ def start_run(*, run_id: int) -> None:
     )
     now = timezone.now()
     deliveries = []
-    for recipient_id, email, is_active, unsubscribed_at, suppressed_at in audience.iterator(chunk_size=2000):
+    for recipient_id, email, is_active, unsubscribed_at, suppressed_at in audience.iterator(
+        chunk_size=2000
+    ):
         skip_reason = (
-            "unsubscribed" if unsubscribed_at else "suppressed" if suppressed_at
-            else "inactive" if not is_active else ""
+            "unsubscribed"
+            if unsubscribed_at
+            else "suppressed"
+            if suppressed_at
+            else "inactive"
+            if not is_active
+            else ""
         )
         deliveries.append(
             Delivery(
-                run=run, recipient_id=recipient_id, email=email, owner_id=mailing.owner_id,
+                run=run,
+                recipient_id=recipient_id,
+                email=email,
+                owner_id=mailing.owner_id,
                 status=DeliveryStatus.SKIPPED if skip_reason else DeliveryStatus.PENDING,
-                skip_reason=skip_reason, enqueued_at=now,
+                skip_reason=skip_reason,
+                enqueued_at=now,
             )
         )
     Delivery.objects.bulk_create(deliveries, batch_size=1000, ignore_conflicts=True)
@@ -227,14 +253,14 @@ def enqueue_pending(*, run_id: int, force: bool = False) -> int:
     taken, so the sweeper re-queues lost work without flooding the queue.
     """
     now = timezone.now()
-    pending = Delivery.objects.filter(
-        run_id=run_id, status=DeliveryStatus.PENDING
-    ).filter(
+    pending = Delivery.objects.filter(run_id=run_id, status=DeliveryStatus.PENDING).filter(
         Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
         Q(not_before__isnull=True) | Q(not_before__lte=now),
     )
     if not force:
-        pending = pending.filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - requeue_after()))
+        pending = pending.filter(
+            Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - requeue_after())
+        )
     ids = list(pending.order_by("pk").values_list("pk", flat=True))
     if not ids:
         return 0
@@ -288,14 +314,18 @@ def send_chunk(*, run_id: int, first_id: int, last_id: int) -> None:
     ids = list(
         Delivery.objects.filter(
             run_id=run_id, pk__gte=first_id, pk__lte=last_id, status=DeliveryStatus.PENDING
-        ).order_by("pk").values_list("pk", flat=True)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
     lanes = max(1, min(connections_per_chunk(), len(ids) // max(1, batch_size()) or 1))
     groups = [ids[lane::lanes] for lane in range(lanes)]
     if lanes == 1:
         _send_group(run, groups[0])
     else:
-        threads = [threading.Thread(target=_send_group_in_thread, args=(run, group)) for group in groups]
+        threads = [
+            threading.Thread(target=_send_group_in_thread, args=(run, group)) for group in groups
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -340,7 +370,15 @@ def _send_group(run: MailingRun, ids: list[int]) -> None:
         sender.close()
 
 
-def _claim(ids: list[int]) -> list[dict[str, object]]:
+class ClaimedDelivery(TypedDict):
+    pk: int
+    email: str
+    recipient_id: int
+    recipient__full_name: str
+    attempts: int
+
+
+def _claim(ids: list[int]) -> list[ClaimedDelivery]:
     now = timezone.now()
     token = uuid.uuid4().hex
     Delivery.objects.filter(pk__in=ids, status=DeliveryStatus.PENDING).filter(
@@ -389,10 +427,14 @@ def reserve_rate_slots(
     return granted, retry_at
 
 
-def build_email(run: MailingRun, delivery_id: int, recipient_id: int, email: str, name: str) -> EmailMultiAlternatives:
+def build_email(
+    run: MailingRun, delivery_id: int, recipient_id: int, email: str, name: str
+) -> EmailMultiAlternatives:
     unsubscribe = unsubscribe_url(recipient_id)
     personal = Personalisation(name=name or email, email=email, unsubscribe_url=unsubscribe)
-    domain = settings.SITE_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "lavka.localhost"
+    domain = (
+        settings.SITE_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "lavka.localhost"
+    )
     message = EmailMultiAlternatives(
         subject=personal.render_text(run.subject),
         body=personal.render_text(run.text_body),
@@ -409,26 +451,34 @@ def build_email(run: MailingRun, delivery_id: int, recipient_id: int, email: str
     return message
 
 
-def _send_batch(run: MailingRun, sender: Sender, deliveries: list[dict[str, object]]) -> list[Outcome]:
+def _send_batch(
+    run: MailingRun, sender: Sender, deliveries: list[ClaimedDelivery]
+) -> list[Outcome]:
     outcomes: list[Outcome] = []
     deadline = timezone.now() + rate_slack()
     for index, delivery in enumerate(deliveries):
-        delivery_id, recipient_id = int(delivery["pk"]), int(delivery["recipient_id"])  # type: ignore[call-overload]
+        delivery_id, recipient_id = delivery["pk"], delivery["recipient_id"]
         if timezone.now() > deadline:
             # The rate slot is too old to use; give the rest back for a new reservation.
-            _release([int(d["pk"]) for d in deliveries[index:]], not_before=None)  # type: ignore[call-overload]
+            _release([d["pk"] for d in deliveries[index:]], not_before=None)
             break
-        email = build_email(run, delivery_id, recipient_id, str(delivery["email"]), str(delivery["recipient__full_name"] or ""))
+        email = build_email(
+            run,
+            delivery_id,
+            recipient_id,
+            str(delivery["email"]),
+            str(delivery["recipient__full_name"] or ""),
+        )
         try:
             result = sender.send(email)
         except ConnectionFailed as exc:
             reply = str(exc)[:490]
             outcomes.extend(
-                Outcome(int(d["pk"]), int(d["recipient_id"]), int(d["attempts"]), SendResult(0, reply))  # type: ignore[call-overload]
+                Outcome(d["pk"], d["recipient_id"], d["attempts"], SendResult(0, reply))
                 for d in deliveries[index:]
             )
             break
-        outcomes.append(Outcome(delivery_id, recipient_id, int(delivery["attempts"]), result))  # type: ignore[call-overload]
+        outcomes.append(Outcome(delivery_id, recipient_id, delivery["attempts"], result))
     return outcomes
 
 
@@ -441,14 +491,21 @@ def _record(run: MailingRun, outcomes: list[Outcome]) -> None:
     if not outcomes:
         return
     now = timezone.now()
-    released = {"claim_token": "", "claimed_until": None, "last_attempt_at": now, "attempts": F("attempts") + 1}
-    groups: dict[tuple[str, int | None, str, datetime | None, bool], list[int]] = {}
+    released = {
+        "claim_token": "",
+        "claimed_until": None,
+        "last_attempt_at": now,
+        "attempts": F("attempts") + 1,
+    }
+    GroupKey = tuple[str, int | None, str, datetime | None, bool]
+    groups: dict[GroupKey, list[int]] = {}
     suppress: dict[str, list[int]] = {}
     failures_in_a_row, saw_success, last_failure = 0, False, ""
     retry_at: dict[int, datetime] = {}
     for outcome in outcomes:
         result, code = outcome.result, outcome.result.code or None
         reply = f"{result.code or ''} {result.reply}".strip()
+        key: GroupKey
         if result.ok:
             key = (DeliveryStatus.SENT, code, result.reply, None, True)
             failures_in_a_row, saw_success = 0, True
@@ -467,8 +524,13 @@ def _record(run: MailingRun, outcomes: list[Outcome]) -> None:
     with transaction.atomic():
         for (status, code, reply, not_before, sent), ids in groups.items():
             Delivery.objects.filter(pk__in=ids).update(
-                status=status, smtp_code=code, smtp_reply=reply, sent_at=now if sent else None,
-                not_before=not_before, **({"enqueued_at": None} if not_before else {}), **released,
+                status=status,
+                smtp_code=code,
+                smtp_reply=reply,
+                sent_at=now if sent else None,
+                not_before=not_before,
+                **({"enqueued_at": None} if not_before else {}),
+                **released,
             )
         for reason, recipient_ids in suppress.items():
             from lavka.campaigns.services import suppress_recipients
@@ -487,11 +549,15 @@ def _record(run: MailingRun, outcomes: list[Outcome]) -> None:
 def _pause_if_failing(run: MailingRun, last_failure: str) -> None:
     policy = SendingPolicy.objects.filter(owner_id=run.mailing.owner_id).first()
     limit = policy.pause_after_consecutive_failures if policy else 20
-    current = MailingRun.objects.filter(pk=run.pk).values_list("consecutive_failures", flat=True).first() or 0
+    current = (
+        MailingRun.objects.filter(pk=run.pk).values_list("consecutive_failures", flat=True).first()
+        or 0
+    )
     if current < limit:
         return
     reason = _("Paused after %(count)s failures in a row. Last reply: %(reply)s") % {
-        "count": current, "reply": last_failure or "—",
+        "count": current,
+        "reply": last_failure or "—",
     }
     with transaction.atomic():
         paused = MailingRun.objects.filter(pk=run.pk, status=RunStatus.SENDING).update(
@@ -527,7 +593,9 @@ def finalize_run(*, run_id: int) -> None:
         if failed_everything:
             last = (
                 Delivery.objects.filter(run_id=run_id, status=DeliveryStatus.FAILED)
-                .order_by("-last_attempt_at").values_list("smtp_code", "smtp_reply").first()
+                .order_by("-last_attempt_at")
+                .values_list("smtp_code", "smtp_reply")
+                .first()
             )
             reason = _("Every delivery failed. Last reply: %(reply)s") % {
                 "reply": f"{last[0] or ''} {last[1]}".strip() if last else "—"
@@ -553,11 +621,16 @@ def recover_stalled(*, now: datetime | None = None) -> int:
     from lavka.campaigns.tasks import start_run as start_run_task
 
     for run_id in list(stuck_preparing):
-        transaction.on_commit(lambda run_id=run_id: start_run_task.delay(run_id))
+        transaction.on_commit(partial(start_run_task.delay, run_id))
         requeued += 1
-    for run_id in list(MailingRun.objects.filter(status=RunStatus.SENDING).values_list("pk", flat=True)):
+    for run_id in list(
+        MailingRun.objects.filter(status=RunStatus.SENDING).values_list("pk", flat=True)
+    ):
         count = enqueue_pending(run_id=run_id)
-        if count == 0 and not Delivery.objects.filter(run_id=run_id, status=DeliveryStatus.PENDING).exists():
+        if (
+            count == 0
+            and not Delivery.objects.filter(run_id=run_id, status=DeliveryStatus.PENDING).exists()
+        ):
             finalize_run(run_id=run_id)
         requeued += count
     return requeued
@@ -569,10 +642,13 @@ def send_everything_now(*, run_id: int) -> None:
     for _round in range(max_attempts() + 2):
         ids = list(
             Delivery.objects.filter(run_id=run_id, status=DeliveryStatus.PENDING)
-            .order_by("pk").values_list("pk", flat=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
         )
         if not ids:
             break
         send_chunk(run_id=run_id, first_id=ids[0], last_id=ids[-1])
-        Delivery.objects.filter(run_id=run_id, status=DeliveryStatus.PENDING).update(not_before=None)
+        Delivery.objects.filter(run_id=run_id, status=DeliveryStatus.PENDING).update(
+            not_before=None
+        )
     finalize_run(run_id=run_id)

@@ -41,7 +41,7 @@ class MessageFactory(factory.django.DjangoModelFactory):
 
     owner = factory.SubFactory(UserFactory)
     subject = "News for {{ name }}"
-    html_body = "<p>Hello {{ name }},</p><p>Our news.</p><p><a href=\"{{ unsubscribe_url }}\">Unsubscribe</a></p>"
+    html_body = '<p>Hello {{ name }},</p><p>Our news.</p><p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>'
 
 
 class MailingFactory(factory.django.DjangoModelFactory):
@@ -54,7 +54,9 @@ class MailingFactory(factory.django.DjangoModelFactory):
     owner = factory.SubFactory(UserFactory)
     name = factory.Sequence(lambda n: f"Mailing {n}")
     message = factory.LazyAttribute(lambda o: MessageFactory(owner=o.owner))
-    first_send_at = factory.LazyFunction(lambda: (timezone.now() + timedelta(hours=1)).replace(microsecond=0))
+    first_send_at = factory.LazyFunction(
+        lambda: (timezone.now() + timedelta(hours=1)).replace(microsecond=0)
+    )
     periodicity = Periodicity.ONCE
     status = MailingStatus.DRAFT
     time_zone = "UTC"

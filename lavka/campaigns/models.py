@@ -34,7 +34,9 @@ class Recipient(TimeStampedModel):
         verbose_name_plural = _("recipients")
         ordering = ["email"]
         constraints = [
-            models.UniqueConstraint("owner", Lower("email"), name="campaigns_recipient_owner_email"),
+            models.UniqueConstraint(
+                "owner", Lower("email"), name="campaigns_recipient_owner_email"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -125,7 +127,10 @@ class Mailing(TimeStampedModel):
     end_at = models.DateTimeField(_("end at"), null=True, blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
     status = models.CharField(
-        _("status"), max_length=16, choices=MailingStatus.choices, default=MailingStatus.DRAFT,
+        _("status"),
+        max_length=16,
+        choices=MailingStatus.choices,
+        default=MailingStatus.DRAFT,
         db_index=True,
     )
     status_reason = models.CharField(_("reason"), max_length=500, blank=True)
@@ -210,7 +215,9 @@ class Delivery(models.Model):
     smtp_reply = models.CharField(_("SMTP reply"), max_length=500, blank=True)
     not_before = models.DateTimeField(_("not before"), null=True, blank=True)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
         help_text="The mailing's owner, copied here so rate limits count per owner quickly.",
     )
     claim_token = models.CharField(max_length=32, blank=True)
@@ -243,10 +250,13 @@ class SendingPolicy(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sending_policy"
     )
     messages_per_minute = models.PositiveIntegerField(
-        _("messages per minute"), default=3000, validators=[MinValueValidator(1), MaxValueValidator(100_000)]
+        _("messages per minute"),
+        default=3000,
+        validators=[MinValueValidator(1), MaxValueValidator(100_000)],
     )
     pause_after_consecutive_failures = models.PositiveIntegerField(
-        _("pause a run after this many failures in a row"), default=20,
+        _("pause a run after this many failures in a row"),
+        default=20,
         validators=[MinValueValidator(1)],
     )
 

@@ -45,7 +45,9 @@ class Personalisation:
     unsubscribe_url: str
 
     def _value(self, key: str) -> str:
-        return {"name": self.name, "email": self.email, "unsubscribe_url": self.unsubscribe_url}[key]
+        return {"name": self.name, "email": self.email, "unsubscribe_url": self.unsubscribe_url}[
+            key
+        ]
 
     def render_text(self, template: str) -> str:
         return PLACEHOLDER.sub(lambda m: self._value(m.group(1)), template)
@@ -55,8 +57,25 @@ class Personalisation:
 
 
 _BLOCK_TAGS = {
-    "p", "div", "section", "article", "header", "footer", "table", "tr", "ul", "ol",
-    "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "hr",
+    "p",
+    "div",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "table",
+    "tr",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "pre",
+    "hr",
 }
 
 

@@ -48,7 +48,7 @@ def _rule(periodicity: str, start_local: datetime) -> rrule:
         day = start_local.day
         if day <= 28:
             return rrule(MONTHLY, dtstart=start_local, bymonthday=day)
-        # The 29th–31st fall on the month's last day when the month is shorter.
+        # The 29th-31st fall on the month's last day when the month is shorter.
         return rrule(MONTHLY, dtstart=start_local, bymonthday=(day, -1), bysetpos=1)
     raise ScheduleError(periodicity)
 
@@ -94,10 +94,10 @@ def next_occurrence(
         moment = rule.after(local_after - timedelta(hours=3), inc=True)
         while moment is not None:
             utc_moment = _to_utc(moment, zone)
-            if utc_moment > after or (inclusive and utc_moment == after):
-                if utc_moment >= first_send_at.astimezone(UTC):
-                    candidate = utc_moment
-                    break
+            due = utc_moment > after or (inclusive and utc_moment == after)
+            if due and utc_moment >= first_send_at.astimezone(UTC):
+                candidate = utc_moment
+                break
             moment = rule.after(moment, inc=False)
     if candidate is not None and end_at is not None and candidate > end_at:
         return None

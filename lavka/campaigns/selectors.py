@@ -28,10 +28,14 @@ def recipients_of(*, actor: User, search: str = "", state: str = "") -> QuerySet
     recipients = Recipient.objects.filter(owner=actor).order_by("email")
     if search:
         recipients = recipients.filter(
-            Q(email__icontains=search) | Q(full_name__icontains=search) | Q(comment__icontains=search)
+            Q(email__icontains=search)
+            | Q(full_name__icontains=search)
+            | Q(comment__icontains=search)
         )
     if state == "active":
-        recipients = recipients.filter(is_active=True, unsubscribed_at__isnull=True, suppressed_at__isnull=True)
+        recipients = recipients.filter(
+            is_active=True, unsubscribed_at__isnull=True, suppressed_at__isnull=True
+        )
     elif state == "inactive":
         recipients = recipients.filter(is_active=False)
     elif state == "unsubscribed":
@@ -42,7 +46,11 @@ def recipients_of(*, actor: User, search: str = "", state: str = "") -> QuerySet
 
 
 def lists_of(*, actor: User) -> QuerySet[RecipientList]:
-    return RecipientList.objects.filter(owner=actor).annotate(size=Count("recipients")).order_by("name")
+    return (
+        RecipientList.objects.filter(owner=actor)
+        .annotate(size=Count("recipients"))
+        .order_by("name")
+    )
 
 
 def messages_of(*, actor: User) -> QuerySet[Message]:
@@ -72,7 +80,11 @@ def runs_visible_to(*, actor: User) -> QuerySet[MailingRun]:
 
 
 def deliveries_visible_to(*, actor: User, run: MailingRun) -> QuerySet[Delivery]:
-    return Delivery.objects.filter(run=run).order_by("pk") if run in runs_visible_to(actor=actor) else Delivery.objects.none()
+    return (
+        Delivery.objects.filter(run=run).order_by("pk")
+        if run in runs_visible_to(actor=actor)
+        else Delivery.objects.none()
+    )
 
 
 def compute_dashboard(*, owner_id: int) -> Dashboard:

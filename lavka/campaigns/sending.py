@@ -8,8 +8,8 @@ configured Django backend takes each message and counts as a 250.
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
-import socket
 import ssl
 from dataclasses import dataclass
 from typing import Protocol
@@ -65,7 +65,9 @@ class SmtpSender:
         try:
             if self.use_ssl:
                 connection: smtplib.SMTP = smtplib.SMTP_SSL(
-                    self.host, self.port, timeout=self.timeout,
+                    self.host,
+                    self.port,
+                    timeout=self.timeout,
                     context=ssl.create_default_context(),
                 )
             else:
@@ -96,7 +98,7 @@ class SmtpSender:
             if exc.smtp_code in (421,):
                 raise ConnectionFailed(f"{exc.smtp_code} {_reply_text(exc.smtp_error)}") from exc
             return SendResult(exc.smtp_code, _reply_text(exc.smtp_error))
-        except (smtplib.SMTPServerDisconnected, OSError, socket.timeout) as exc:
+        except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as exc:
             self.close()
             raise ConnectionFailed(str(exc) or type(exc).__name__) from exc
         if refused:
@@ -109,10 +111,8 @@ class SmtpSender:
             try:
                 self.connection.quit()
             except (smtplib.SMTPException, OSError):
-                try:
+                with contextlib.suppress(OSError):
                     self.connection.close()
-                except OSError:
-                    pass
             self.connection = None
 
 
@@ -136,6 +136,8 @@ class BackendSender:
 
 def open_sender() -> Sender:
     backend = get_connection()
-    if isinstance(backend, DjangoSmtpBackend) and settings.EMAIL_BACKEND.endswith("smtp.EmailBackend"):
+    if isinstance(backend, DjangoSmtpBackend) and settings.EMAIL_BACKEND.endswith(
+        "smtp.EmailBackend"
+    ):
         return SmtpSender()
     return BackendSender()

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -49,7 +48,9 @@ def _require_owner(actor: User, obj: Any) -> None:
 RECIPIENT_FIELDS = ("full_name", "comment", "phone", "country", "is_active")
 
 
-def create_recipient(*, owner: User, email: str, lists: Iterable[RecipientList] = (), **fields: Any) -> Recipient:
+def create_recipient(
+    *, owner: User, email: str, lists: Iterable[RecipientList] = (), **fields: Any
+) -> Recipient:
     recipient = Recipient(owner=owner, email=normalize_email(email), **fields)
     recipient.full_clean(exclude=["owner"])
     if Recipient.objects.filter(owner=owner, email__iexact=recipient.email).exists():
@@ -70,7 +71,9 @@ def update_recipient(*, actor: User, recipient: Recipient, email: str, **fields:
             raise TypeError(name)
         setattr(recipient, name, value)
     recipient.full_clean(exclude=["owner"])
-    duplicate = Recipient.objects.filter(owner=actor, email__iexact=recipient.email).exclude(pk=recipient.pk)
+    duplicate = Recipient.objects.filter(owner=actor, email__iexact=recipient.email).exclude(
+        pk=recipient.pk
+    )
     if duplicate.exists():
         raise ValidationError({"email": _("You already have a recipient with this email.")})
     recipient.save()
@@ -105,7 +108,9 @@ def resubscribe_recipient(*, actor: User, recipient: Recipient) -> Recipient:
     recipient.unsubscribed_at = None
     recipient.suppressed_at = None
     recipient.suppression_reason = ""
-    recipient.save(update_fields=["unsubscribed_at", "suppressed_at", "suppression_reason", "updated_at"])
+    recipient.save(
+        update_fields=["unsubscribed_at", "suppressed_at", "suppression_reason", "updated_at"]
+    )
     return recipient
 
 
@@ -120,7 +125,9 @@ def suppress_recipient(*, recipient_id: int, reason: str) -> None:
     suppress_recipients(recipient_ids=[recipient_id], reason=reason)
 
 
-def save_list(*, owner: User, name: str, description: str = "", recipient_list: RecipientList | None = None) -> RecipientList:
+def save_list(
+    *, owner: User, name: str, description: str = "", recipient_list: RecipientList | None = None
+) -> RecipientList:
     if recipient_list is None:
         recipient_list = RecipientList(owner=owner)
     else:
@@ -128,14 +135,18 @@ def save_list(*, owner: User, name: str, description: str = "", recipient_list: 
     recipient_list.name = name.strip()
     recipient_list.description = description
     recipient_list.full_clean(exclude=["owner"], validate_unique=False)
-    clash = RecipientList.objects.filter(owner=owner, name=recipient_list.name).exclude(pk=recipient_list.pk)
+    clash = RecipientList.objects.filter(owner=owner, name=recipient_list.name).exclude(
+        pk=recipient_list.pk
+    )
     if clash.exists():
         raise ValidationError({"name": _("You already have a list with this name.")})
     recipient_list.save()
     return recipient_list
 
 
-def set_list_members(*, actor: User, recipient_list: RecipientList, recipients: Iterable[Recipient]) -> None:
+def set_list_members(
+    *, actor: User, recipient_list: RecipientList, recipients: Iterable[Recipient]
+) -> None:
     _require_owner(actor, recipient_list)
     members = list(recipients)
     for recipient in members:
@@ -156,13 +167,20 @@ def _check_message_placeholders(subject: str, html_body: str, text_body: str) ->
         check_placeholders(subject, html_body, text_body)
     except UnknownPlaceholder as exc:
         raise ValidationError(
-            _("Unknown placeholder: %(names)s. Use {{ name }}, {{ email }} or {{ unsubscribe_url }}.")
-            % {"names": ", ".join("{{ %s }}" % name for name in exc.names)}
+            _(
+                "Unknown placeholder: %(names)s. Use {{ name }}, {{ email }} or {{ unsubscribe_url }}."
+            )
+            % {"names": ", ".join("{{ " + name + " }}" for name in exc.names)}
         ) from exc
 
 
 def save_message(
-    *, owner: User, subject: str, html_body: str, text_body: str = "", is_active: bool = True,
+    *,
+    owner: User,
+    subject: str,
+    html_body: str,
+    text_body: str = "",
+    is_active: bool = True,
     message: Message | None = None,
 ) -> Message:
     if message is None:
@@ -195,12 +213,15 @@ def deliver_test_copy(*, message_id: int, user_id: int) -> None:
 
     from lavka.campaigns.personalisation import Personalisation, html_to_text
 
-    message = Message.objects.select_related("owner").filter(pk=message_id, owner_id=user_id).first()
+    message = (
+        Message.objects.select_related("owner").filter(pk=message_id, owner_id=user_id).first()
+    )
     if message is None:
         return
     owner = message.owner
     personal = Personalisation(
-        name=owner.get_full_name(), email=owner.email,
+        name=owner.get_full_name(),
+        email=owner.email,
         unsubscribe_url=settings.SITE_URL + reverse("campaigns:unsubscribe_test"),
     )
     email = EmailMultiAlternatives(
@@ -229,7 +250,9 @@ def _validate_schedule(mailing: Mailing, *, now: datetime, for_scheduling: bool)
         try:
             scheduling.validate_cron(mailing.cron_expression)
         except scheduling.ScheduleError:
-            errors["cron_expression"] = _("Not a valid cron expression (five fields, e.g. '0 9 * * 1').")
+            errors["cron_expression"] = _(
+                "Not a valid cron expression (five fields, e.g. '0 9 * * 1')."
+            )
     if mailing.end_at is not None and mailing.end_at <= mailing.first_send_at:
         errors["end_at"] = _("The end must be after the first send.")
     if (
@@ -325,7 +348,9 @@ def _may_moderate(actor: User) -> bool:
 
 
 @transaction.atomic
-def pause_mailing(*, actor: User, mailing: Mailing, reason: str = "", disable: bool = False) -> Mailing:
+def pause_mailing(
+    *, actor: User, mailing: Mailing, reason: str = "", disable: bool = False
+) -> Mailing:
     """Freeze a mailing: no new runs fire and a run in progress stops sending.
 
     Managers may pause anyone's mailing; `disable` also keeps the owner from resuming.
@@ -360,9 +385,13 @@ def resume_mailing(*, actor: User, mailing: Mailing) -> Mailing:
     has_runs = mailing.runs.exclude(status=RunStatus.MISSED).exists()
     after = max(now, mailing.first_send_at)
     next_send_at = scheduling.next_occurrence(
-        periodicity=mailing.periodicity, first_send_at=mailing.first_send_at,
-        time_zone=mailing.time_zone, after=after, cron_expression=mailing.cron_expression,
-        end_at=mailing.end_at, inclusive=True,
+        periodicity=mailing.periodicity,
+        first_send_at=mailing.first_send_at,
+        time_zone=mailing.time_zone,
+        after=after,
+        cron_expression=mailing.cron_expression,
+        end_at=mailing.end_at,
+        inclusive=True,
     )
     paused_runs = list(mailing.runs.filter(status=RunStatus.PAUSED).values_list("pk", flat=True))
     if next_send_at is None and not paused_runs:
@@ -372,7 +401,15 @@ def resume_mailing(*, actor: User, mailing: Mailing) -> Mailing:
     mailing.next_send_at = next_send_at
     mailing.status_reason = ""
     mailing.disabled_by_manager = False
-    mailing.save(update_fields=["status", "status_reason", "next_send_at", "disabled_by_manager", "updated_at"])
+    mailing.save(
+        update_fields=[
+            "status",
+            "status_reason",
+            "next_send_at",
+            "disabled_by_manager",
+            "updated_at",
+        ]
+    )
     if paused_runs:
         from lavka.campaigns import dispatch
 

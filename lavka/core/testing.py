@@ -108,7 +108,8 @@ def start_worker(
     *,
     concurrency: int = 1,
     queues: str = "default,mail,sync,media",
-    extra_env: dict[str, str] | None = None, wait_for_heartbeat: bool = True,
+    extra_env: dict[str, str] | None = None,
+    wait_for_heartbeat: bool = True,
 ) -> WorkerProcess:
     from lavka.core.models import WorkerHeartbeat
 
@@ -157,8 +158,15 @@ def start_beat(log_dir: Path, *, extra_env: dict[str, str] | None = None) -> Wor
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "lavka", "beat", "--loglevel=INFO",
-                "--scheduler=django_celery_beat.schedulers:DatabaseScheduler", "--pidfile=",
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "lavka",
+                "beat",
+                "--loglevel=INFO",
+                "--scheduler=django_celery_beat.schedulers:DatabaseScheduler",
+                "--pidfile=",
             ],
             cwd=BASE_DIR,
             env=child_environment(**(extra_env or {})),

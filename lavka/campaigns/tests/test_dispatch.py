@@ -78,7 +78,13 @@ def test_a_run_sends_each_recipient_one_personalised_email(ready_mailing, owner)
 
     run = MailingRun.objects.get(pk=run_id)
     ready_mailing.refresh_from_db()
-    assert (run.status, run.total, run.sent, run.failed, run.skipped) == (RunStatus.COMPLETED, 5, 5, 0, 0)
+    assert (run.status, run.total, run.sent, run.failed, run.skipped) == (
+        RunStatus.COMPLETED,
+        5,
+        5,
+        0,
+        0,
+    )
     assert ready_mailing.status == MailingStatus.COMPLETED
     assert sorted(m.to[0] for m in mail.outbox) == [f"r{i}@example.net" for i in range(5)]
     first = next(m for m in mail.outbox if m.to == ["r0@example.net"])
@@ -92,7 +98,9 @@ def test_a_run_sends_each_recipient_one_personalised_email(ready_mailing, owner)
 
 
 @pytest.mark.django_db
-def test_unsubscribed_suppressed_and_inactive_recipients_are_skipped_and_counted(ready_mailing, owner, audience):
+def test_unsubscribed_suppressed_and_inactive_recipients_are_skipped_and_counted(
+    ready_mailing, owner, audience
+):
     services.unsubscribe_recipient(recipient_id=audience[0].pk)
     services.suppress_recipient(recipient_id=audience[1].pk, reason="550 no such user")
     services.set_recipient_active(actor=owner, recipient=audience[2], active=False)
@@ -103,14 +111,20 @@ def test_unsubscribed_suppressed_and_inactive_recipients_are_skipped_and_counted
 
     run = MailingRun.objects.get(pk=run_id)
     assert (run.sent, run.skipped) == (2, 3)
-    assert set(Delivery.objects.filter(status=DeliveryStatus.SKIPPED).values_list("skip_reason", flat=True)) == {
-        "unsubscribed", "suppressed", "inactive",
+    assert set(
+        Delivery.objects.filter(status=DeliveryStatus.SKIPPED).values_list("skip_reason", flat=True)
+    ) == {
+        "unsubscribed",
+        "suppressed",
+        "inactive",
     }
     assert len(mail.outbox) == 2
 
 
 @pytest.mark.django_db
-def test_a_recipient_on_two_lists_and_picked_singly_gets_one_email(owner, audience, list_factory, mailing_factory):
+def test_a_recipient_on_two_lists_and_picked_singly_gets_one_email(
+    owner, audience, list_factory, mailing_factory
+):
     first, second = list_factory(owner=owner), list_factory(owner=owner)
     first.recipients.set(audience)
     second.recipients.set(audience[:2])
@@ -134,9 +148,13 @@ def test_a_firing_missed_while_down_is_sent_once_within_the_grace(ready_mailing,
 
 
 @pytest.mark.django_db
-def test_firings_missed_beyond_the_grace_are_shown_as_missed_and_never_sent(ready_mailing, owner, settings):
+def test_firings_missed_beyond_the_grace_are_shown_as_missed_and_never_sent(
+    ready_mailing, owner, settings
+):
     settings.CAMPAIGNS_MISSED_GRACE_SECONDS = 3600
-    now = schedule_due(ready_mailing, owner, periodicity=Periodicity.DAILY, minutes_ago=3 * 24 * 60 + 30)
+    now = schedule_due(
+        ready_mailing, owner, periodicity=Periodicity.DAILY, minutes_ago=3 * 24 * 60 + 30
+    )
 
     fired = dispatch.dispatch_due_mailings(now=now)
 
@@ -175,7 +193,8 @@ def test_the_sweeper_requeues_work_whose_claim_expired(ready_mailing, owner, set
     dispatch.start_run(run_id=run_id)
     # a worker claimed everything and died
     Delivery.objects.filter(run_id=run_id).update(
-        claim_token="dead", claimed_until=timezone.now() - timedelta(seconds=1),
+        claim_token="dead",
+        claimed_until=timezone.now() - timedelta(seconds=1),
         enqueued_at=timezone.now() - timedelta(hours=1),
     )
 
@@ -190,7 +209,8 @@ def test_the_sweeper_leaves_live_claims_alone(ready_mailing, owner):
     run_id = dispatch.dispatch_due_mailings(now=now)[0]
     dispatch.start_run(run_id=run_id)
     Delivery.objects.filter(run_id=run_id).update(
-        claim_token="alive", claimed_until=timezone.now() + timedelta(seconds=60),
+        claim_token="alive",
+        claimed_until=timezone.now() + timedelta(seconds=60),
         enqueued_at=timezone.now() - timedelta(hours=1),
     )
 

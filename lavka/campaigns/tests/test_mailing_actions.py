@@ -27,19 +27,28 @@ def test_scheduling_a_one_off_sets_its_send_time(ready_mailing, owner):
 
 
 @pytest.mark.django_db
-def test_scheduling_a_daily_mailing_that_started_in_the_past_picks_the_next_slot(ready_mailing, owner):
+def test_scheduling_a_daily_mailing_that_started_in_the_past_picks_the_next_slot(
+    ready_mailing, owner
+):
     ready_mailing.periodicity = Periodicity.DAILY
     ready_mailing.time_zone = "Europe/Berlin"
-    ready_mailing.first_send_at = (timezone.now() - timedelta(days=3, minutes=10)).replace(microsecond=0)
+    ready_mailing.first_send_at = (timezone.now() - timedelta(days=3, minutes=10)).replace(
+        microsecond=0
+    )
     ready_mailing.save()
 
     services.schedule_mailing(actor=owner, mailing=ready_mailing)
 
     ready_mailing.refresh_from_db()
     expected = ready_mailing.first_send_at + timedelta(days=4)  # today's slot passed 10 min ago
-    assert abs(ready_mailing.next_send_at - expected) <= timedelta(hours=1)  # DST may shift by one hour
+    assert abs(ready_mailing.next_send_at - expected) <= timedelta(
+        hours=1
+    )  # DST may shift by one hour
     assert ready_mailing.next_send_at > timezone.now()
-    assert ready_mailing.next_send_at.astimezone(BERLIN).time() == ready_mailing.first_send_at.astimezone(BERLIN).time()
+    assert (
+        ready_mailing.next_send_at.astimezone(BERLIN).time()
+        == ready_mailing.first_send_at.astimezone(BERLIN).time()
+    )
 
 
 @pytest.mark.django_db
@@ -86,8 +95,12 @@ def test_editing_an_active_mailing_reschedules_it(ready_mailing, owner):
     new_time = (timezone.now() + timedelta(days=2)).replace(microsecond=0)
 
     services.save_mailing(
-        owner=owner, mailing=ready_mailing, name="Renamed", message=ready_mailing.message,
-        first_send_at=new_time, periodicity=Periodicity.ONCE,
+        owner=owner,
+        mailing=ready_mailing,
+        name="Renamed",
+        message=ready_mailing.message,
+        first_send_at=new_time,
+        periodicity=Periodicity.ONCE,
         recipients=ready_mailing.recipients.all(),
     )
 
@@ -141,13 +154,19 @@ def test_complete_is_final(ready_mailing, owner):
         services.resume_mailing(actor=owner, mailing=ready_mailing)
     with pytest.raises(ValidationError):
         services.save_mailing(
-            owner=owner, mailing=ready_mailing, name="x", message=ready_mailing.message,
-            first_send_at=timezone.now() + timedelta(days=1), periodicity=Periodicity.ONCE,
+            owner=owner,
+            mailing=ready_mailing,
+            name="x",
+            message=ready_mailing.message,
+            first_send_at=timezone.now() + timedelta(days=1),
+            periodicity=Periodicity.ONCE,
         )
 
 
 @pytest.mark.django_db
-def test_a_manager_may_pause_and_disable_any_mailing_but_the_owner_cannot_resume_it(ready_mailing, owner, manager):
+def test_a_manager_may_pause_and_disable_any_mailing_but_the_owner_cannot_resume_it(
+    ready_mailing, owner, manager
+):
     services.schedule_mailing(actor=owner, mailing=ready_mailing)
 
     services.pause_mailing(actor=manager, mailing=ready_mailing, disable=True)
@@ -171,8 +190,12 @@ def test_a_customer_cannot_pause_someone_elses_mailing(ready_mailing, owner, oth
 def test_a_manager_cannot_edit_someone_elses_mailing(ready_mailing, manager):
     with pytest.raises(PermissionDenied):
         services.save_mailing(
-            owner=manager, mailing=ready_mailing, name="Mine now", message=ready_mailing.message,
-            first_send_at=timezone.now() + timedelta(days=1), periodicity=Periodicity.ONCE,
+            owner=manager,
+            mailing=ready_mailing,
+            name="Mine now",
+            message=ready_mailing.message,
+            first_send_at=timezone.now() + timedelta(days=1),
+            periodicity=Periodicity.ONCE,
         )
 
 
@@ -188,7 +211,10 @@ def test_daily_mailing_fires_at_nine_local_on_the_dst_change_day_once(ready_mail
     fired_times = []
     for minute in range(0, 3 * 24 * 60, 15):  # a dispatcher every 15 minutes for 3 days
         now = at_berlin(2026, 3, 28, 8, 0).astimezone(UTC) + timedelta(minutes=minute)
-        fired_times += [MailingRun.objects.get(pk=pk).scheduled_for for pk in dispatch.dispatch_due_mailings(now=now)]
+        fired_times += [
+            MailingRun.objects.get(pk=pk).scheduled_for
+            for pk in dispatch.dispatch_due_mailings(now=now)
+        ]
 
     local_times = [t.astimezone(BERLIN) for t in fired_times]
     assert [(t.day, t.hour, t.minute) for t in local_times] == [(28, 9, 0), (29, 9, 0), (30, 9, 0)]

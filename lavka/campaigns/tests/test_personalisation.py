@@ -9,7 +9,9 @@ from lavka.campaigns.personalisation import Personalisation, html_to_text, unkno
 
 
 def test_placeholders_are_substituted_and_escaped_in_html():
-    personal = Personalisation(name="<Bob & Co>", email="bob@example.net", unsubscribe_url="https://x/u/1/")
+    personal = Personalisation(
+        name="<Bob & Co>", email="bob@example.net", unsubscribe_url="https://x/u/1/"
+    )
 
     html = personal.render_html("<p>Hi {{ name }}, {{email}}</p>")
     text = personal.render_text("Hi {{ name }}")
@@ -25,7 +27,10 @@ def test_django_template_code_is_not_executed():
 
 
 def test_unknown_placeholders_are_listed():
-    assert unknown_placeholders("{{ name }} {{ first_name }}", "{{ user.password }}") == ["first_name", "user.password"]
+    assert unknown_placeholders("{{ name }} {{ first_name }}", "{{ user.password }}") == [
+        "first_name",
+        "user.password",
+    ]
 
 
 @pytest.mark.django_db

@@ -31,7 +31,9 @@ def test_no_window_of_a_minute_holds_more_than_the_limit(owner, pending_ids, set
     remaining = list(pending_ids)
     for second in range(0, 300, 3):  # workers asking every 3 s for 5 minutes
         now = start + timedelta(seconds=second)
-        granted, _retry = dispatch.reserve_rate_slots(owner_id=owner.pk, delivery_ids=remaining[:4], now=now)
+        granted, _retry = dispatch.reserve_rate_slots(
+            owner_id=owner.pk, delivery_ids=remaining[:4], now=now
+        )
         granted_at += [now] * len(granted)
         remaining = [pk for pk in remaining if pk not in granted]
 
@@ -46,14 +48,18 @@ def test_held_back_sends_learn_when_to_try_again(owner, pending_ids):
     SendingPolicy.objects.create(owner=owner, messages_per_minute=3)
     now = timezone.now()
 
-    granted, retry_at = dispatch.reserve_rate_slots(owner_id=owner.pk, delivery_ids=pending_ids[:5], now=now)
+    granted, retry_at = dispatch.reserve_rate_slots(
+        owner_id=owner.pk, delivery_ids=pending_ids[:5], now=now
+    )
 
     assert len(granted) == 3
     assert now + timedelta(seconds=60) < retry_at <= now + timedelta(seconds=70)
 
 
 @pytest.mark.django_db
-def test_the_limit_is_per_owner(owner, pending_ids, user_factory, mailing_factory, recipient_factory):
+def test_the_limit_is_per_owner(
+    owner, pending_ids, user_factory, mailing_factory, recipient_factory
+):
     SendingPolicy.objects.create(owner=owner, messages_per_minute=2)
     dispatch.reserve_rate_slots(owner_id=owner.pk, delivery_ids=pending_ids[:2])
     other = user_factory()

@@ -48,11 +48,15 @@ def test_run_survives_two_killed_workers_and_every_recipient_gets_the_message(
     owner = user_factory(email="bulk@example.com")
     SendingPolicy.objects.create(owner=owner, messages_per_minute=100_000)
     Recipient.objects.bulk_create(
-        Recipient(owner=owner, email=f"bulk{i:04d}@example.net", full_name=f"Bulk {i}") for i in range(RECIPIENTS)
+        Recipient(owner=owner, email=f"bulk{i:04d}@example.net", full_name=f"Bulk {i}")
+        for i in range(RECIPIENTS)
     )
     mailing = Mailing.objects.create(
-        owner=owner, name="Bulk", message=MessageFactory(owner=owner),
-        first_send_at=timezone.now() + timedelta(minutes=5), time_zone="UTC",
+        owner=owner,
+        name="Bulk",
+        message=MessageFactory(owner=owner),
+        first_send_at=timezone.now() + timedelta(minutes=5),
+        time_zone="UTC",
     )
     mailing.recipients.set(Recipient.objects.filter(owner=owner))
     services.schedule_mailing(actor=owner, mailing=mailing)
@@ -76,7 +80,9 @@ def test_run_survives_two_killed_workers_and_every_recipient_gets_the_message(
         Mailing.objects.filter(pk=mailing.pk).update(next_send_at=timezone.now())
 
         for kill_after in (300, 1000):
-            reached = wait_until(lambda n=kill_after: len(sink.received) >= n, timeout=120, interval=0.05)
+            reached = wait_until(
+                lambda n=kill_after: len(sink.received) >= n, timeout=120, interval=0.05
+            )
             assert reached, worker.log_tail()
             worker.kill()
             worker = start_worker(tmp_path, concurrency=2, extra_env=child_env)
@@ -84,9 +90,12 @@ def test_run_survives_two_killed_workers_and_every_recipient_gets_the_message(
 
         done = wait_until(
             lambda: MailingRun.objects.filter(mailing=mailing, status=RunStatus.COMPLETED).exists(),
-            timeout=240, interval=0.5,
+            timeout=240,
+            interval=0.5,
         )
-        assert done, f"run did not complete: {MailingRun.objects.values('status', 'sent', 'total')}\n{worker.log_tail()}"
+        assert done, (
+            f"run did not complete: {MailingRun.objects.values('status', 'sent', 'total')}\n{worker.log_tail()}"
+        )
     finally:
         for process in processes:
             process.stop()
@@ -107,6 +116,8 @@ def test_run_survives_two_killed_workers_and_every_recipient_gets_the_message(
     for email, delivery in deliveries.items():
         assert received_ids[email] == {f"<lavka-delivery-{delivery.pk}@127.0.0.1>"}, email
     duplicates = sum(count - 1 for count in received_count.values())
-    print(f"\nreliability: {RECIPIENTS} recipients, {len(sink.received)} messages received, "
-          f"{duplicates} duplicates (each with its delivery's Message-ID)")
+    print(
+        f"\nreliability: {RECIPIENTS} recipients, {len(sink.received)} messages received, "
+        f"{duplicates} duplicates (each with its delivery's Message-ID)"
+    )
     dispatch.finalize_run(run_id=run.pk)

@@ -14,12 +14,23 @@ def local(*args: int) -> datetime:
     return datetime(*args, tzinfo=BERLIN)
 
 
-def firings(periodicity: str, first: datetime, count: int, zone: str = "Europe/Berlin", **kw) -> list[datetime]:
+def firings(
+    periodicity: str, first: datetime, count: int, zone: str = "Europe/Berlin", **kw
+) -> list[datetime]:
     out, after = [], first
-    current = next_occurrence(periodicity=periodicity, first_send_at=first, time_zone=zone, after=after, inclusive=True, **kw)
+    current = next_occurrence(
+        periodicity=periodicity,
+        first_send_at=first,
+        time_zone=zone,
+        after=after,
+        inclusive=True,
+        **kw,
+    )
     while current is not None and len(out) < count:
         out.append(current)
-        current = next_occurrence(periodicity=periodicity, first_send_at=first, time_zone=zone, after=current, **kw)
+        current = next_occurrence(
+            periodicity=periodicity, first_send_at=first, time_zone=zone, after=current, **kw
+        )
     return out
 
 
@@ -42,7 +53,11 @@ def test_daily_in_the_fall_back_hour_fires_once():
 
     result = firings("daily", first, 3)
 
-    assert [f.astimezone(UTC).hour for f in result] == [0, 0, 1]  # 02:30 CEST, 02:30 CEST (first of two), 02:30 CET
+    assert [f.astimezone(UTC).hour for f in result] == [
+        0,
+        0,
+        1,
+    ]  # 02:30 CEST, 02:30 CEST (first of two), 02:30 CET
     assert len(result) == len(set(result))
 
 
@@ -65,7 +80,10 @@ def test_monthly_on_the_31st_falls_on_the_last_day_of_shorter_months():
     result = firings("monthly", local(2026, 1, 31, 10, 0), 4)
 
     assert [f.astimezone(BERLIN).date().isoformat() for f in result] == [
-        "2026-01-31", "2026-02-28", "2026-03-31", "2026-04-30",
+        "2026-01-31",
+        "2026-02-28",
+        "2026-03-31",
+        "2026-04-30",
     ]
 
 

@@ -43,7 +43,9 @@ def test_messages_reach_the_smtp_server_with_their_headers(ready_mailing, owner,
 
 
 @pytest.mark.django_db
-def test_a_permanent_rejection_fails_without_retry_and_suppresses_the_address(ready_mailing, owner, scripted_smtp):
+def test_a_permanent_rejection_fails_without_retry_and_suppresses_the_address(
+    ready_mailing, owner, scripted_smtp
+):
     scripted_smtp.replies["r1@example.net"] = "550 5.1.1 No such user"
     run_id = fire(ready_mailing, owner)
 
@@ -52,7 +54,11 @@ def test_a_permanent_rejection_fails_without_retry_and_suppresses_the_address(re
     delivery = Delivery.objects.get(email="r1@example.net")
     recipient = Recipient.objects.get(email="r1@example.net")
     run = MailingRun.objects.get(pk=run_id)
-    assert (delivery.status, delivery.smtp_code, delivery.attempts) == (DeliveryStatus.FAILED, 550, 1)
+    assert (delivery.status, delivery.smtp_code, delivery.attempts) == (
+        DeliveryStatus.FAILED,
+        550,
+        1,
+    )
     assert "No such user" in delivery.smtp_reply
     assert recipient.suppressed_at is not None and "550" in recipient.suppression_reason
     assert (run.status, run.sent, run.failed) == (RunStatus.COMPLETED, 4, 1)
@@ -60,7 +66,9 @@ def test_a_permanent_rejection_fails_without_retry_and_suppresses_the_address(re
 
 
 @pytest.mark.django_db
-def test_a_suppressed_address_is_skipped_by_the_owners_next_mailing(ready_mailing, owner, audience, scripted_smtp, mailing_factory):
+def test_a_suppressed_address_is_skipped_by_the_owners_next_mailing(
+    ready_mailing, owner, audience, scripted_smtp, mailing_factory
+):
     scripted_smtp.replies["r1@example.net"] = "550 5.1.1 No such user"
     dispatch.send_everything_now(run_id=fire(ready_mailing, owner))
     next_mailing = mailing_factory(owner=owner, recipients=audience)
@@ -92,14 +100,20 @@ def test_a_temporary_refusal_is_retried_later_then_succeeds(ready_mailing, owner
 
 
 @pytest.mark.django_db
-def test_a_temporary_refusal_gives_up_after_the_last_attempt(ready_mailing, owner, scripted_smtp, settings):
+def test_a_temporary_refusal_gives_up_after_the_last_attempt(
+    ready_mailing, owner, scripted_smtp, settings
+):
     settings.CAMPAIGNS_MAX_ATTEMPTS = 3
     scripted_smtp.replies["r2@example.net"] = "450 4.2.1 Mailbox busy"
 
     dispatch.send_everything_now(run_id=fire(ready_mailing, owner))
 
     delivery = Delivery.objects.get(email="r2@example.net")
-    assert (delivery.status, delivery.attempts, delivery.smtp_code) == (DeliveryStatus.FAILED, 3, 450)
+    assert (delivery.status, delivery.attempts, delivery.smtp_code) == (
+        DeliveryStatus.FAILED,
+        3,
+        450,
+    )
     assert Recipient.objects.get(email="r2@example.net").suppressed_at is None
 
 
