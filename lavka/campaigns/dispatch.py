@@ -573,7 +573,19 @@ def _pause_if_failing(run: MailingRun, last_failure: str) -> None:
 
 
 def finalize_run(*, run_id: int) -> None:
-    """Bring the run's counters in line with its deliveries; complete it when done."""
+    """Bring the run's counters in line with its deliveries; complete it when done.
+
+    Several lanes and workers finish at once; the run row is locked while counting so a
+    finaliser that counted earlier cannot overwrite the counts of one that counted later.
+    """
+    with transaction.atomic():
+        _finalize_locked_run(run_id)
+
+
+def _finalize_locked_run(run_id: int) -> None:
+    run = (
+        MailingRun.objects.select_for_update(of=("self",)).select_related("mailing").get(pk=run_id)
+    )
     counts = dict(
         Delivery.objects.filter(run_id=run_id).values_list("status").annotate(n=Count("pk"))
     )
@@ -585,7 +597,6 @@ def finalize_run(*, run_id: int) -> None:
         "failed": counts.get(DeliveryStatus.FAILED, 0),
         "skipped": counts.get(DeliveryStatus.SKIPPED, 0),
     }
-    run = MailingRun.objects.select_related("mailing").get(pk=run_id)
     MailingRun.objects.filter(pk=run_id).update(**fields)
     if pending == 0 and run.status == RunStatus.SENDING:
         failed_everything = fields["sent"] == 0 and fields["failed"] > 0
