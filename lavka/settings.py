@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "lavka.core",
     "lavka.accounts",
     "lavka.campaigns",
+    "lavka.content",
 ]
 
 MIDDLEWARE = [
