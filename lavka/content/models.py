@@ -101,7 +101,9 @@ class Page(TimeStampedModel):
     )
     is_published = models.BooleanField(_("published"), default=False, db_index=True)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True, db_index=True)
-    blocks = models.ManyToManyField("Block", through="PageBlock", related_name="pages")
+    blocks: models.ManyToManyField[Block, PageBlock] = models.ManyToManyField(
+        "Block", through="PageBlock", related_name="pages"
+    )
 
     class Meta:
         verbose_name = _("page")
