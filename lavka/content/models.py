@@ -274,3 +274,47 @@ class PageBlock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.page_id}#{self.position}: {self.block_id}"
+
+
+# --- view counting and API caching (lavka/content/counting.py, lavka/content/cache.py) ---
+
+
+class PendingBlockViews(models.Model):
+    """Block views that responses recorded and the counters do not include yet.
+
+    One row per response: a single INSERT is the cheapest write that survives a crash or a
+    cache flush. The flush task sums the rows per block, adds the sums with a few UPDATEs
+    and deletes the rows in the same transaction, so a flush that runs twice (a redelivered
+    task) cannot count anything twice. `page_id` is a plain number, not a foreign key:
+    recording a view must not fail because the page was deleted a moment ago.
+    """
+
+    page_id = models.BigIntegerField(_("page id"))
+    block_ids = models.JSONField(_("block ids"), default=list)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("pending block views")
+        verbose_name_plural = _("pending block views")
+
+    def __str__(self) -> str:
+        return f"page {self.page_id}: {len(self.block_ids)} blocks"
+
+
+class ContentRevision(models.Model):
+    """A number raised by every change that the API shows; part of every cache key.
+
+    One row (pk 1). Services raise it inside the transaction that changes pages, blocks,
+    their order or their files, so a response cached before the change is never served
+    after it. View counters do not raise it.
+    """
+
+    number = models.PositiveBigIntegerField(_("number"), default=0)
+    changed_at = models.DateTimeField(_("changed at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("content revision")
+        verbose_name_plural = _("content revisions")
+
+    def __str__(self) -> str:
+        return str(self.number)
