@@ -7,7 +7,7 @@ in the queryset, so a direct URL to them is a 404 that reveals nothing.
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 
 from lavka.accounts.models import User
 from lavka.accounts.roles import Role, has_role
@@ -82,7 +82,7 @@ def runs_visible_to(*, actor: User) -> QuerySet[MailingRun]:
 def deliveries_visible_to(*, actor: User, run: MailingRun) -> QuerySet[Delivery]:
     return (
         Delivery.objects.filter(run=run).order_by("pk")
-        if run in runs_visible_to(actor=actor)
+        if runs_visible_to(actor=actor).filter(pk=run.pk).exists()
         else Delivery.objects.none()
     )
 
@@ -111,3 +111,16 @@ def compute_dashboard(*, owner_id: int) -> Dashboard:
         sent_total=deliveries["sent"],
         failed_total=deliveries["failed"],
     )
+
+
+def recent_runs_of(*, actor: User, limit: int = 10) -> QuerySet[MailingRun]:
+    """The actor's own latest runs (the dashboard shows an owner's own work)."""
+    return runs_visible_to(actor=actor).filter(mailing__owner=actor)[:limit]
+
+
+def run_totals_of(*, mailing: Mailing) -> dict[str, int]:
+    """Sent / failed / skipped over all of a mailing's runs, and how many runs."""
+    totals = mailing.runs.aggregate(
+        runs=Count("pk"), sent=Sum("sent"), failed=Sum("failed"), skipped=Sum("skipped")
+    )
+    return {name: value or 0 for name, value in totals.items()}

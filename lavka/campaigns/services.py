@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from lavka.accounts.models import User
 from lavka.accounts.roles import Role, has_role
-from lavka.campaigns import scheduling
+from lavka.campaigns import scheduling, stats
 from lavka.campaigns.models import (
     Mailing,
     MailingRun,
@@ -320,6 +320,7 @@ def save_mailing(
         mailing.save()
         mailing.lists.set(lists)
         mailing.recipients.set(recipients)
+    stats.invalidate(owner_id=mailing.owner_id)
     return mailing
 
 
@@ -332,7 +333,7 @@ def schedule_mailing(*, actor: User, mailing: Mailing) -> Mailing:
     if not mailing.message.is_active:
         raise ValidationError({"message": _("The message is deactivated.")})
     if not audience_queryset(mailing).exists():
-        raise ValidationError(_("Add recipients or lists before scheduling."))
+        raise ValidationError({"recipients": _("Add recipients or lists before scheduling.")})
     next_send_at = compute_next_send_at(mailing, now=now)
     if next_send_at is None:
         raise ValidationError(_("The schedule has no future send time."))
@@ -340,6 +341,7 @@ def schedule_mailing(*, actor: User, mailing: Mailing) -> Mailing:
     mailing.status_reason = ""
     mailing.next_send_at = next_send_at
     mailing.save(update_fields=["status", "status_reason", "next_send_at", "updated_at"])
+    stats.invalidate(owner_id=mailing.owner_id)
     return mailing
 
 
@@ -369,6 +371,7 @@ def pause_mailing(
     MailingRun.objects.filter(
         mailing=mailing, status__in=[RunStatus.PREPARING, RunStatus.SENDING]
     ).update(status=RunStatus.PAUSED, status_reason=_("The mailing was paused."))
+    stats.invalidate(owner_id=mailing.owner_id)
     return mailing
 
 
@@ -415,6 +418,7 @@ def resume_mailing(*, actor: User, mailing: Mailing) -> Mailing:
 
         for run_id in paused_runs:
             dispatch.resume_run(run_id=run_id)
+    stats.invalidate(owner_id=mailing.owner_id)
     return mailing
 
 
@@ -426,12 +430,14 @@ def complete_mailing(*, actor: User, mailing: Mailing) -> Mailing:
     mailing.status = MailingStatus.COMPLETED
     mailing.next_send_at = None
     mailing.save(update_fields=["status", "next_send_at", "updated_at"])
+    stats.invalidate(owner_id=mailing.owner_id)
     return mailing
 
 
 def delete_mailing(*, actor: User, mailing: Mailing) -> None:
     _require_owner(actor, mailing)
     mailing.delete()
+    stats.invalidate(owner_id=actor.pk)
 
 
 def delete_message(*, actor: User, message: Message) -> None:

@@ -1,0 +1,1 @@
+"""Campaign forms, one module per area: audience, messages, mailings."""

@@ -1,0 +1,24 @@
+"""The campaigns dashboard: the owner's cached numbers and their latest runs."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from lavka.accounts.models import User
+from lavka.campaigns import selectors, stats
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    owner: User = request.user  # type: ignore[assignment]
+    return render(
+        request,
+        "campaigns/dashboard.html",
+        {
+            "numbers": stats.dashboard(owner_id=owner.pk),
+            "recent_runs": selectors.recent_runs_of(actor=owner),
+            "sees_all": selectors.can_see_all_mailings(owner),
+        },
+    )

@@ -1,0 +1,394 @@
+"""Mailing pages: list, create/edit, detail with the countdown to the next send, the
+schedule/pause/resume/complete/delete actions, and a run's delivery log.
+
+Who may do what follows the selectors and services: an owner sees and changes their own
+mailings; a manager sees every mailing and run and may pause, disable or resume any of
+them, but editing, scheduling, completing and deleting look the mailing up among the
+actor's own, so another owner's mailing is a 404 there even for a manager.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from lavka.accounts.models import User
+from lavka.campaigns import selectors, services
+from lavka.campaigns.forms.mailings import MailingForm, PauseForm
+from lavka.campaigns.models import (
+    DeliveryStatus,
+    Mailing,
+    MailingRun,
+    MailingStatus,
+    Periodicity,
+)
+
+MAILINGS_PER_PAGE = 25
+RUNS_PER_PAGE = 20
+DELIVERIES_PER_PAGE = 50
+
+
+def _actor(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _when(moment: datetime | None) -> str:
+    """A time in the viewer's zone, with the zone named."""
+    if moment is None:
+        return _("not planned")
+    local = timezone.localtime(moment)
+    return (
+        f"{formats.date_format(local, 'DATETIME_FORMAT')} ({timezone.get_current_timezone_name()})"
+    )
+
+
+def describe_schedule(mailing: Mailing) -> str:
+    """The periodicity in words, at the wall-clock time of the mailing's own zone."""
+    local = mailing.first_send_at.astimezone(zoneinfo.ZoneInfo(mailing.time_zone))
+    values = {
+        "time": local.strftime("%H:%M"),
+        "weekday": formats.date_format(local, "l"),
+        "day": local.day,
+        "cron": mailing.cron_expression,
+        "zone": mailing.time_zone,
+    }
+    phrases = {
+        Periodicity.ONCE: _("Once"),
+        Periodicity.DAILY: _("Every day at %(time)s, %(zone)s time"),
+        Periodicity.WEEKLY: _("Every week on %(weekday)s at %(time)s, %(zone)s time"),
+        Periodicity.MONTHLY: _("Every month on day %(day)s at %(time)s, %(zone)s time"),
+        Periodicity.CRON: _("On the cron schedule “%(cron)s”, %(zone)s time"),
+    }
+    return phrases.get(Periodicity(mailing.periodicity), mailing.periodicity) % values
+
+
+@dataclass(frozen=True)
+class Countdown:
+    """How far along the wait for the next send is; the page's bar shows it."""
+
+    started_at: datetime
+    next_send_at: datetime
+    total_seconds: int
+    elapsed_seconds: int
+
+    @property
+    def remaining_seconds(self) -> int:
+        return self.total_seconds - self.elapsed_seconds
+
+
+def countdown_for(
+    mailing: Mailing, *, latest_run: MailingRun | None, now: datetime
+) -> Countdown | None:
+    """Measured from the latest run's slot, or from when the mailing was last (re)scheduled."""
+    next_send_at = mailing.next_send_at
+    if mailing.status not in services.ACTIVE_STATUSES or next_send_at is None:
+        return None
+    started_at = mailing.updated_at
+    if latest_run is not None and latest_run.scheduled_for < next_send_at:
+        started_at = latest_run.scheduled_for
+    started_at = min(started_at, now, next_send_at)
+    total = max(int((next_send_at - started_at).total_seconds()), 1)
+    elapsed = min(max(int((now - started_at).total_seconds()), 0), total)
+    return Countdown(started_at, next_send_at, total, elapsed)
+
+
+def _apply_errors(form: MailingForm, error: ValidationError) -> None:
+    """Put a service's errors at the fields they name (others above the form)."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        form.add_error(field if field in form.fields else NON_FIELD_ERRORS, errors)
+
+
+def _form_zone(request: HttpRequest, mailing: Mailing | None) -> str:
+    return mailing.time_zone if mailing is not None else _actor(request).time_zone
+
+
+def _mailing_form_page(
+    request: HttpRequest, mailing: Mailing | None
+) -> tuple[HttpResponse | None, MailingForm]:
+    owner = _actor(request)
+    form = MailingForm(request.POST or None, owner=owner, mailing=mailing)
+    if request.method != "POST" or not form.is_valid():
+        return None, form
+    data = form.cleaned_data
+    then_schedule = request.POST.get("then") == "schedule" and (
+        mailing is None or mailing.status == MailingStatus.DRAFT
+    )
+    try:
+        with transaction.atomic():
+            saved = services.save_mailing(
+                owner=owner,
+                mailing=mailing,
+                name=data["name"],
+                message=data["message"],
+                first_send_at=data["first_send_at"],
+                periodicity=data["periodicity"],
+                cron_expression=data["cron_expression"],
+                end_at=data["end_at"],
+                lists=data["lists"],
+                recipients=data["recipients"],
+            )
+            if then_schedule:
+                services.schedule_mailing(actor=owner, mailing=saved)
+    except ValidationError as exc:
+        _apply_errors(form, exc)
+        return None, form
+    if then_schedule:
+        messages.success(
+            request, _("Scheduled. Next send: %(when)s.") % {"when": _when(saved.next_send_at)}
+        )
+    elif saved.status in services.ACTIVE_STATUSES:
+        messages.success(
+            request, _("Saved. Next send: %(when)s.") % {"when": _when(saved.next_send_at)}
+        )
+    else:
+        messages.success(request, _("Saved."))
+    return redirect("campaigns:mailing_detail", saved.pk), form
+
+
+def _render_form(
+    request: HttpRequest, form: MailingForm, mailing: Mailing | None, zone: str
+) -> HttpResponse:
+    return render(
+        request,
+        "campaigns/mailing_form.html",
+        {
+            "form": form,
+            "mailing": mailing,
+            "zone": zone,
+            "can_schedule": mailing is None or mailing.status == MailingStatus.DRAFT,
+        },
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+@login_required
+def mailing_create(request: HttpRequest) -> HttpResponse:
+    zone = _form_zone(request, None)
+    with timezone.override(zoneinfo.ZoneInfo(zone)):
+        done, form = _mailing_form_page(request, None)
+        return done or _render_form(request, form, None, zone)
+
+
+@login_required
+def mailing_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    mailing = get_object_or_404(selectors.mailings_owned_by(actor=_actor(request)), pk=pk)
+    if mailing.status == MailingStatus.COMPLETED:
+        messages.error(request, _("A completed mailing cannot be edited."))
+        return redirect("campaigns:mailing_detail", mailing.pk)
+    zone = _form_zone(request, mailing)
+    with timezone.override(zoneinfo.ZoneInfo(zone)):
+        done, form = _mailing_form_page(request, mailing)
+        return done or _render_form(request, form, mailing, zone)
+
+
+@login_required
+def mailing_list(request: HttpRequest) -> HttpResponse:
+    actor = _actor(request)
+    status = request.GET.get("status", "")
+    mailings = selectors.mailings_visible_to(actor=actor)
+    if status in MailingStatus.values:
+        mailings = mailings.filter(status=status)
+    else:
+        status = ""
+    page = Paginator(mailings, MAILINGS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "campaigns/mailing_list.html",
+        {
+            "page": page,
+            "status": status,
+            "statuses": MailingStatus.choices,
+            "sees_all": selectors.can_see_all_mailings(actor),
+            "extra_query": f"status={status}&" if status else "",
+        },
+    )
+
+
+@login_required
+def mailing_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = _actor(request)
+    mailing = get_object_or_404(selectors.mailings_visible_to(actor=actor), pk=pk)
+    runs = Paginator(mailing.runs.order_by("-scheduled_for"), RUNS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    run_list = list(runs.object_list)
+    if runs.number == 1:
+        latest_run = run_list[0] if run_list else None
+    else:
+        latest_run = mailing.runs.order_by("-scheduled_for").first()
+    audience = services.audience_queryset(mailing)
+    is_owner = mailing.owner_id == actor.pk
+    may_moderate = selectors.can_see_all_mailings(actor)
+    return render(
+        request,
+        "campaigns/mailing_detail.html",
+        {
+            "mailing": mailing,
+            "runs": runs,
+            "run_list": run_list,
+            "is_owner": is_owner,
+            "may_moderate": may_moderate,
+            "schedule_in_words": describe_schedule(mailing),
+            "countdown": countdown_for(mailing, latest_run=latest_run, now=timezone.now()),
+            "audience_size": audience.count(),
+            "reachable_size": audience.filter(
+                is_active=True, unsubscribed_at__isnull=True, suppressed_at__isnull=True
+            ).count(),
+            "totals": selectors.run_totals_of(mailing=mailing),
+            "is_active": mailing.status in services.ACTIVE_STATUSES,
+            "pause_form": PauseForm(),
+        },
+    )
+
+
+def _action(
+    request: HttpRequest,
+    pk: int,
+    *,
+    own_only: bool,
+    act: Callable[[User, Mailing], str],
+) -> HttpResponse:
+    actor = _actor(request)
+    visible = (
+        selectors.mailings_owned_by(actor=actor)
+        if own_only
+        else selectors.mailings_visible_to(actor=actor)
+    )
+    mailing = get_object_or_404(visible, pk=pk)
+    try:
+        result = act(actor, mailing)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, result)
+    return redirect("campaigns:mailing_detail", mailing.pk)
+
+
+@login_required
+@require_POST
+def mailing_schedule(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(actor: User, mailing: Mailing) -> str:
+        services.schedule_mailing(actor=actor, mailing=mailing)
+        return _("Scheduled. Next send: %(when)s.") % {"when": _when(mailing.next_send_at)}
+
+    return _action(request, pk, own_only=True, act=act)
+
+
+def _pause_reason(request: HttpRequest) -> str:
+    form = PauseForm(request.POST)
+    return form.cleaned_data["reason"] if form.is_valid() else ""
+
+
+@login_required
+@require_POST
+def mailing_pause(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(actor: User, mailing: Mailing) -> str:
+        services.pause_mailing(actor=actor, mailing=mailing, reason=_pause_reason(request))
+        return _("Paused. Nothing is sent until the mailing is resumed.")
+
+    return _action(request, pk, own_only=False, act=act)
+
+
+@login_required
+@require_POST
+def mailing_disable(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(actor: User, mailing: Mailing) -> str:
+        services.pause_mailing(
+            actor=actor, mailing=mailing, reason=_pause_reason(request), disable=True
+        )
+        return _("Disabled. Its owner cannot resume it; a manager can.")
+
+    return _action(request, pk, own_only=False, act=act)
+
+
+@login_required
+@require_POST
+def mailing_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(actor: User, mailing: Mailing) -> str:
+        services.resume_mailing(actor=actor, mailing=mailing)
+        if mailing.status == MailingStatus.COMPLETED:
+            return _("Resumed. The schedule has no further sends, so the mailing is completed.")
+        return _("Resumed. Next send: %(when)s.") % {"when": _when(mailing.next_send_at)}
+
+    return _action(request, pk, own_only=False, act=act)
+
+
+@login_required
+@require_POST
+def mailing_complete(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(actor: User, mailing: Mailing) -> str:
+        services.complete_mailing(actor=actor, mailing=mailing)
+        return _("Completed. The mailing will not send again.")
+
+    return _action(request, pk, own_only=True, act=act)
+
+
+@login_required
+def mailing_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    mailing = get_object_or_404(selectors.mailings_owned_by(actor=_actor(request)), pk=pk)
+    if request.method == "POST":
+        name = mailing.name
+        services.delete_mailing(actor=_actor(request), mailing=mailing)
+        messages.success(request, _("Mailing “%(name)s” was deleted.") % {"name": name})
+        return redirect("campaigns:mailing_list")
+    return render(
+        request,
+        "campaigns/mailing_confirm_delete.html",
+        {"mailing": mailing, "run_count": mailing.runs.count()},
+    )
+
+
+def _masked(email: str) -> str:
+    """An address with its local part hidden: managers moderate runs, not audiences."""
+    local, _at, domain = email.partition("@")
+    return f"{local[:1]}•••@{domain}"
+
+
+@login_required
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = _actor(request)
+    run = get_object_or_404(
+        selectors.runs_visible_to(actor=actor).select_related("mailing__owner"), pk=pk
+    )
+    status = request.GET.get("status", "")
+    deliveries = selectors.deliveries_visible_to(actor=actor, run=run)
+    if status in DeliveryStatus.values:
+        deliveries = deliveries.filter(status=status)
+    else:
+        status = ""
+    page = Paginator(deliveries, DELIVERIES_PER_PAGE).get_page(request.GET.get("page"))
+    is_owner = run.mailing.owner_id == actor.pk
+    rows: list[dict[str, Any]] = [
+        {"delivery": delivery, "email": delivery.email if is_owner else _masked(delivery.email)}
+        for delivery in page.object_list
+    ]
+    return render(
+        request,
+        "campaigns/run_detail.html",
+        {
+            "run": run,
+            "page": page,
+            "rows": rows,
+            "status": status,
+            "statuses": DeliveryStatus.choices,
+            "is_owner": is_owner,
+            "extra_query": f"status={status}&" if status else "",
+        },
+    )
