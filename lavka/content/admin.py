@@ -1,0 +1,289 @@
+"""Django admin for content: pages with their blocks in order, one admin per block kind,
+and the read-only library of stored files with their processing status.
+
+Uploads made here go through `storage.store_upload`, so the same bytes are stored once
+and every file is checked for size and type before it is kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django import forms
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
+
+from lavka.content import blocks, services
+from lavka.content.models import (
+    AudioBlock,
+    Block,
+    Page,
+    PageBlock,
+    StoredFile,
+    VideoBlock,
+)
+from lavka.content.storage import UploadRejected, store_upload
+
+Kind = StoredFile.Kind
+
+
+@admin.register(StoredFile)
+class StoredFileAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "kind",
+        "mime_type",
+        "size",
+        "status",
+        "failure_reason",
+        "duration_seconds",
+        "created_at",
+    )
+    list_filter = ("status", "kind")
+    search_fields = ("^original_name", "=sha256")
+    readonly_fields = [f.name for f in StoredFile._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class UploadForm(forms.ModelForm):
+    """A model form whose file inputs are stored through `store_upload`.
+
+    `uploads` maps an upload field to (the StoredFile foreign key it fills, the file kind,
+    the URL field it excludes or "").
+    """
+
+    uploads: ClassVar[dict[str, tuple[str, str, str]]] = {}
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        for upload_name, (_fk, _kind, url_name) in self.uploads.items():
+            if cleaned.get(upload_name) and url_name and cleaned.get(url_name):
+                self.add_error(upload_name, _("Upload a file or give a URL, not both."))
+        if self.errors:
+            return cleaned
+        for upload_name, (fk_name, kind, _url_name) in self.uploads.items():
+            upload = cleaned.get(upload_name)
+            if not upload:
+                continue
+            try:
+                cleaned[fk_name] = store_upload(upload, kind=kind)
+            except UploadRejected as error:
+                self.add_error(upload_name, error)
+        return cleaned
+
+
+def _upload_field(label: StrOrPromise, kind: str) -> forms.FileField:
+    return forms.FileField(
+        label=label,
+        required=False,
+        help_text=_("Stored once per content: the same file uploaded again is reused."),
+        widget=forms.ClearableFileInput(attrs={"data-upload-kind": kind}),
+    )
+
+
+class VideoBlockForm(UploadForm):
+    uploads = {
+        "video_upload": ("video_file", Kind.VIDEO, "video_url"),
+        "subtitles_upload": ("subtitles_file", Kind.SUBTITLES, "subtitles_url"),
+        "poster_upload": ("poster", Kind.IMAGE, ""),
+    }
+    video_upload = _upload_field(_("upload a video"), Kind.VIDEO)
+    subtitles_upload = _upload_field(_("upload subtitles (WebVTT or SRT)"), Kind.SUBTITLES)
+    poster_upload = _upload_field(_("upload a poster image"), Kind.IMAGE)
+
+    class Meta:
+        model = VideoBlock
+        fields = ("title", "video_file", "video_url", "subtitles_file", "subtitles_url", "poster")
+
+
+class AudioBlockForm(UploadForm):
+    uploads = {"audio_upload": ("audio_file", Kind.AUDIO, "audio_url")}
+    audio_upload = _upload_field(_("upload an audio file"), Kind.AUDIO)
+
+    class Meta:
+        model = AudioBlock
+        fields = ("title", "audio_file", "audio_url", "transcript")
+
+
+class PageForm(UploadForm):
+    uploads = {"cover_upload": ("cover", Kind.IMAGE, "")}
+    cover_upload = _upload_field(_("upload a cover image"), Kind.IMAGE)
+
+    class Meta:
+        model = Page
+        fields = ("title", "slug", "summary", "cover", "is_published")
+
+
+class KindFilter(admin.SimpleListFilter):
+    title = _("kind")
+    parameter_name = "kind"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(key, kind.label) for key, kind in blocks.kinds().items()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
+class FileStatusFilter(admin.SimpleListFilter):
+    title = _("file status")
+    parameter_name = "file_status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
+        return StoredFile.Status.choices
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if not self.value():
+            return queryset
+        return queryset.filter(blocks.file_status_filter(self.value() or ""))
+
+
+def _main_file(block: Block) -> StoredFile | None:
+    kind = blocks.kinds().get(block.kind)
+    if kind is None or not kind.file_fields:
+        return None
+    row = block if isinstance(block, kind.model) else getattr(block, kind.related_name, None)
+    return getattr(row, kind.file_fields[0], None) if row is not None else None
+
+
+@admin.display(description=_("file status"))
+def file_status(block: Block) -> str:
+    stored = _main_file(block)
+    if stored is None:
+        return "—"
+    label = str(stored.get_status_display())
+    if stored.status == StoredFile.Status.FAILED and stored.failure_reason:
+        return f"{label}: {stored.failure_reason}"
+    return label
+
+
+@admin.register(Block)
+class BlockAdmin(admin.ModelAdmin):
+    """Every block of every kind, for searching and picking; edited in its kind's admin."""
+
+    list_display = ("edit_link", "kind", "views", file_status, "created_at")
+    list_display_links = None
+    list_filter = (KindFilter, FileStatusFilter)
+    search_fields = ("^title",)
+    readonly_fields = ("kind", "views")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Block]:
+        return super().get_queryset(request).select_related(*blocks.main_file_paths())
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description=_("title"), ordering="title")
+    def edit_link(self, block: Block) -> str:
+        kind = blocks.kinds().get(block.kind)
+        if kind is None:
+            return block.title
+        meta = kind.model._meta
+        try:
+            url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[block.pk])
+        except NoReverseMatch:
+            return block.title
+        return format_html('<a href="{}">{}</a>', url, block.title)
+
+
+class BlockKindAdmin(admin.ModelAdmin):
+    """The admin of one block kind; kinds registered without their own admin get this."""
+
+    list_display: Any = ("title", "views", file_status, "created_at")
+    search_fields = ("^title",)
+    readonly_fields = ("views",)
+    file_select_related: tuple[str, ...] = ()
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).select_related(*self.file_select_related)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        services.save_block(block=obj)
+
+
+class VideoBlockAdmin(BlockKindAdmin):
+    form = VideoBlockForm
+    list_filter = ("video_file__status",)
+    autocomplete_fields = ("video_file", "subtitles_file", "poster")
+    file_select_related = ("video_file",)
+    fieldsets = (
+        (None, {"fields": ("title", "views")}),
+        (_("Video"), {"fields": ("video_upload", "video_file", "video_url")}),
+        (_("Subtitles"), {"fields": ("subtitles_upload", "subtitles_file", "subtitles_url")}),
+        (_("Poster"), {"fields": ("poster_upload", "poster")}),
+    )
+
+
+class AudioBlockAdmin(BlockKindAdmin):
+    form = AudioBlockForm
+    list_filter = ("audio_file__status",)
+    autocomplete_fields = ("audio_file",)
+    file_select_related = ("audio_file",)
+    fieldsets = (
+        (None, {"fields": ("title", "views")}),
+        (_("Audio"), {"fields": ("audio_upload", "audio_file", "audio_url")}),
+        (_("Transcript"), {"fields": ("transcript",)}),
+    )
+
+
+class TextBlockAdmin(BlockKindAdmin):
+    list_display = ("title", "views", "created_at")
+    fields = ("title", "views", "body")
+
+
+class PageBlockInline(admin.TabularInline):
+    model = PageBlock
+    fields = ("position", "block")
+    autocomplete_fields = ("block",)
+    ordering = ("position", "id")
+    extra = 1
+    verbose_name = _("block")
+    verbose_name_plural = _("blocks, in order (lowest position first)")
+
+
+@admin.register(Page)
+class PageAdmin(admin.ModelAdmin):
+    form = PageForm
+    list_display = ("title", "slug", "is_published", "published_at", "updated_at")
+    list_filter = ("is_published",)
+    search_fields = ("^title",)
+    autocomplete_fields = ("cover",)
+    readonly_fields = ("published_at",)
+    fields = (
+        "title",
+        "slug",
+        "summary",
+        "cover_upload",
+        "cover",
+        "is_published",
+        "published_at",
+    )
+    inlines = (PageBlockInline,)
+
+    def save_model(self, request: HttpRequest, obj: Page, form: Any, change: bool) -> None:
+        services.save_page(page=obj)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        Page.objects.filter(pk=form.instance.pk).update(updated_at=form.instance.updated_at)
+
+
+for _kind in blocks.kinds().values():
+    if not admin.site.is_registered(_kind.model):
+        admin_class = import_string(_kind.admin) if _kind.admin else BlockKindAdmin
+        admin.site.register(_kind.model, admin_class)

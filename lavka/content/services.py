@@ -1,0 +1,198 @@
+"""Writes of the content app: pages, blocks, their order, and file processing."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import markdown
+import nh3
+from django.core.files.storage import FileSystemStorage, default_storage
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from lavka.content import processing
+from lavka.content.models import Block, Page, PageBlock, StoredFile, TextBlock
+from lavka.content.processing import ProcessingFailed
+
+logger = logging.getLogger(__name__)
+
+ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
+
+
+# --- pages ------------------------------------------------------------------------------
+
+
+def unique_slug(*, title: str, exclude_pk: int | None = None) -> str:
+    base = (slugify(title, allow_unicode=True) or "page")[:200]
+    candidate, number = base, 1
+    taken = Page.objects.exclude(pk=exclude_pk) if exclude_pk else Page.objects.all()
+    while taken.filter(slug=candidate).exists():
+        number += 1
+        candidate = f"{base}-{number}"
+    return candidate
+
+
+def save_page(*, page: Page) -> Page:
+    """Fill the slug from the title when empty and stamp the first publication."""
+    if not page.slug:
+        page.slug = unique_slug(title=page.title, exclude_pk=page.pk)
+    if page.is_published and page.published_at is None:
+        page.published_at = timezone.now()
+    page.save()
+    return page
+
+
+def create_page(
+    *,
+    title: str,
+    slug: str = "",
+    summary: str = "",
+    cover: StoredFile | None = None,
+    is_published: bool = False,
+) -> Page:
+    page = Page(title=title, slug=slug, summary=summary, cover=cover, is_published=is_published)
+    page.full_clean(exclude=["slug"] if not slug else None)
+    return save_page(page=page)
+
+
+@transaction.atomic
+def add_block(*, page: Page, block: Block, position: int | None = None) -> PageBlock:
+    """Put a block on a page, at the end unless a position is given."""
+    if position is None:
+        last = PageBlock.objects.filter(page=page).aggregate(last=Max("position"))["last"]
+        position = 0 if last is None else last + 1
+    link, _created = PageBlock.objects.update_or_create(
+        page=page, block=block, defaults={"position": position}
+    )
+    Page.objects.filter(pk=page.pk).update(updated_at=timezone.now())
+    return link
+
+
+@transaction.atomic
+def reorder_blocks(*, page: Page, block_ids: Sequence[int]) -> None:
+    """Give the page's blocks positions 0, 1, 2... in the order of `block_ids`."""
+    links = {link.block_id: link for link in PageBlock.objects.filter(page=page)}
+    if set(block_ids) != set(links):
+        raise ValueError("block_ids must list exactly the blocks on the page")
+    for position, block_id in enumerate(block_ids):
+        links[block_id].position = position
+    PageBlock.objects.bulk_update(links.values(), ["position"])
+    Page.objects.filter(pk=page.pk).update(updated_at=timezone.now())
+
+
+# --- blocks -----------------------------------------------------------------------------
+
+
+def render_markdown(text: str) -> str:
+    """Markdown to HTML with everything that could run script removed."""
+    html = markdown.markdown(text, extensions=["extra", "sane_lists"], output_format="html")
+    return nh3.clean(html, url_schemes=ALLOWED_URL_SCHEMES)
+
+
+def save_block(*, block: Block) -> Block:
+    """Validate and save a block of any kind; text blocks get their HTML rendered."""
+    if isinstance(block, TextBlock):
+        block.rendered_html = render_markdown(block.body)
+    block.full_clean()
+    block.save()
+    return block
+
+
+# --- files ------------------------------------------------------------------------------
+
+
+def enqueue_processing(*, stored_file: StoredFile) -> None:
+    from lavka.content.tasks import process_file
+
+    pk = stored_file.pk
+    transaction.on_commit(lambda: process_file.delay(pk))
+
+
+@contextmanager
+def local_copy(stored: StoredFile) -> Iterator[Path]:
+    """A path to the file's bytes on this machine, downloading from remote storage."""
+    if isinstance(default_storage, FileSystemStorage):
+        yield Path(default_storage.path(stored.file.name))
+        return
+    with tempfile.NamedTemporaryFile(suffix=stored.extension) as temp:
+        with default_storage.open(stored.file.name, "rb") as source:
+            shutil.copyfileobj(source, temp)
+        temp.flush()
+        yield Path(temp.name)
+
+
+def process_stored_file(*, stored_file_id: int) -> None:
+    """Check the file, read what it tells (duration), make WebVTT from SRT.
+
+    Safe to run twice: a file already completed or failed is left as it is, and one left
+    in `processing` by a worker that died is processed again.
+    """
+    with transaction.atomic():
+        stored = StoredFile.objects.select_for_update().filter(pk=stored_file_id).first()
+        if stored is None or stored.status in {
+            StoredFile.Status.COMPLETED,
+            StoredFile.Status.FAILED,
+        }:
+            return
+        stored.status = StoredFile.Status.PROCESSING
+        stored.save(update_fields=["status"])
+
+    duration: float | None = None
+    webvtt: StoredFile | None = None
+    try:
+        with local_copy(stored) as path:
+            if stored.kind in {StoredFile.Kind.AUDIO, StoredFile.Kind.VIDEO}:
+                duration = processing.read_duration(path, stored.mime_type)
+            elif stored.kind == StoredFile.Kind.IMAGE:
+                processing.check_image(path)
+            elif stored.kind == StoredFile.Kind.SUBTITLES:
+                webvtt = _process_subtitles(stored, path.read_bytes())
+    except ProcessingFailed as error:
+        _finish(stored, status=StoredFile.Status.FAILED, reason=str(error))
+        return
+    except FileNotFoundError:
+        _finish(stored, status=StoredFile.Status.FAILED, reason=_("The stored file is missing."))
+        return
+    _finish(stored, status=StoredFile.Status.COMPLETED, duration=duration, webvtt=webvtt)
+
+
+def _process_subtitles(stored: StoredFile, data: bytes) -> StoredFile | None:
+    text = processing.decode_subtitles(data)
+    if stored.mime_type == "text/vtt":
+        processing.check_webvtt(text)
+        return None
+    from lavka.content.storage import UploadRejected, store_bytes
+
+    converted = processing.srt_to_webvtt(text)
+    name = Path(stored.original_name or "subtitles").stem + ".vtt"
+    try:
+        return store_bytes(converted.encode("utf-8"), kind=StoredFile.Kind.SUBTITLES, name=name)
+    except UploadRejected as error:
+        raise ProcessingFailed(" ".join(error.messages)) from error
+
+
+def _finish(
+    stored: StoredFile,
+    *,
+    status: str,
+    reason: str = "",
+    duration: float | None = None,
+    webvtt: StoredFile | None = None,
+) -> None:
+    StoredFile.objects.filter(pk=stored.pk).update(
+        status=status,
+        failure_reason=reason[:2000],
+        duration_seconds=duration,
+        webvtt=webvtt,
+        processed_at=timezone.now(),
+    )
+    if status == StoredFile.Status.FAILED:
+        logger.info("stored file %s failed processing: %s", stored.pk, reason)

@@ -1,0 +1,25 @@
+"""Thin Celery tasks of the content app: take ids, call a service. Safe to run twice."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import OperationalError
+
+from lavka.content import services
+
+
+@shared_task(
+    name="content.process_file",
+    queue="media",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=10,
+    soft_time_limit=600,
+    time_limit=660,
+)
+def process_file(stored_file_id: int) -> None:
+    services.process_stored_file(stored_file_id=stored_file_id)
