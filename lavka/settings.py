@@ -300,6 +300,15 @@ CAMPAIGNS_RETRY_BASE_SECONDS = env_int("CAMPAIGNS_RETRY_BASE_SECONDS", 30)
 CAMPAIGNS_RATE_SLACK_SECONDS = env_int("CAMPAIGNS_RATE_SLACK_SECONDS", 5)
 CAMPAIGNS_IMPORT_MAX_BYTES = env_int("CAMPAIGNS_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
 
+# --- content --------------------------------------------------------------------------
+# Largest upload accepted per kind of file, in bytes.
+CONTENT_MAX_VIDEO_BYTES = env_int("CONTENT_MAX_VIDEO_BYTES", 1024 * 1024 * 1024)
+CONTENT_MAX_AUDIO_BYTES = env_int("CONTENT_MAX_AUDIO_BYTES", 200 * 1024 * 1024)
+CONTENT_MAX_IMAGE_BYTES = env_int("CONTENT_MAX_IMAGE_BYTES", 10 * 1024 * 1024)
+CONTENT_MAX_SUBTITLES_BYTES = env_int("CONTENT_MAX_SUBTITLES_BYTES", 2 * 1024 * 1024)
+# Dotted paths of functions that register more block kinds (see docs/content-blocks.md).
+CONTENT_EXTRA_BLOCK_KINDS: list[str] = []
+
 # --- REST API -------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
