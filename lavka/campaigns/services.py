@@ -423,8 +423,9 @@ def resume_mailing(*, actor: User, mailing: Mailing) -> Mailing:
 
 
 def complete_mailing(*, actor: User, mailing: Mailing) -> Mailing:
-    """Final: no further runs. A run already sending finishes."""
-    _require_owner(actor, mailing)
+    """Final: no further runs. A run already sending finishes. Managers may end any."""
+    if mailing.owner_id != actor.pk and not _may_moderate(actor):
+        raise PermissionDenied
     if mailing.status == MailingStatus.COMPLETED:
         return mailing
     mailing.status = MailingStatus.COMPLETED
