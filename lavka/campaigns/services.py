@@ -154,6 +154,47 @@ def set_list_members(
     recipient_list.recipients.set(members)
 
 
+def set_recipient_lists(
+    *, actor: User, recipient: Recipient, lists: Iterable[RecipientList]
+) -> None:
+    _require_owner(actor, recipient)
+    chosen = list(lists)
+    for recipient_list in chosen:
+        _require_owner(actor, recipient_list)
+    recipient.lists.set(chosen)
+
+
+def edit_recipient(
+    *,
+    actor: User,
+    recipient: Recipient,
+    email: str,
+    lists: Iterable[RecipientList],
+    **fields: Any,
+) -> Recipient:
+    """The edit page's save: the recipient's fields and the lists it is on, together."""
+    with transaction.atomic():
+        update_recipient(actor=actor, recipient=recipient, email=email, **fields)
+        set_recipient_lists(actor=actor, recipient=recipient, lists=lists)
+    return recipient
+
+
+def save_list_with_members(
+    *,
+    owner: User,
+    name: str,
+    description: str,
+    members: Iterable[Recipient],
+    recipient_list: RecipientList | None = None,
+) -> RecipientList:
+    with transaction.atomic():
+        recipient_list = save_list(
+            owner=owner, name=name, description=description, recipient_list=recipient_list
+        )
+        set_list_members(actor=owner, recipient_list=recipient_list, recipients=members)
+    return recipient_list
+
+
 def delete_list(*, actor: User, recipient_list: RecipientList) -> None:
     _require_owner(actor, recipient_list)
     recipient_list.delete()

@@ -1,12 +1,57 @@
 from django.urls import path
 
 from lavka.campaigns import unsubscribe_views
+from lavka.campaigns.views import audience as audience_views
 from lavka.campaigns.views import dashboard as dashboard_views
 from lavka.campaigns.views import mailings as mailing_views
+from lavka.campaigns.views import messages as message_views
 
 app_name = "campaigns"
 
 urlpatterns = [
+    # --- audience and messages: recipients, lists, CSV import/export, messages ---
+    path("recipients/", audience_views.recipient_list, name="recipient_list"),
+    path("recipients/new/", audience_views.recipient_create, name="recipient_create"),
+    path("recipients/import/", audience_views.recipient_import, name="recipient_import"),
+    path(
+        "recipients/import/confirm/",
+        audience_views.recipient_import_confirm,
+        name="recipient_import_confirm",
+    ),
+    path("recipients/<int:pk>/edit/", audience_views.recipient_edit, name="recipient_edit"),
+    path(
+        "recipients/<int:pk>/deactivate/",
+        audience_views.recipient_deactivate,
+        name="recipient_deactivate",
+    ),
+    path(
+        "recipients/<int:pk>/reactivate/",
+        audience_views.recipient_reactivate,
+        name="recipient_reactivate",
+    ),
+    path(
+        "recipients/<int:pk>/resubscribe/",
+        audience_views.recipient_resubscribe,
+        name="recipient_resubscribe",
+    ),
+    path("recipients/<int:pk>/delete/", audience_views.recipient_delete, name="recipient_delete"),
+    path("lists/", audience_views.list_index, name="list_index"),
+    path("lists/new/", audience_views.list_create, name="list_create"),
+    path("lists/<int:pk>/", audience_views.list_detail, name="list_detail"),
+    path("lists/<int:pk>/edit/", audience_views.list_edit, name="list_edit"),
+    path("lists/<int:pk>/delete/", audience_views.list_delete, name="list_delete"),
+    path("lists/<int:pk>/export.csv", audience_views.list_export, name="list_export"),
+    path("messages/", message_views.message_list, name="message_list"),
+    path("messages/new/", message_views.message_create, name="message_create"),
+    path("messages/<int:pk>/", message_views.message_preview, name="message_preview"),
+    path(
+        "messages/<int:pk>/preview.html",
+        message_views.message_preview_html,
+        name="message_preview_html",
+    ),
+    path("messages/<int:pk>/edit/", message_views.message_edit, name="message_edit"),
+    path("messages/<int:pk>/test/", message_views.message_send_test, name="message_send_test"),
+    path("messages/<int:pk>/delete/", message_views.message_delete, name="message_delete"),
     # --- mailings, runs, deliveries and the dashboard ---
     path("", dashboard_views.dashboard, name="dashboard"),
     path("mailings/", mailing_views.mailing_list, name="mailing_list"),
@@ -20,6 +65,7 @@ urlpatterns = [
     path("mailings/<int:pk>/disable/", mailing_views.mailing_disable, name="mailing_disable"),
     path("mailings/<int:pk>/delete/", mailing_views.mailing_delete, name="mailing_delete"),
     path("runs/<int:pk>/", mailing_views.run_detail, name="run_detail"),
+    # --- unsubscribe (public, signed links) ---
     path("unsubscribe/test/", unsubscribe_views.unsubscribe_test, name="unsubscribe_test"),
     path("unsubscribe/<str:token>/", unsubscribe_views.unsubscribe, name="unsubscribe"),
 ]

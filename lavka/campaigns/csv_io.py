@@ -1,0 +1,437 @@
+"""CSV import and export of recipients.
+
+An import is two steps. `plan_import` reads an uploaded file and says, line by line, what
+importing it would do; it writes nothing. `import_recipients` then writes exactly that
+plan in one transaction, and refuses if the plan came out different (the owner's
+recipients changed since the preview). Between the steps the file's text waits in the
+cache under a random token bound to the owner (`stash_upload` / `load_stash`), so the
+confirmation never trusts anything the browser sends back except that token.
+
+Decisions: an email already among the owner's recipients updates that recipient (cells
+left empty keep the stored value); an email repeated in the file is taken from its last
+line and the earlier lines are reported as replaced; columns other than the five known
+ones are ignored and named in the preview.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import json
+import re
+import secrets
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_countries import countries
+from phonenumber_field.phonenumber import to_python as to_phone_number
+
+from lavka.accounts.models import User
+from lavka.campaigns.models import Recipient, RecipientList
+from lavka.campaigns.services import normalize_email
+
+COLUMNS = ("email", "full_name", "phone", "country", "comment")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_BATCH = 500
+STASH_SECONDS = 60 * 60
+
+
+class ImportRefused(Exception):
+    """The whole file is refused: not CSV, too large, unknown encoding, no email column."""
+
+
+class ImportStale(Exception):
+    """What an import would do is no longer what the preview showed."""
+
+
+class Action:
+    CREATE = "create"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    REPLACED = "replaced"
+    REJECT = "reject"
+
+
+@dataclass
+class PlannedRow:
+    line: int
+    email: str
+    action: str = Action.CREATE
+    values: dict[str, str] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    replaced_by: int | None = None
+
+
+@dataclass
+class ImportPlan:
+    rows: list[PlannedRow]
+    columns: list[str]
+    ignored_columns: list[str]
+    existing: dict[str, Recipient] = field(default_factory=dict, repr=False)
+
+    def of(self, action: str) -> list[PlannedRow]:
+        return [row for row in self.rows if row.action == action]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(
+            (Action.CREATE, Action.UPDATE, Action.UNCHANGED, Action.REPLACED, Action.REJECT), 0
+        )
+        for row in self.rows:
+            counts[row.action] += 1
+        return counts
+
+    @property
+    def importable(self) -> bool:
+        return any(
+            row.action in {Action.CREATE, Action.UPDATE, Action.UNCHANGED} for row in self.rows
+        )
+
+    def fingerprint(self) -> str:
+        shape = [[row.line, row.action, row.email, sorted(row.values.items())] for row in self.rows]
+        return hashlib.sha256(json.dumps(shape, ensure_ascii=False).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+
+
+# --- reading a file -------------------------------------------------------------------
+
+
+def decode_upload(data: bytes) -> str:
+    """The file's text: UTF-8 (with or without BOM) or Windows-1251; binary is refused."""
+    limit = settings.CAMPAIGNS_IMPORT_MAX_BYTES
+    if len(data) > limit:
+        raise ImportRefused(
+            _("The file is larger than %(limit)s KB; split it into smaller files.")
+            % {"limit": limit // 1024}
+        )
+    if not data.strip():
+        raise ImportRefused(_("The file is empty."))
+    not_csv = _("This is not a CSV file. Save the table as CSV (comma-separated values).")
+    if b"\x00" in data:
+        raise ImportRefused(not_csv)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("cp1251")
+        except UnicodeDecodeError:
+            raise ImportRefused(
+                _("The file is neither UTF-8 nor Windows-1251 text. Save it as UTF-8 CSV.")
+            ) from None
+    if _CONTROL_CHARACTERS.search(text):
+        raise ImportRefused(not_csv)
+    return text
+
+
+def _delimiter(header_line: str) -> str:
+    counts = {d: header_line.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _unguard(cell: str) -> str:
+    """Undo the export's formula guard, so an exported list imports back unchanged."""
+    cell = cell.strip()
+    if len(cell) > 1 and cell[0] == "'" and cell[1] in FORMULA_PREFIXES:
+        return cell[1:]
+    return cell
+
+
+def _column_name(raw: str) -> str:
+    return re.sub(r"[\s\-]+", "_", raw.strip().lstrip("\ufeff").strip().lower())
+
+
+def _clean_country(value: str) -> str:
+    if value.upper() in dict(countries):
+        return value.upper()
+    code = countries.by_name(value)
+    if not code:
+        raise ValidationError(_("Unknown country “%(value)s”.") % {"value": value})
+    return str(code)
+
+
+def _clean_row(cells: dict[str, str]) -> tuple[str, dict[str, str], list[str]]:
+    errors: list[str] = []
+    email = normalize_email(cells.get("email", ""))
+    if not email:
+        errors.append(_("The email is missing."))
+    else:
+        try:
+            validate_email(email)
+            if len(email) > 254:
+                raise ValidationError("too long")
+        except ValidationError:
+            errors.append(_("“%(email)s” is not a valid email address.") % {"email": email})
+    values: dict[str, str] = {}
+    full_name = cells.get("full_name", "")
+    if len(full_name) > 200:
+        errors.append(_("The full name is longer than 200 characters."))
+    elif full_name:
+        values["full_name"] = full_name
+    country = cells.get("country", "")
+    if country:
+        try:
+            values["country"] = _clean_country(country)
+        except ValidationError as exc:
+            errors.extend(exc.messages)
+    phone = cells.get("phone", "")
+    if phone:
+        number = to_phone_number(phone, region=values.get("country") or None)
+        if number is None or not number.is_valid():
+            errors.append(
+                _("“%(phone)s” is not a valid phone number; use the international form, +49…")
+                % {"phone": phone}
+            )
+        else:
+            values["phone"] = str(number.as_e164)
+    if cells.get("comment"):
+        values["comment"] = cells["comment"]
+    return email, values, errors
+
+
+def _existing_recipients(owner: User, emails: Iterable[str]) -> dict[str, Recipient]:
+    wanted = sorted(set(emails))
+    found: dict[str, Recipient] = {}
+    for start in range(0, len(wanted), _BATCH):
+        batch = wanted[start : start + _BATCH]
+        matches = (
+            Recipient.objects.filter(owner=owner)
+            .annotate(email_lower=Lower("email"))
+            .filter(email_lower__in=batch)
+        )
+        for recipient in matches:
+            found[recipient.email.lower()] = recipient
+    return found
+
+
+def _current_value(recipient: Recipient, name: str) -> str:
+    value = getattr(recipient, name)
+    return str(value or "")
+
+
+def plan_import(*, owner: User, text: str) -> ImportPlan:
+    """What importing `text` for `owner` would do, line by line. Writes nothing."""
+    stream = io.StringIO(text, newline="")
+    first_line = text.split("\n", 1)[0]
+    reader = csv.reader(stream, delimiter=_delimiter(first_line), strict=True)
+    try:
+        header = [_column_name(cell) for cell in next(reader)]
+    except (csv.Error, StopIteration):
+        header = []
+    if "email" not in header:
+        raise ImportRefused(
+            _(
+                "The first line must name the columns, and one of them must be “email” "
+                "(optional: full_name, phone, country, comment)."
+            )
+        )
+    duplicated = sorted({name for name in header if name and header.count(name) > 1})
+    if duplicated:
+        raise ImportRefused(
+            _("The column %(names)s appears more than once.") % {"names": ", ".join(duplicated)}
+        )
+    columns = [name for name in header if name in COLUMNS]
+    ignored = [name for name in header if name not in COLUMNS and name]
+
+    rows: list[PlannedRow] = []
+    previous_line = reader.line_num
+    while True:
+        start = previous_line + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            rows.append(
+                PlannedRow(
+                    line=start,
+                    email="",
+                    action=Action.REJECT,
+                    errors=[_("Malformed line: %(reason)s.") % {"reason": exc}],
+                )
+            )
+            previous_line = reader.line_num
+            continue
+        previous_line = reader.line_num
+        if not record or not any(cell.strip() for cell in record):
+            continue
+        if len(record) != len(header):
+            rows.append(
+                PlannedRow(
+                    line=start,
+                    email="",
+                    action=Action.REJECT,
+                    errors=[
+                        _("Expected %(expected)d columns, found %(found)d.")
+                        % {"expected": len(header), "found": len(record)}
+                    ],
+                )
+            )
+            continue
+        cells = {
+            name: _unguard(cell)
+            for name, cell in zip(header, record, strict=True)
+            if name in COLUMNS
+        }
+        email, values, errors = _clean_row(cells)
+        rows.append(
+            PlannedRow(
+                line=start,
+                email=email,
+                action=Action.REJECT if errors else Action.CREATE,
+                values=values,
+                errors=errors,
+            )
+        )
+
+    last_line_of: dict[str, int] = {}
+    for row in rows:
+        if row.action != Action.REJECT:
+            last_line_of[row.email] = row.line
+    existing = _existing_recipients(owner, last_line_of)
+    for row in rows:
+        if row.action == Action.REJECT:
+            continue
+        if last_line_of[row.email] != row.line:
+            row.action, row.replaced_by = Action.REPLACED, last_line_of[row.email]
+        elif row.email in existing:
+            current = existing[row.email]
+            row.changed = [
+                name for name, value in row.values.items() if _current_value(current, name) != value
+            ]
+            row.action = Action.UPDATE if row.changed else Action.UNCHANGED
+    return ImportPlan(rows=rows, columns=columns, ignored_columns=ignored, existing=existing)
+
+
+# --- writing --------------------------------------------------------------------------
+
+
+def import_recipients(
+    *, owner: User, text: str, fingerprint: str, target_list: RecipientList | None = None
+) -> ImportResult:
+    """Write the plan the owner previewed, in one transaction, or nothing at all.
+
+    Raises ImportStale when planning the same text again no longer gives `fingerprint`.
+    """
+    if target_list is not None and target_list.owner_id != owner.pk:
+        raise ImportStale
+    try:
+        with transaction.atomic():
+            plan = plan_import(owner=owner, text=text)
+            if not secrets.compare_digest(plan.fingerprint(), fingerprint):
+                raise ImportStale
+            new = [
+                Recipient(owner=owner, email=row.email, **row.values)
+                for row in plan.of(Action.CREATE)
+            ]
+            Recipient.objects.bulk_create(new, batch_size=_BATCH)
+            now = timezone.now()
+            changed: list[Recipient] = []
+            for row in plan.of(Action.UPDATE):
+                recipient = plan.existing[row.email]
+                for name, value in row.values.items():
+                    setattr(recipient, name, value)
+                recipient.updated_at = now
+                changed.append(recipient)
+            Recipient.objects.bulk_update(changed, [*COLUMNS[1:], "updated_at"], batch_size=_BATCH)
+            if target_list is not None:
+                kept = [row.email for row in plan.of(Action.UPDATE) + plan.of(Action.UNCHANGED)]
+                members = [plan.existing[email].pk for email in kept]
+                created_emails = [row.email for row in plan.of(Action.CREATE)]
+                members += [r.pk for r in _existing_recipients(owner, created_emails).values()]
+                membership = RecipientList.recipients.through
+                membership.objects.bulk_create(
+                    [membership(recipientlist=target_list, recipient_id=pk) for pk in members],
+                    batch_size=_BATCH,
+                    ignore_conflicts=True,
+                )
+    except IntegrityError as exc:  # someone added one of these emails meanwhile
+        raise ImportStale from exc
+    counts = plan.counts
+    return ImportResult(
+        created=counts[Action.CREATE],
+        updated=counts[Action.UPDATE],
+        unchanged=counts[Action.UNCHANGED],
+        rejected=counts[Action.REJECT],
+    )
+
+
+# --- keeping the file between preview and confirmation -------------------------------
+
+
+def _stash_key(owner_id: int, token: str) -> str:
+    return f"campaigns:import:{owner_id}:{token}"
+
+
+def stash_upload(*, owner_id: int, text: str) -> str:
+    token = secrets.token_urlsafe(24)
+    cache.set(_stash_key(owner_id, token), text, STASH_SECONDS)
+    return token
+
+
+def load_stash(*, owner_id: int, token: str) -> str | None:
+    text = cache.get(_stash_key(owner_id, token))
+    return text if isinstance(text, str) else None
+
+
+def drop_stash(*, owner_id: int, token: str) -> None:
+    cache.delete(_stash_key(owner_id, token))
+
+
+def text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --- export ---------------------------------------------------------------------------
+
+
+def guard_cell(value: str) -> str:
+    """Spreadsheets run cells starting with = + - @ as formulas; an apostrophe stops it."""
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+
+
+def export_rows(recipients: Iterable[Recipient]) -> Iterator[list[str]]:
+    yield list(COLUMNS)
+    for recipient in recipients:
+        yield [
+            guard_cell(value)
+            for value in (
+                recipient.email,
+                recipient.full_name,
+                str(recipient.phone or ""),
+                str(recipient.country.code or "") if recipient.country else "",
+                recipient.comment,
+            )
+        ]
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def export_csv_lines(recipients: Iterable[Recipient]) -> Iterator[str]:
+    """UTF-8 CSV lines for a streaming response; the BOM lets Excel read Cyrillic names."""
+    writer = csv.writer(_Echo())
+    yield codecs.BOM_UTF8.decode("utf-8")
+    for row in export_rows(recipients):
+        yield writer.writerow(row)

@@ -1,0 +1,389 @@
+"""Pages for an owner's audience: recipients, lists, CSV import and export.
+
+Every object is looked up through the selectors, which only hold the signed-in user's
+own objects, so another owner's id is a 404 for everyone, managers included.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from lavka.accounts.models import User
+from lavka.campaigns import csv_io, selectors, services
+from lavka.campaigns.forms.audience import (
+    STATE_CHOICES,
+    ImportConfirmForm,
+    ImportUploadForm,
+    RecipientForm,
+    RecipientListForm,
+)
+from lavka.campaigns.models import Recipient, RecipientList
+
+PAGE_SIZE = 50
+IMPORT_SESSION_KEY = "campaigns:import"
+PREVIEW_ROWS = 200
+
+
+def _owner(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _own_recipient(request: HttpRequest, pk: int) -> Recipient:
+    return get_object_or_404(selectors.recipients_of(actor=_owner(request)), pk=pk)
+
+
+def _own_list(request: HttpRequest, pk: int) -> RecipientList:
+    return get_object_or_404(selectors.lists_of(actor=_owner(request)), pk=pk)
+
+
+def _recipient_fields(form: RecipientForm) -> dict[str, Any]:
+    data = form.cleaned_data
+    return {
+        "full_name": data["full_name"],
+        "phone": data["phone"] or "",
+        "country": data["country"],
+        "comment": data["comment"],
+    }
+
+
+# --- recipients -----------------------------------------------------------------------
+
+
+@login_required
+def recipient_list(request: HttpRequest) -> HttpResponse:
+    search = request.GET.get("q", "").strip()
+    state = request.GET.get("state", "")
+    if state not in dict(STATE_CHOICES):
+        state = ""
+    recipients = selectors.recipients_of(actor=_owner(request), search=search, state=state)
+    recipients = recipients.prefetch_related(
+        Prefetch("lists", queryset=RecipientList.objects.order_by("name"))
+    )
+    page = Paginator(recipients, PAGE_SIZE).get_page(request.GET.get("page"))
+    filters = urlencode({key: value for key, value in (("q", search), ("state", state)) if value})
+    return render(
+        request,
+        "campaigns/recipient_list.html",
+        {
+            "page": page,
+            "search": search,
+            "state": state,
+            "state_choices": STATE_CHOICES,
+            "extra_query": f"{filters}&" if filters else "",
+        },
+    )
+
+
+@login_required
+def recipient_create(request: HttpRequest) -> HttpResponse:
+    owner = _owner(request)
+    form = RecipientForm(request.POST or None, owner=owner)
+    if request.method == "POST" and form.is_valid():
+        try:
+            recipient = services.create_recipient(
+                owner=owner,
+                email=form.cleaned_data["email"],
+                lists=form.cleaned_data["lists"],
+                is_active=True,
+                **_recipient_fields(form),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("%(email)s was added.") % {"email": recipient.email})
+            return redirect("campaigns:recipient_list")
+    status = 400 if form.is_bound else 200
+    return render(
+        request, "campaigns/recipient_form.html", {"form": form, "recipient": None}, status=status
+    )
+
+
+@login_required
+def recipient_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    owner = _owner(request)
+    recipient = _own_recipient(request, pk)
+    form = RecipientForm(request.POST or None, instance=recipient, owner=owner)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.edit_recipient(
+                actor=owner,
+                recipient=recipient,
+                email=form.cleaned_data["email"],
+                lists=form.cleaned_data["lists"],
+                **_recipient_fields(form),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("%(email)s was saved.") % {"email": recipient.email})
+            return redirect("campaigns:recipient_list")
+    recipient.refresh_from_db()  # the form may have changed it in memory
+    status = 400 if form.is_bound else 200
+    return render(
+        request,
+        "campaigns/recipient_form.html",
+        {"form": form, "recipient": recipient},
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def recipient_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    recipient = _own_recipient(request, pk)
+    services.set_recipient_active(actor=_owner(request), recipient=recipient, active=False)
+    messages.success(
+        request, _("%(email)s is inactive and gets no mailings.") % {"email": recipient.email}
+    )
+    return redirect("campaigns:recipient_edit", pk=recipient.pk)
+
+
+@login_required
+@require_POST
+def recipient_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    recipient = _own_recipient(request, pk)
+    services.set_recipient_active(actor=_owner(request), recipient=recipient, active=True)
+    messages.success(request, _("%(email)s is active again.") % {"email": recipient.email})
+    return redirect("campaigns:recipient_edit", pk=recipient.pk)
+
+
+@login_required
+@require_POST
+def recipient_resubscribe(request: HttpRequest, pk: int) -> HttpResponse:
+    recipient = _own_recipient(request, pk)
+    services.resubscribe_recipient(actor=_owner(request), recipient=recipient)
+    messages.success(
+        request,
+        _("%(email)s will receive mailings again. Only do this if they asked for it.")
+        % {"email": recipient.email},
+    )
+    return redirect("campaigns:recipient_edit", pk=recipient.pk)
+
+
+@login_required
+def recipient_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    recipient = _own_recipient(request, pk)
+    if request.method == "POST":
+        services.delete_recipient(actor=_owner(request), recipient=recipient)
+        messages.success(request, _("%(email)s was deleted.") % {"email": recipient.email})
+        return redirect("campaigns:recipient_list")
+    return render(request, "campaigns/recipient_confirm_delete.html", {"recipient": recipient})
+
+
+# --- lists ----------------------------------------------------------------------------
+
+
+@login_required
+def list_index(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "campaigns/list_index.html",
+        {"lists": selectors.lists_of(actor=_owner(request))},
+    )
+
+
+@login_required
+def list_create(request: HttpRequest) -> HttpResponse:
+    return _list_form(request, None)
+
+
+@login_required
+def list_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _list_form(request, _own_list(request, pk))
+
+
+def _list_form(request: HttpRequest, recipient_list: RecipientList | None) -> HttpResponse:
+    owner = _owner(request)
+    form = RecipientListForm(request.POST or None, instance=recipient_list, owner=owner)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.save_list_with_members(
+                owner=owner,
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+                members=form.cleaned_data["members"],
+                recipient_list=recipient_list,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("The list “%(name)s” was saved.") % {"name": saved.name})
+            return redirect("campaigns:list_detail", pk=saved.pk)
+    if recipient_list is not None:
+        recipient_list.refresh_from_db()
+    return render(
+        request,
+        "campaigns/list_form.html",
+        {"form": form, "recipient_list": recipient_list},
+        status=400 if form.is_bound else 200,
+    )
+
+
+@login_required
+def list_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    recipient_list = _own_list(request, pk)
+    members = recipient_list.recipients.order_by("email")
+    page = Paginator(members, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request, "campaigns/list_detail.html", {"recipient_list": recipient_list, "page": page}
+    )
+
+
+@login_required
+def list_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    recipient_list = _own_list(request, pk)
+    if request.method == "POST":
+        services.delete_list(actor=_owner(request), recipient_list=recipient_list)
+        messages.success(
+            request, _("The list “%(name)s” was deleted.") % {"name": recipient_list.name}
+        )
+        return redirect("campaigns:list_index")
+    return render(request, "campaigns/list_confirm_delete.html", {"recipient_list": recipient_list})
+
+
+@login_required
+def list_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    recipient_list = _own_list(request, pk)
+    members = recipient_list.recipients.order_by("email").iterator(chunk_size=2000)
+    response = StreamingHttpResponse(
+        csv_io.export_csv_lines(members), content_type="text/csv; charset=utf-8"
+    )
+    filename = slugify(recipient_list.name) or f"list-{recipient_list.pk}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+    return response
+
+
+# --- CSV import -----------------------------------------------------------------------
+
+
+def _import_page(
+    request: HttpRequest, form: ImportUploadForm, error: str = "", status: int = 200
+) -> HttpResponse:
+    return render(
+        request, "campaigns/import_upload.html", {"form": form, "error": error}, status=status
+    )
+
+
+@login_required
+def recipient_import(request: HttpRequest) -> HttpResponse:
+    """Step 1: upload and preview. Nothing is written to the recipients here."""
+    owner = _owner(request)
+    if request.method != "POST":
+        return _import_page(request, ImportUploadForm(owner=owner))
+    form = ImportUploadForm(request.POST, request.FILES, owner=owner)
+    if not form.is_valid():
+        return _import_page(request, form, status=400)
+    upload = form.cleaned_data["file"]
+    try:
+        text = csv_io.decode_upload(upload.read())
+        plan = csv_io.plan_import(owner=owner, text=text)
+    except csv_io.ImportRefused as exc:
+        form.add_error("file", str(exc))
+        return _import_page(request, form, status=400)
+    previous = request.session.get(IMPORT_SESSION_KEY)
+    if previous:
+        csv_io.drop_stash(owner_id=owner.pk, token=previous["token"])
+    target_list = form.cleaned_data["target_list"]
+    token = csv_io.stash_upload(owner_id=owner.pk, text=text)
+    request.session[IMPORT_SESSION_KEY] = {
+        "token": token,
+        "digest": csv_io.text_digest(text),
+        "fingerprint": plan.fingerprint(),
+        "list_id": target_list.pk if target_list else None,
+        "filename": upload.name,
+    }
+    return render(
+        request,
+        "campaigns/import_preview.html",
+        {
+            "plan": plan,
+            "counts": plan.counts,
+            "rejected": plan.of(csv_io.Action.REJECT)[:PREVIEW_ROWS],
+            "replaced": plan.of(csv_io.Action.REPLACED),
+            "accepted": [
+                row
+                for row in plan.rows
+                if row.action in {csv_io.Action.CREATE, csv_io.Action.UPDATE}
+            ][:PREVIEW_ROWS],
+            "preview_rows": PREVIEW_ROWS,
+            "filename": upload.name,
+            "target_list": target_list,
+            "confirm_form": ImportConfirmForm(initial={"token": token}),
+        },
+    )
+
+
+def _pending_import(request: HttpRequest, owner: User) -> tuple[dict[str, Any], str] | None:
+    """The previewed import this session may confirm, and its text; None if there is none
+    or the confirmation does not name it."""
+    pending = request.session.get(IMPORT_SESSION_KEY)
+    form = ImportConfirmForm(request.POST)
+    if not pending or not form.is_valid() or form.cleaned_data["token"] != pending["token"]:
+        return None
+    text = csv_io.load_stash(owner_id=owner.pk, token=pending["token"])
+    if text is None or csv_io.text_digest(text) != pending["digest"]:
+        return None
+    return pending, text
+
+
+@login_required
+@require_POST
+def recipient_import_confirm(request: HttpRequest) -> HttpResponse:
+    """Step 2: import exactly what the preview showed, in one transaction."""
+    owner = _owner(request)
+    found = _pending_import(request, owner)
+    if found is None:
+        messages.error(
+            request, _("There is no previewed import to confirm. Upload the file again.")
+        )
+        return _import_page(request, ImportUploadForm(owner=owner), status=400)
+    pending, text = found
+    target_list = None
+    if pending["list_id"] is not None:
+        target_list = selectors.lists_of(actor=owner).filter(pk=pending["list_id"]).first()
+        if target_list is None:
+            messages.error(request, _("The chosen list no longer exists. Upload the file again."))
+            return _import_page(request, ImportUploadForm(owner=owner), status=400)
+    try:
+        result = csv_io.import_recipients(
+            owner=owner, text=text, fingerprint=pending["fingerprint"], target_list=target_list
+        )
+    except csv_io.ImportStale:
+        messages.error(
+            request,
+            _(
+                "Your recipients changed since the preview, so nothing was imported. Upload the file again to see a fresh preview."
+            ),
+        )
+        return _import_page(request, ImportUploadForm(owner=owner), status=409)
+    finally:
+        csv_io.drop_stash(owner_id=owner.pk, token=pending["token"])
+        request.session.pop(IMPORT_SESSION_KEY, None)
+    messages.success(
+        request,
+        _(
+            "Import finished: %(created)d added, %(updated)d updated, %(unchanged)d unchanged, "
+            "%(rejected)d rejected."
+        )
+        % {
+            "created": result.created,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "rejected": result.rejected,
+        },
+    )
+    if target_list is not None:
+        return redirect("campaigns:list_detail", pk=target_list.pk)
+    return redirect("campaigns:recipient_list")
