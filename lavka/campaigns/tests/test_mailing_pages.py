@@ -205,7 +205,7 @@ def test_save_and_schedule_reads_the_time_in_the_owners_zone(client, owner, audi
     page = response.content.decode()
     assert "Scheduled. Next send:" in page
     assert f'datetime="{shown(mailing.next_send_at, "Europe/Berlin")}"' in page
-    assert "Every day at 09:00, Europe/Berlin time" in page
+    assert "Every day at 9 a.m., Europe/Berlin time" in page
 
 
 @pytest.mark.django_db
@@ -463,7 +463,7 @@ def test_detail_shows_audience_schedule_countdown_totals_and_history(
     page = response.content.decode()
     assert "5 recipients" in page
     assert "4 can receive it now" in page
-    assert "Every week on Monday at 09:00, Europe/Berlin time" in page
+    assert "Every week on Monday at 9 a.m., Europe/Berlin time" in page
     countdown = response.context["countdown"]
     assert 0 < countdown.elapsed_seconds < countdown.total_seconds
     assert f'max="{countdown.total_seconds}" value="{countdown.elapsed_seconds}"' in page

@@ -60,7 +60,7 @@ def describe_schedule(mailing: Mailing) -> str:
     """The periodicity in words, at the wall-clock time of the mailing's own zone."""
     local = mailing.first_send_at.astimezone(zoneinfo.ZoneInfo(mailing.time_zone))
     values = {
-        "time": local.strftime("%H:%M"),
+        "time": formats.time_format(local),
         "weekday": formats.date_format(local, "l"),
         "day": local.day,
         "cron": mailing.cron_expression,
