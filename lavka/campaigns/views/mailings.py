@@ -24,6 +24,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from lavka.accounts.models import User
@@ -40,6 +41,13 @@ from lavka.campaigns.models import (
 MAILINGS_PER_PAGE = 25
 RUNS_PER_PAGE = 20
 DELIVERIES_PER_PAGE = 50
+
+# Delivery.skip_reason holds a code (set by dispatch); these are its words.
+SKIP_REASONS = {
+    "unsubscribed": gettext_lazy("unsubscribed"),
+    "suppressed": gettext_lazy("suppressed after a permanent failure"),
+    "inactive": gettext_lazy("recipient deactivated"),
+}
 
 
 def _actor(request: HttpRequest) -> User:
@@ -376,7 +384,11 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     page = Paginator(deliveries, DELIVERIES_PER_PAGE).get_page(request.GET.get("page"))
     is_owner = run.mailing.owner_id == actor.pk
     rows: list[dict[str, Any]] = [
-        {"delivery": delivery, "email": delivery.email if is_owner else _masked(delivery.email)}
+        {
+            "delivery": delivery,
+            "email": delivery.email if is_owner else _masked(delivery.email),
+            "skip_reason": SKIP_REASONS.get(delivery.skip_reason, delivery.skip_reason),
+        }
         for delivery in page.object_list
     ]
     return render(
