@@ -42,8 +42,9 @@ class LocalDateTimeField(serializers.DateTimeField):
             return UTC
 
 
-class MailingActionErrorSerializer(serializers.Serializer[Any]):
-    """The body of a 400: a summary, plus the fields at fault when there are any."""
+class CampaignsErrorSerializer(serializers.Serializer[Any]):
+    """The body of a 400: a summary in `detail`; each field at fault maps to a list of
+    messages, and errors that belong to no field are in `non_field_errors`."""
 
     detail = serializers.CharField()
     non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)

@@ -27,9 +27,9 @@ from rest_framework.settings import api_settings
 
 from lavka.campaigns import selectors, services
 from lavka.campaigns.api.serializers import (
+    CampaignsErrorSerializer,
     DeliveryFilterSerializer,
     DeliverySerializer,
-    MailingActionErrorSerializer,
     MailingPauseSerializer,
     MailingRunSerializer,
     MailingSerializer,
@@ -61,7 +61,25 @@ def service_errors() -> Iterator[None]:
         raise serializers.ValidationError(errors) from exc
 
 
-@extend_schema_view(list=extend_schema(parameters=[RecipientFilterSerializer]))
+INVALID_INPUT = OpenApiResponse(
+    CampaignsErrorSerializer, description=_("Invalid input, with the fields at fault.")
+)
+TRANSITION_ERROR = OpenApiResponse(
+    CampaignsErrorSerializer, description=_("The mailing's status does not allow this action.")
+)
+
+
+def _crud_schema(serializer: type[serializers.Serializer[Any]], **more: Any) -> Any:
+    """Document each write's 400 beside its success."""
+    return extend_schema_view(
+        create=extend_schema(responses={201: serializer, 400: INVALID_INPUT}),
+        update=extend_schema(responses={200: serializer, 400: INVALID_INPUT}),
+        partial_update=extend_schema(responses={200: serializer, 400: INVALID_INPUT}),
+        **more,
+    )
+
+
+@_crud_schema(RecipientSerializer, list=extend_schema(parameters=[RecipientFilterSerializer]))
 class RecipientViewSet(viewsets.ModelViewSet[Recipient]):
     """Your recipients (clients). Emails are unique per owner, compared case-insensitively."""
 
@@ -96,6 +114,7 @@ class RecipientViewSet(viewsets.ModelViewSet[Recipient]):
         services.delete_recipient(actor=self.request.user, recipient=instance)
 
 
+@_crud_schema(RecipientListSerializer)
 class RecipientListViewSet(viewsets.ModelViewSet[RecipientList]):
     """Your lists (audiences). A recipient may be on several lists."""
 
@@ -134,6 +153,7 @@ class RecipientListViewSet(viewsets.ModelViewSet[RecipientList]):
         services.delete_list(actor=self.request.user, recipient_list=instance)
 
 
+@_crud_schema(MessageSerializer, destroy=extend_schema(responses={204: None, 400: INVALID_INPUT}))
 class MessageViewSet(viewsets.ModelViewSet[Message]):
     """Your messages. Bodies may use {{ name }}, {{ email }} and {{ unsubscribe_url }}."""
 
@@ -200,11 +220,6 @@ class MailingRunViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Maili
         return self.get_paginated_response(DeliverySerializer(page, many=True).data)
 
 
-TRANSITION_ERROR = OpenApiResponse(
-    MailingActionErrorSerializer, description=_("The mailing's status does not allow this action.")
-)
-
-
 def _transition_schema(operation_id: str, description: StrOrPromise, request: Any = None) -> Any:
     return extend_schema(
         operation_id=operation_id,
@@ -214,6 +229,7 @@ def _transition_schema(operation_id: str, description: StrOrPromise, request: An
     )
 
 
+@_crud_schema(MailingSerializer)
 class MailingViewSet(viewsets.ModelViewSet[Mailing]):
     """Mailings: a message sent to lists and recipients, once or on a schedule.
 

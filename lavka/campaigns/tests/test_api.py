@@ -935,3 +935,6 @@ def test_the_schema_documents_every_campaigns_endpoint(client):
     for name in ("schedule", "pause", "resume", "complete", "runs_list"):
         assert f"campaigns_mailings_{name}" in operations
     assert {"campaigns_runs_retrieve", "campaigns_runs_deliveries_list"} <= operations
+    paths = schema["paths"]
+    assert "400" in paths["/api/v1/campaigns/mailings/{id}/schedule/"]["post"]["responses"]
+    assert "400" in paths["/api/v1/campaigns/recipients/"]["post"]["responses"]
