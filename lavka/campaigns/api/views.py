@@ -84,7 +84,6 @@ class RecipientViewSet(viewsets.ModelViewSet[Recipient]):
     """Your recipients (clients). Emails are unique per owner, compared case-insensitively."""
 
     lookup_value_converter = "int"
-
     serializer_class = RecipientSerializer
 
     def get_queryset(self) -> QuerySet[Recipient]:
@@ -119,7 +118,6 @@ class RecipientListViewSet(viewsets.ModelViewSet[RecipientList]):
     """Your lists (audiences). A recipient may be on several lists."""
 
     lookup_value_converter = "int"
-
     serializer_class = RecipientListSerializer
 
     def get_queryset(self) -> QuerySet[RecipientList]:
@@ -158,7 +156,6 @@ class MessageViewSet(viewsets.ModelViewSet[Message]):
     """Your messages. Bodies may use {{ name }}, {{ email }} and {{ unsubscribe_url }}."""
 
     lookup_value_converter = "int"
-
     serializer_class = MessageSerializer
 
     def get_queryset(self) -> QuerySet[Message]:
@@ -196,7 +193,6 @@ class MailingRunViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Maili
     """Runs of the mailings you may see (every mailing, for managers)."""
 
     lookup_value_converter = "int"
-
     serializer_class = MailingRunSerializer
 
     def get_queryset(self) -> QuerySet[MailingRun]:
