@@ -6,7 +6,11 @@ running instance (broker folder, cache keys) or slow the suite (password hashing
 """
 
 from lavka.settings import *  # noqa: F403
-from lavka.settings import CACHES, CELERY_BROKER_URL, VAR_DIR
+from lavka.settings import CACHES, CELERY_BROKER_URL, INSTALLED_APPS, VAR_DIR
+
+# A block kind defined only for the tests (lavka/content/tests/extra_kind/).
+INSTALLED_APPS = [*INSTALLED_APPS, "lavka.content.tests.extra_kind"]
+CONTENT_EXTRA_BLOCK_KINDS = ["lavka.content.tests.extra_kind.kinds.register_quote"]
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES["default"]["KEY_PREFIX"] = "lavka-test"

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
@@ -57,6 +58,12 @@ class StoredFileAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+def _formfield(field: models.Field, **kwargs: Any) -> forms.Field | None:
+    if isinstance(field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return field.formfield(**kwargs)
 
 
 class UploadForm(forms.ModelForm):
@@ -108,6 +115,7 @@ class VideoBlockForm(UploadForm):
 
     class Meta:
         model = VideoBlock
+        formfield_callback = _formfield
         fields = ("title", "video_file", "video_url", "subtitles_file", "subtitles_url", "poster")
 
 
@@ -117,6 +125,7 @@ class AudioBlockForm(UploadForm):
 
     class Meta:
         model = AudioBlock
+        formfield_callback = _formfield
         fields = ("title", "audio_file", "audio_url", "transcript")
 
 
@@ -126,6 +135,7 @@ class PageForm(UploadForm):
 
     class Meta:
         model = Page
+        formfield_callback = _formfield
         fields = ("title", "slug", "summary", "cover", "is_published")
 
 
@@ -206,6 +216,7 @@ class BlockKindAdmin(admin.ModelAdmin):
 
     list_display: Any = ("title", "views", file_status, "created_at")
     search_fields = ("^title",)
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     readonly_fields = ("views",)
     file_select_related: tuple[str, ...] = ()
 

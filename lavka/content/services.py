@@ -149,6 +149,8 @@ def process_stored_file(*, stored_file_id: int) -> None:
     webvtt: StoredFile | None = None
     try:
         with local_copy(stored) as path:
+            if not path.exists():
+                raise FileNotFoundError(path)
             if stored.kind in {StoredFile.Kind.AUDIO, StoredFile.Kind.VIDEO}:
                 duration = processing.read_duration(path, stored.mime_type)
             elif stored.kind == StoredFile.Kind.IMAGE:
