@@ -279,6 +279,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "campaigns.recover_stalled",
         "schedule": float(env_int("CAMPAIGNS_RECOVER_INTERVAL_SECONDS", 15)),
     },
+    # Adds recorded block views to the counters (lavka/content/counting.py).
+    "content.flush_views": {
+        "task": "content.flush_views",
+        "schedule": float(env_int("CONTENT_VIEWS_FLUSH_SECONDS", 2)),
+    },
 }
 # A worker writes a heartbeat row this often; /healthz calls it down after the grace.
 WORKER_HEARTBEAT_INTERVAL = env_int("WORKER_HEARTBEAT_INTERVAL", 10)
@@ -308,6 +313,12 @@ CONTENT_MAX_IMAGE_BYTES = env_int("CONTENT_MAX_IMAGE_BYTES", 10 * 1024 * 1024)
 CONTENT_MAX_SUBTITLES_BYTES = env_int("CONTENT_MAX_SUBTITLES_BYTES", 2 * 1024 * 1024)
 # Dotted paths of functions that register more block kinds (see docs/content-blocks.md).
 CONTENT_EXTRA_BLOCK_KINDS: list[str] = []
+# API responses stay cached this long at most (edits change their keys anyway).
+CONTENT_API_CACHE_SECONDS = env_int("CONTENT_API_CACHE_SECONDS", 3600)
+# Recorded views reach the counters within about this many seconds (beat entry); a web
+# process also asks for a flush at most once per nudge interval while views come in.
+CONTENT_VIEWS_FLUSH_SECONDS = env_int("CONTENT_VIEWS_FLUSH_SECONDS", 2)
+CONTENT_VIEWS_NUDGE_SECONDS = env_int("CONTENT_VIEWS_NUDGE_SECONDS", 1)
 
 # --- REST API -------------------------------------------------------------------------
 
@@ -334,6 +345,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Choice sets that share a field name get explicit component names.
+    "ENUM_NAME_OVERRIDES": {"StoredFileStatusEnum": "lavka.content.models.StoredFile.Status"},
 }
 
 # --- security -------------------------------------------------------------------------

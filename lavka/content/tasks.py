@@ -23,3 +23,23 @@ from lavka.content import services
 )
 def process_file(stored_file_id: int) -> None:
     services.process_stored_file(stored_file_id=stored_file_id)
+
+
+@shared_task(
+    name="content.flush_views",
+    queue="default",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=2,
+    retry_backoff_max=30,
+    retry_jitter=True,
+    max_retries=10,
+    soft_time_limit=50,
+    time_limit=60,
+)
+def flush_views() -> int:
+    """Add recorded block views to the counters (beat entry, and nudged by responses)."""
+    from lavka.content.counting import flush_pending_views
+
+    return flush_pending_views()

@@ -1,0 +1,374 @@
+"""REST API of content: the list of published pages and a page with its blocks.
+
+Content is public, so both endpoints allow anonymous readers. Staff also get unpublished
+pages in the detail (a preview); the list shows published pages to everyone.
+
+Responses are cached and carry weak ETags and Last-Modified (lavka/content/cache.py);
+every detail response, including one served from the cache and a 304, records one view
+for each block it shows (lavka/content/counting.py).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django.db.models import Count, F, IntegerField, Max, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpResponseBase
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_field,
+)
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from lavka.content import blocks as block_kinds
+from lavka.content import cache, counting, selectors
+from lavka.content.models import (
+    AudioBlock,
+    Block,
+    ContentRevision,
+    Page,
+    PageBlock,
+    StoredFile,
+    TextBlock,
+    VideoBlock,
+)
+
+# `?ordering=` values; a leading "-" reverses. Anything else is a 400 naming these.
+ORDERINGS = {"published_at": "published_at", "title": "title", "views": "views"}
+DEFAULT_ORDERING = ["-published_at", "-id"]
+
+
+# --- serializers ------------------------------------------------------------------------
+
+
+class StoredFileSerializer(serializers.ModelSerializer):
+    """A stored file: where to fetch it and how far its processing got."""
+
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = StoredFile
+        fields = ["url", "mime_type", "size", "status", "duration_seconds"]
+
+    def get_url(self, stored: StoredFile) -> str:
+        return self.context["request"].build_absolute_uri(stored.file.url)
+
+
+class PlayerFileSerializer(StoredFileSerializer):
+    """What a player loads: for SRT subtitles, their WebVTT conversion once it exists."""
+
+    def to_representation(self, instance: StoredFile) -> dict[str, Any]:
+        return super().to_representation(instance.player_file)
+
+
+class BlockSerializer(serializers.ModelSerializer):
+    """What every kind's serializer starts with; `position` is the place on the page."""
+
+    position = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Block
+        fields = ["id", "kind", "title", "views", "position"]
+
+
+class VideoBlockSerializer(BlockSerializer):
+    video_file = StoredFileSerializer(read_only=True, allow_null=True)
+    subtitles_file = PlayerFileSerializer(read_only=True, allow_null=True)
+    poster = StoredFileSerializer(read_only=True, allow_null=True)
+
+    class Meta(BlockSerializer.Meta):
+        model = VideoBlock
+        fields = [
+            *BlockSerializer.Meta.fields,
+            "video_file",
+            "video_url",
+            "subtitles_file",
+            "subtitles_url",
+            "poster",
+        ]
+
+
+class AudioBlockSerializer(BlockSerializer):
+    audio_file = StoredFileSerializer(read_only=True, allow_null=True)
+
+    class Meta(BlockSerializer.Meta):
+        model = AudioBlock
+        fields = [*BlockSerializer.Meta.fields, "audio_file", "audio_url", "transcript"]
+
+
+class TextBlockSerializer(BlockSerializer):
+    html = serializers.CharField(source="rendered_html", read_only=True)
+
+    class Meta(BlockSerializer.Meta):
+        model = TextBlock
+        fields = [*BlockSerializer.Meta.fields, "body", "html"]
+
+
+def _block_serializers() -> dict[str, Any]:
+    return {key: kind.serializer_class for key, kind in block_kinds.kinds().items()}
+
+
+@extend_schema_field(
+    PolymorphicProxySerializer(
+        component_name="Block",
+        serializers=_block_serializers,
+        resource_type_field_name="kind",
+        many=True,
+    )
+)
+class BlockListField(serializers.ListField):
+    """The page's blocks in order, each by its kind's registered serializer."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(child=serializers.DictField(), read_only=True, **kwargs)
+
+    def to_representation(self, blocks: list[Block]) -> list[dict[str, Any]]:
+        return [
+            block_kinds.kind_of(block).serializer_class(block, context=self.context).data
+            for block in blocks
+        ]
+
+
+class PageSummarySerializer(serializers.ModelSerializer):
+    """A page in the list, linking to its detail."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="api:content-page-detail")
+    cover_url = serializers.SerializerMethodField()
+    views = serializers.IntegerField(read_only=True, help_text="Views of all its blocks.")
+
+    class Meta:
+        model = Page
+        fields = ["id", "url", "title", "slug", "summary", "published_at", "cover_url", "views"]
+
+    def get_cover_url(self, page: Page) -> str | None:
+        if page.cover is None:
+            return None
+        return self.context["request"].build_absolute_uri(page.cover.file.url)
+
+
+class PageDetailSerializer(PageSummarySerializer):
+    blocks = BlockListField(source="loaded_blocks")
+
+    class Meta(PageSummarySerializer.Meta):
+        fields = [*PageSummarySerializer.Meta.fields, "is_published", "updated_at", "blocks"]
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def _revision_annotations() -> dict[str, Subquery]:
+    revision = ContentRevision.objects.filter(pk=1)
+    return {
+        "revision": Subquery(revision.values("number")[:1]),
+        "revised_at": Subquery(revision.values("changed_at")[:1]),
+    }
+
+
+def _with_validators(response: HttpResponseBase, found: cache.Validators) -> HttpResponseBase:
+    response["ETag"] = found.etag
+    response["Last-Modified"] = http_date(found.last_modified.timestamp())
+    # Counters move between responses: clients and proxies must ask again every time.
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+def _not_modified(request: Request, found: cache.Validators) -> HttpResponseBase | None:
+    response = get_conditional_response(
+        request._request, etag=found.etag, last_modified=int(found.last_modified.timestamp())
+    )
+    return None if response is None else _with_validators(response, found)
+
+
+def _site_root(request: Request) -> str:
+    return request.build_absolute_uri("/")
+
+
+# --- views ------------------------------------------------------------------------------
+
+NOT_FOUND = OpenApiResponse(description="No such page, or not published.")
+NOT_MODIFIED = OpenApiResponse(description="Not modified (If-None-Match / If-Modified-Since).")
+
+
+class PageDetailView(APIView):
+    """A page and its blocks in order; counts one view for each block it shows."""
+
+    permission_classes = [AllowAny]
+    serializer_class = PageDetailSerializer
+
+    @extend_schema(responses={200: PageDetailSerializer, 304: NOT_MODIFIED, 404: NOT_FOUND})
+    def get(self, request: Request, pk: int) -> HttpResponseBase:
+        page = (
+            selectors.visible_pages(user=request.user)
+            .annotate(**_revision_annotations())
+            .filter(pk=pk)
+            .first()
+        )
+        if page is None:
+            raise NotFound(_("No such page."))
+        revision, revised_at = page.revision, page.revised_at  # type: ignore[attr-defined]
+        registered = block_kinds.kinds()
+        links = [
+            link
+            for link in PageBlock.objects.filter(page_id=pk)
+            .order_by("position", "id")
+            .values_list("block_id", "position", "block__kind", "block__views", "block__updated_at")
+            if link[2] in registered
+        ]
+        found = cache.validators(
+            "page",
+            [
+                _site_root(request),
+                page.pk,
+                page.updated_at.isoformat(),
+                revision,
+                [(block_id, position, changed) for block_id, position, _k, _v, changed in links],
+            ],
+            modified=[page.updated_at, revised_at, *(link[4] for link in links)],
+        )
+        block_ids = [link[0] for link in links]
+        counting.record_page_view(page_id=page.pk, block_ids=block_ids)
+
+        not_modified = _not_modified(request, found)
+        if not_modified is not None:
+            return not_modified
+        data = cache.get(found)
+        if data is None:
+            data = self._render(request, page, links)
+            cache.put(found, data)
+        views = {link[0]: link[3] for link in links}
+        for block in data["blocks"]:
+            block["views"] = views.get(block["id"], 0)
+        data["views"] = sum(views.values())
+        return _with_validators(Response(data), found)
+
+    def _render(self, request: Request, page: Page, links: list[tuple[Any, ...]]) -> Any:
+        by_kind: dict[str, list[int]] = defaultdict(list)
+        for block_id, _position, kind, _views, _changed in links:
+            by_kind[kind].append(block_id)
+        loaded = block_kinds.load_blocks(by_kind)
+        if page.cover_id is not None:
+            page.cover = StoredFile.objects.get(pk=page.cover_id)
+        page.loaded_blocks = []  # type: ignore[attr-defined]
+        for block_id, position, *_rest in links:
+            block = loaded.get(block_id)
+            if block is not None:
+                block.position = position  # type: ignore[attr-defined]
+                page.loaded_blocks.append(block)  # type: ignore[attr-defined]
+        page.views = 0  # type: ignore[attr-defined]  # merged in per response
+        return PageDetailSerializer(page, context={"request": request}).data
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter(
+            "search",
+            OpenApiTypes.STR,
+            description="Pages whose title starts with this (case-insensitive).",
+        ),
+        OpenApiParameter(
+            "ordering",
+            OpenApiTypes.STR,
+            enum=[*ORDERINGS, *(f"-{name}" for name in ORDERINGS)],
+            description="Sort by one field; a leading '-' reverses. Default: newest first. "
+            "Any other value is a 400.",
+        ),
+    ],
+    responses={200: PageSummarySerializer(many=True), 304: NOT_MODIFIED},
+)
+class PageListView(ListAPIView):
+    """Published pages, newest first, each linking to its detail; paginated."""
+
+    permission_classes = [AllowAny]
+    serializer_class = PageSummarySerializer
+
+    def ordering(self) -> list[str]:
+        value = self.request.query_params.get("ordering", "").strip()
+        if not value:
+            return DEFAULT_ORDERING
+        name = value.removeprefix("-")
+        if name not in ORDERINGS:
+            raise ValidationError(
+                {
+                    "ordering": [
+                        _("Unknown ordering %(value)s; use one of: %(choices)s.")
+                        % {
+                            "value": value,
+                            "choices": ", ".join([*ORDERINGS, *(f"-{n}" for n in ORDERINGS)]),
+                        }
+                    ]
+                }
+            )
+        field = ORDERINGS[name]
+        return [f"-{field}" if value.startswith("-") else field, "-id"]
+
+    def get_queryset(self) -> QuerySet[Page]:
+        pages = (
+            Page.objects.filter(is_published=True)
+            .select_related("cover")
+            .annotate(views=Coalesce(Sum("page_blocks__block__views"), Value(0)))
+        )
+        search = self.request.query_params.get("search", "").strip()
+        if search:
+            pages = pages.filter(title__istartswith=search)
+        ordering = self.ordering()
+        return pages.order_by(
+            *(
+                F(name[1:]).desc(nulls_last=True)
+                if name.startswith("-")
+                else F(name).asc(nulls_last=True)
+                for name in ordering
+            )
+        )
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        ordering = self.ordering()
+        if "views" in {name.lstrip("-") for name in ordering}:
+            # The order itself follows the counters, so it cannot come from a cache.
+            return super().list(request, *args, **kwargs)
+        # Over all pages: publishing, unpublishing, editing or deleting one changes it.
+        state = Page.objects.aggregate(updated=Max("updated_at"), count=Count("id"))
+        revision, revised_at = cache.current_revision()
+        found = cache.validators(
+            "pages",
+            [
+                _site_root(request),
+                sorted(request.query_params.lists()),
+                state["updated"],
+                state["count"],
+                revision,
+            ],
+            modified=[state["updated"], revised_at],
+        )
+        not_modified = _not_modified(request, found)
+        if not_modified is not None:
+            return not_modified
+        data = cache.get(found)
+        if data is None:
+            data = super().list(request, *args, **kwargs).data
+            cache.put(found, data)
+        else:
+            ids = [item["id"] for item in data["results"]]
+            totals = dict(
+                PageBlock.objects.filter(page_id__in=ids)
+                .values("page_id")
+                .annotate(total=Sum("block__views", output_field=IntegerField()))
+                .values_list("page_id", "total")
+            )
+            for item in data["results"]:
+                item["views"] = totals.get(item["id"], 0)
+        return _with_validators(Response(data), found)
