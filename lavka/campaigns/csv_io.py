@@ -37,6 +37,7 @@ from django_countries import countries
 from phonenumber_field.phonenumber import to_python as to_phone_number
 
 from lavka.accounts.models import User
+from lavka.campaigns import stats
 from lavka.campaigns.models import Recipient, RecipientList
 from lavka.campaigns.services import normalize_email
 
@@ -366,6 +367,7 @@ def import_recipients(
                 )
     except IntegrityError as exc:  # someone added one of these emails meanwhile
         raise ImportStale from exc
+    stats.invalidate(owner_id=owner.pk)
     counts = plan.counts
     return ImportResult(
         created=counts[Action.CREATE],

@@ -60,6 +60,7 @@ def create_recipient(
         for recipient_list in lists:
             _require_owner(owner, recipient_list)
             recipient_list.recipients.add(recipient)
+    stats.invalidate(owner_id=owner.pk)
     return recipient
 
 
@@ -77,6 +78,7 @@ def update_recipient(*, actor: User, recipient: Recipient, email: str, **fields:
     if duplicate.exists():
         raise ValidationError({"email": _("You already have a recipient with this email.")})
     recipient.save()
+    stats.invalidate(owner_id=actor.pk)
     return recipient
 
 
@@ -84,12 +86,14 @@ def set_recipient_active(*, actor: User, recipient: Recipient, active: bool) -> 
     _require_owner(actor, recipient)
     recipient.is_active = active
     recipient.save(update_fields=["is_active", "updated_at"])
+    stats.invalidate(owner_id=actor.pk)
     return recipient
 
 
 def delete_recipient(*, actor: User, recipient: Recipient) -> None:
     _require_owner(actor, recipient)
     recipient.delete()
+    stats.invalidate(owner_id=actor.pk)
 
 
 def unsubscribe_recipient(*, recipient_id: int) -> Recipient | None:
@@ -100,6 +104,7 @@ def unsubscribe_recipient(*, recipient_id: int) -> Recipient | None:
             unsubscribed_at=timezone.now()
         )
         recipient.refresh_from_db()
+        stats.invalidate(owner_id=recipient.owner_id)
     return recipient
 
 
@@ -111,14 +116,20 @@ def resubscribe_recipient(*, actor: User, recipient: Recipient) -> Recipient:
     recipient.save(
         update_fields=["unsubscribed_at", "suppressed_at", "suppression_reason", "updated_at"]
     )
+    stats.invalidate(owner_id=actor.pk)
     return recipient
 
 
 def suppress_recipients(*, recipient_ids: list[int], reason: str) -> None:
     """A permanent rejection: later mailings of the owner skip these addresses."""
+    owner_ids = set(
+        Recipient.objects.filter(pk__in=recipient_ids).values_list("owner_id", flat=True)
+    )
     Recipient.objects.filter(pk__in=recipient_ids, suppressed_at__isnull=True).update(
         suppressed_at=timezone.now(), suppression_reason=reason[:500]
     )
+    for owner_id in owner_ids:
+        stats.invalidate(owner_id=owner_id)
 
 
 def suppress_recipient(*, recipient_id: int, reason: str) -> None:

@@ -104,3 +104,17 @@ def test_dashboard_links_to_the_mailings_and_the_nav_links_to_it(client, request
 @pytest.mark.django_db
 def test_the_nav_has_no_campaigns_link_for_anonymous_visitors(client):
     assert 'data-testid="nav-campaigns"' not in client.get("/").content.decode()
+
+
+@pytest.mark.django_db
+def test_dashboard_numbers_follow_recipient_changes(client, owner, audience):
+    client.force_login(owner)
+    before = client.get("/campaigns/").context["numbers"]  # now cached
+
+    services.create_recipient(owner=owner, email="new@example.net")
+    services.unsubscribe_recipient(recipient_id=audience[0].pk)
+    services.delete_recipient(actor=owner, recipient=audience[1])
+
+    after = client.get("/campaigns/").context["numbers"]
+    assert after.recipients_distinct == before.recipients_distinct + 1 - 1
+    assert after.recipients_reachable == before.recipients_reachable + 1 - 2
