@@ -289,10 +289,6 @@ class PageAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Page, form: Any, change: bool) -> None:
         services.save_page(page=obj)
 
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        super().save_related(request, form, formsets, change)
-        Page.objects.filter(pk=form.instance.pk).update(updated_at=form.instance.updated_at)
-
 
 for _kind in blocks.kinds().values():
     if not admin.site.is_registered(_kind.model):

@@ -6,3 +6,8 @@ class ContentConfig(AppConfig):
     name = "lavka.content"
     label = "content"
     verbose_name = _("Content")
+
+    def ready(self) -> None:
+        from lavka.content import blocks
+
+        blocks.load_registry()

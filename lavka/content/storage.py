@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import logging
 import os
 import re
@@ -210,9 +211,7 @@ def store_upload(upload: Any, *, kind: str, name: str | None = None) -> StoredFi
 
 def store_bytes(data: bytes, *, kind: str, name: str) -> StoredFile:
     """`store_upload` for content made on the server (a converted subtitles file)."""
-    from io import BytesIO
-
-    return store_upload(BytesIO(data), kind=kind, name=name)
+    return store_upload(io.BytesIO(data), kind=kind, name=name)
 
 
 def _keep(
