@@ -19,15 +19,18 @@ response and still needs a row per view to be idempotent, so it is strictly slow
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from functools import cache
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from lavka.content.models import Block, PendingBlockViews
 
@@ -41,11 +44,32 @@ _last_nudge = -1e9
 
 
 def record_page_view(*, page_id: int, block_ids: Sequence[int]) -> None:
-    """Count one view for each of the blocks a response for the page showed."""
+    """Count one view for each of the blocks a response for the page showed.
+
+    One INSERT written as SQL: it runs on every detail response, and building it through
+    the ORM cost more than executing it (measured with bench/content_api.py).
+    """
     if not block_ids:
         return
-    PendingBlockViews.objects.create(page_id=page_id, block_ids=[int(i) for i in block_ids])
+    ids = json.dumps([int(block_id) for block_id in block_ids], separators=(",", ":"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _insert_sql(),
+            [page_id, ids, connection.ops.adapt_datetimefield_value(timezone.now())],
+        )
     transaction.on_commit(_nudge)
+
+
+@cache
+def _insert_sql_for(vendor: str) -> str:
+    table = connection.ops.quote_name(PendingBlockViews._meta.db_table)
+    ids = "CAST(%s AS jsonb)" if vendor == "postgresql" else "%s"
+    # Only the quoted table name is interpolated; the values are parameters.
+    return f"INSERT INTO {table} (page_id, block_ids, created_at) VALUES (%s, {ids}, %s)"  # noqa: S608
+
+
+def _insert_sql() -> str:
+    return _insert_sql_for(connection.vendor)
 
 
 def _nudge() -> None:
