@@ -19,6 +19,7 @@ api_docs_csp = csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["'se
 api_v1 = [
     path("me/", MeView.as_view(), name="me"),
     path("campaigns/", include("lavka.campaigns.api.urls")),
+    path("pages/", include("lavka.content.api_urls")),
 ]
 
 urlpatterns = [
