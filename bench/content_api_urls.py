@@ -16,6 +16,8 @@ def baseline(request: HttpRequest) -> JsonResponse:
     return JsonResponse(BODY)
 
 
-urlpatterns = [path("bench/baseline/", baseline), *urlpatterns]
+# Just before /api/v1/: resolving the baseline walks the same patterns as the API does.
+_api = next(i for i, pattern in enumerate(urlpatterns) if str(pattern.pattern) == "api/v1/")
+urlpatterns = [*urlpatterns[:_api], path("bench/baseline/", baseline), *urlpatterns[_api:]]
 
 __all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]

@@ -10,6 +10,7 @@ for each block it shows (lavka/content/counting.py).
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from typing import Any
 
@@ -76,51 +77,71 @@ class PlayerFileSerializer(StoredFileSerializer):
         return super().to_representation(instance.player_file)
 
 
-class BlockSerializer(serializers.ModelSerializer):
-    """What every kind's serializer starts with; `position` is the place on the page."""
-
-    position = serializers.IntegerField(read_only=True)
-
-    class Meta:
-        model = Block
-        fields = ["id", "kind", "title", "views", "position"]
+# A kind's serializer lists its own fields (docs/content-blocks.md); the API puts these,
+# which every block has, in front of them.
+SHARED_BLOCK_FIELDS = ["id", "kind", "title", "views", "position"]
 
 
-class VideoBlockSerializer(BlockSerializer):
+class VideoBlockSerializer(serializers.ModelSerializer):
+    """A video: a stored file or an external URL, subtitles (WebVTT for players), poster."""
+
     video_file = StoredFileSerializer(read_only=True, allow_null=True)
     subtitles_file = PlayerFileSerializer(read_only=True, allow_null=True)
     poster = StoredFileSerializer(read_only=True, allow_null=True)
 
-    class Meta(BlockSerializer.Meta):
+    class Meta:
         model = VideoBlock
-        fields = [
-            *BlockSerializer.Meta.fields,
-            "video_file",
-            "video_url",
-            "subtitles_file",
-            "subtitles_url",
-            "poster",
-        ]
+        fields = ["video_file", "video_url", "subtitles_file", "subtitles_url", "poster"]
 
 
-class AudioBlockSerializer(BlockSerializer):
+class AudioBlockSerializer(serializers.ModelSerializer):
+    """An audio: a stored file or an external URL, and its transcript."""
+
     audio_file = StoredFileSerializer(read_only=True, allow_null=True)
 
-    class Meta(BlockSerializer.Meta):
+    class Meta:
         model = AudioBlock
-        fields = [*BlockSerializer.Meta.fields, "audio_file", "audio_url", "transcript"]
+        fields = ["audio_file", "audio_url", "transcript"]
 
 
-class TextBlockSerializer(BlockSerializer):
+class TextBlockSerializer(serializers.ModelSerializer):
+    """A text: its Markdown and the sanitised HTML made from it."""
+
     html = serializers.CharField(source="rendered_html", read_only=True)
 
-    class Meta(BlockSerializer.Meta):
+    class Meta:
         model = TextBlock
-        fields = [*BlockSerializer.Meta.fields, "body", "html"]
+        fields = ["body", "html"]
+
+
+@functools.cache
+def block_serializer(key: str) -> type[serializers.ModelSerializer]:
+    """The kind's registered serializer with the shared fields in front; read-only."""
+    registered = block_kinds.get_kind(key).serializer_class
+    meta = type(
+        "Meta",
+        (registered.Meta,),
+        {
+            "fields": [*SHARED_BLOCK_FIELDS, *registered.Meta.fields],
+            "read_only_fields": [*SHARED_BLOCK_FIELDS, *registered.Meta.fields],
+        },
+    )
+    return type(
+        registered.__name__,
+        (registered,),
+        {
+            "__module__": registered.__module__,
+            "__doc__": registered.__doc__,
+            "position": serializers.IntegerField(
+                read_only=True, help_text="Place on the page, from 0."
+            ),
+            "Meta": meta,
+        },
+    )
 
 
 def _block_serializers() -> dict[str, Any]:
-    return {key: kind.serializer_class for key, kind in block_kinds.kinds().items()}
+    return {key: block_serializer(key) for key in block_kinds.kinds()}
 
 
 @extend_schema_field(
@@ -138,10 +159,7 @@ class BlockListField(serializers.ListField):
         super().__init__(child=serializers.DictField(), read_only=True, **kwargs)
 
     def to_representation(self, blocks: list[Block]) -> list[dict[str, Any]]:
-        return [
-            block_kinds.kind_of(block).serializer_class(block, context=self.context).data
-            for block in blocks
-        ]
+        return [block_serializer(block.kind)(block, context=self.context).data for block in blocks]
 
 
 class PageSummarySerializer(serializers.ModelSerializer):

@@ -233,3 +233,38 @@ def test_schema_describes_blocks_as_one_of_the_registered_kinds(client: Any) -> 
     assert {"video", "audio", "text"} <= set(block["discriminator"]["mapping"])
     assert "/api/v1/pages/{id}/" in schema["paths"]
     assert "/api/v1/pages/" in schema["paths"]
+
+
+def test_a_kind_registered_in_the_settings_flows_through_the_api(client: Any) -> None:
+    # given a page with a text block and a quote, the kind of the test-only app
+    from lavka.content.tests.extra_kind.models import QuoteBlock
+
+    page, (_video, _audio, text) = make_page()
+    quote = QuoteBlock.objects.create(title="Wisdom", text="Less is more.", author="Mies")
+    services.add_block(page=page, block=quote)
+
+    # when the page is fetched, and the schema
+    blocks = client.get(detail_url(page)).json()["blocks"]
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+
+    # then the quote comes last with the shared fields and its own, and is documented
+    assert blocks[-1] == {
+        "id": quote.pk,
+        "kind": "quote",
+        "title": "Wisdom",
+        "views": 0,
+        "position": 3,
+        "text": "Less is more.",
+        "author": "Mies",
+    }
+    assert blocks[2]["id"] == text.pk
+    assert "quote" in schema["components"]["schemas"]["Block"]["discriminator"]["mapping"]
+    assert set(schema["components"]["schemas"]["QuoteBlock"]["properties"]) == {
+        "id",
+        "kind",
+        "title",
+        "views",
+        "position",
+        "text",
+        "author",
+    }
