@@ -20,7 +20,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"person{n}@example.com")
-    full_name = factory.Faker("name")
+    full_name = factory.Sequence(lambda n: f"Person {n}")  # not random: searches must not flake
     password = factory.django.Password(DEFAULT_PASSWORD)
 
     @factory.post_generation
