@@ -354,7 +354,8 @@ class PageListView(ListAPIView):
             "pages",
             [
                 _site_root(request),
-                sorted(request.query_params.lists()),
+                # Only what shapes the list: other parameters cannot multiply the entries.
+                [request.query_params.get(name, "") for name in ("page", "search", "ordering")],
                 state["updated"],
                 state["count"],
                 revision,
