@@ -240,11 +240,11 @@ class PageDetailView(APIView):
             [
                 _site_root(request),
                 pk,
-                state.updated_at.isoformat(),
+                state.updated_at,
                 state.revision,
-                [(link.block_id, link.position, link.updated_at.isoformat()) for link in links],
+                [(link.block_id, link.position, link.updated_at) for link in links],
             ],
-            modified=[state.updated_at, state.revised_at, *(link.updated_at for link in links)],
+            last_modified=state.last_modified(),
         )
         counting.record_page_view(page_id=pk, block_ids=[link.block_id for link in links])
 
@@ -360,7 +360,7 @@ class PageListView(ListAPIView):
                 state["count"],
                 revision,
             ],
-            modified=[state["updated"], revised_at],
+            last_modified=max(state["updated"] or cache.EPOCH, revised_at),
         )
         not_modified = _not_modified(request, found)
         if not_modified is not None:

@@ -66,6 +66,13 @@ def current_revision() -> tuple[int, datetime]:
     return row if row is not None else (0, EPOCH)
 
 
+# Timestamps in the state query are "stamps": text on SQLite (as Django stores them, which
+# sorts in time order) and integer microseconds since the epoch on PostgreSQL. They key
+# the cache as they are; only the latest is made a datetime, for Last-Modified. Reading
+# thirty datetimes per response cost more than the query.
+Stamp = str | int
+
+
 @dataclass(frozen=True)
 class Link:
     """A block's place on the page, with what keys the cache and its current counter."""
@@ -74,16 +81,22 @@ class Link:
     position: int
     kind: str
     views: int
-    updated_at: datetime
+    updated_at: Stamp
 
 
 @dataclass(frozen=True)
 class PageState:
     is_published: bool
-    updated_at: datetime
+    updated_at: Stamp
     revision: int
-    revised_at: datetime
+    revised_at: Stamp | None
     links: list[Link]
+
+    def last_modified(self) -> datetime:
+        stamps = [self.updated_at, *(link.updated_at for link in self.links)]
+        if self.revised_at is not None:
+            stamps.append(self.revised_at)
+        return _from_stamp(max(stamps))  # type: ignore[type-var]
 
 
 def page_state(*, page_id: int) -> PageState | None:
@@ -97,11 +110,11 @@ def page_state(*, page_id: int) -> PageState | None:
     is_published, updated_at, revision, revised_at = rows[0][:4]
     return PageState(
         is_published=bool(is_published),
-        updated_at=_aware(updated_at),
+        updated_at=updated_at,
         revision=revision or 0,
-        revised_at=_aware(revised_at) if revised_at is not None else EPOCH,
+        revised_at=revised_at,
         links=[
-            Link(block_id, position, kind, views, _aware(changed))
+            Link(block_id, position, kind, views, changed)
             for *_page, block_id, position, kind, views, changed in rows
             if block_id is not None and kind is not None
         ],
@@ -115,10 +128,14 @@ def _page_state_sql(vendor: str) -> str:
     q = connection.ops.quote_name
     page, link, block = (q(model._meta.db_table) for model in (Page, PageBlock, Block))
     revision = q(ContentRevision._meta.db_table)
+    if vendor == "postgresql":
+        stamp = "(extract(epoch FROM {}) * 1000000)::bigint".format
+    else:
+        stamp = "CAST({} AS TEXT)".format
     # Only quoted table names are interpolated; the page id is a parameter.
     return (
-        "SELECT p.is_published, p.updated_at, r.number, r.changed_at, "  # noqa: S608
-        "l.block_id, l.position, b.kind, b.views, b.updated_at "
+        f"SELECT p.is_published, {stamp('p.updated_at')}, r.number, {stamp('r.changed_at')}, "  # noqa: S608
+        f"l.block_id, l.position, b.kind, b.views, {stamp('b.updated_at')} "
         f"FROM {page} p "
         f"LEFT JOIN {revision} r ON r.id = 1 "
         f"LEFT JOIN {link} l ON l.page_id = p.id "
@@ -127,22 +144,18 @@ def _page_state_sql(vendor: str) -> str:
     )
 
 
-def _aware(moment: Any) -> datetime:
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
+def _from_stamp(stamp: Stamp) -> datetime:
+    if isinstance(stamp, int):
+        return datetime.fromtimestamp(stamp / 1_000_000, tz=UTC)
+    moment = datetime.fromisoformat(stamp)
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def validators(
-    kind: str, parts: Iterable[Any], *, modified: Iterable[datetime | None]
-) -> Validators:
+def validators(kind: str, parts: Iterable[Any], *, last_modified: datetime) -> Validators:
     """Validators for a representation identified by `parts` (anything with a stable str)."""
     digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=16).hexdigest()
-    times = [moment for moment in modified if moment is not None]
     return Validators(
-        key=f"content-api:{kind}:{digest}",
-        etag=f'W/"{digest}"',
-        last_modified=max(times, default=EPOCH),
+        key=f"content-api:{kind}:{digest}", etag=f'W/"{digest}"', last_modified=last_modified
     )
 
 
