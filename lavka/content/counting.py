@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from functools import cache
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -59,10 +59,15 @@ def record_page_view(*, page_id: int, block_ids: Sequence[int]) -> None:
         and not connection.settings_dict["OPTIONS"].get("server_side_binding")
     )
     with connection.cursor() as cursor:
-        cursor.execute(
-            _insert_sql(connection.vendor, asynchronous=asynchronous),
-            [page_id, ids, connection.ops.adapt_datetimefield_value(timezone.now())],
-        )
+        try:
+            cursor.execute(
+                _insert_sql(connection.vendor, asynchronous=asynchronous),
+                [page_id, ids, connection.ops.adapt_datetimefield_value(timezone.now())],
+            )
+        except DatabaseError:
+            if asynchronous:  # end the transaction the failed statement left open
+                cursor.execute("ROLLBACK")
+            raise
     transaction.on_commit(_nudge)
 
 
