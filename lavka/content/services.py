@@ -19,6 +19,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from lavka.content import processing
+from lavka.content.cache import content_changed
 from lavka.content.models import Block, Page, PageBlock, StoredFile, TextBlock
 from lavka.content.processing import ProcessingFailed
 
@@ -144,6 +145,7 @@ def process_stored_file(*, stored_file_id: int) -> None:
             return
         stored.status = StoredFile.Status.PROCESSING
         stored.save(update_fields=["status"])
+        content_changed()  # the API shows each file's status
 
     duration: float | None = None
     webvtt: StoredFile | None = None
@@ -176,9 +178,13 @@ def _process_subtitles(stored: StoredFile, data: bytes) -> StoredFile | None:
     converted = processing.srt_to_webvtt(text)
     name = Path(stored.original_name or "subtitles").stem + ".vtt"
     try:
-        return store_bytes(converted.encode("utf-8"), kind=StoredFile.Kind.SUBTITLES, name=name)
+        webvtt = store_bytes(converted.encode("utf-8"), kind=StoredFile.Kind.SUBTITLES, name=name)
     except UploadRejected as error:
         raise ProcessingFailed(" ".join(error.messages)) from error
+    # Players get the converted file: check it now, so it is ready when the SRT is.
+    process_stored_file(stored_file_id=webvtt.pk)
+    webvtt.refresh_from_db()
+    return webvtt
 
 
 def _finish(
@@ -189,12 +195,14 @@ def _finish(
     duration: float | None = None,
     webvtt: StoredFile | None = None,
 ) -> None:
-    StoredFile.objects.filter(pk=stored.pk).update(
-        status=status,
-        failure_reason=reason[:2000],
-        duration_seconds=duration,
-        webvtt=webvtt,
-        processed_at=timezone.now(),
-    )
+    with transaction.atomic():
+        StoredFile.objects.filter(pk=stored.pk).update(
+            status=status,
+            failure_reason=reason[:2000],
+            duration_seconds=duration,
+            webvtt=webvtt,
+            processed_at=timezone.now(),
+        )
+        content_changed()
     if status == StoredFile.Status.FAILED:
         logger.info("stored file %s failed processing: %s", stored.pk, reason)

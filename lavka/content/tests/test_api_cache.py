@@ -99,10 +99,6 @@ def test_a_change_only_the_revision_knows_of_shows_after_content_changed(client:
     assert body["blocks"][0]["video_file"]["status"] == "completed"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services.process_stored_file must call cache.content_changed() when a status changes",
-)
 def test_a_file_that_finishes_processing_shows_its_status_at_once(client: Any) -> None:
     page, (video, *_rest) = make_page()
     assert client.get(detail_url(page)).json()["blocks"][0]["subtitles_file"]["status"] == (
