@@ -16,6 +16,7 @@ import pytest
 
 from lavka.accounts.factories import DEFAULT_PASSWORD
 from lavka.content.models import Block, Page, StoredFile, VideoBlock
+from lavka.content.tasks import flush_views
 from lavka.content.tests import media
 from lavka.core.testing import wait_until
 
@@ -143,3 +144,26 @@ def test_admin_builds_a_page_files_are_deduplicated_and_processed(
     )
     assert kinds == ["block-text", "block-video", "block-audio"]
     assert Block.objects.filter(title="Holiday video").get().pk == first.pk
+
+    # the API shows the page in the same order, and its counters rise with each view,
+    # applied by the worker (the site visit above counted one view per block too)
+    api_url = f"/api/v1/pages/{site_page.pk}/"
+    shown = page.request.get(api_url).json()
+    assert [block["title"] for block in shown["blocks"]] == [
+        "Holiday notes",
+        "Holiday video",
+        "Holiday talk",
+    ]
+    for _ in range(3):
+        assert page.request.get(api_url).ok
+    flush_views.delay()
+    block_ids = [block["id"] for block in shown["blocks"]]
+    risen = wait_until(
+        lambda: (
+            sorted(Block.objects.filter(pk__in=block_ids).values_list("views", flat=True))
+            == [1 + 4] * 3
+        ),
+        timeout=20,
+    )
+    assert risen, (list(Block.objects.values("title", "views")), worker.log_tail())
+    assert [block["views"] for block in page.request.get(api_url).json()["blocks"]] == [5] * 3
