@@ -84,3 +84,17 @@ def test_demo_data_is_idempotent():
 
     assert sorted(User.objects.values_list("email", "groups__name")) == first
     assert User.objects.count() == len(DEMO_ACCOUNTS)
+
+
+@pytest.mark.django_db
+def test_demo_data_gives_the_creator_a_list_and_a_message_and_the_blog_a_page(client):
+    from lavka.campaigns.models import Message, Recipient, RecipientList
+    from lavka.content.models import Page
+
+    load_demo_data()
+    load_demo_data()
+
+    assert RecipientList.objects.get(name="Newsletter").recipients.count() == 3
+    assert Recipient.objects.count() == 3 and Message.objects.count() == 1
+    assert Page.objects.filter(slug="welcome", is_published=True).count() == 1
+    assert "Welcome to the Lavka blog" in client.get("/blog/").content.decode()
