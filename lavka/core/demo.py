@@ -1,4 +1,4 @@
-"""Demo accounts for `make run`: created once, found again on every later run."""
+"""Demo data for `make run`: accounts, a newsletter to try, a blog page; created once, found again on every later run."""
 
 from __future__ import annotations
 
