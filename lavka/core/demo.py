@@ -1,4 +1,7 @@
-"""Demo data for `make run`: accounts, a newsletter to try, a blog page; created once, found again on every later run."""
+"""Demo data for `make run`: accounts, a newsletter to try and a blog page.
+
+Created once, found again on every later run.
+"""
 
 from __future__ import annotations
 
