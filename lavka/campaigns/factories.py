@@ -24,7 +24,9 @@ class RecipientFactory(factory.django.DjangoModelFactory):
 
     owner = factory.SubFactory(UserFactory)
     email = factory.Sequence(lambda n: f"client{n}@example.net")
-    full_name = factory.Sequence(lambda n: f"Client {n}")  # no random names: searches must not flake
+    full_name = factory.Sequence(
+        lambda n: f"Client {n}"
+    )  # no random names: searches must not flake
 
 
 class RecipientListFactory(factory.django.DjangoModelFactory):
