@@ -20,7 +20,8 @@ class UserFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"person{n}@example.com")
-    full_name = factory.Sequence(lambda n: f"Person {n}")  # not random: searches must not flake
+    # not random names: name searches in tests must not flake
+    full_name = factory.Sequence(lambda n: f"Person {n}")
     password = factory.django.Password(DEFAULT_PASSWORD)
 
     @factory.post_generation

@@ -24,9 +24,8 @@ class RecipientFactory(factory.django.DjangoModelFactory):
 
     owner = factory.SubFactory(UserFactory)
     email = factory.Sequence(lambda n: f"client{n}@example.net")
-    full_name = factory.Sequence(
-        lambda n: f"Client {n}"
-    )  # no random names: searches must not flake
+    # not random names: name searches in tests must not flake
+    full_name = factory.Sequence(lambda n: f"Client {n}")
 
 
 class RecipientListFactory(factory.django.DjangoModelFactory):
