@@ -285,6 +285,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "content.flush_views",
         "schedule": float(env_int("CONTENT_VIEWS_FLUSH_SECONDS", 2)),
     },
+    # Removes stored files whose row was rolled back (lavka/content/storage.py).
+    "content.sweep_orphan_files": {"task": "content.sweep_orphan_files", "schedule": 3600.0},
 }
 # A worker writes a heartbeat row this often; /healthz calls it down after the grace.
 WORKER_HEARTBEAT_INTERVAL = env_int("WORKER_HEARTBEAT_INTERVAL", 10)

@@ -18,7 +18,8 @@ import tempfile
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import timedelta
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from django.conf import settings
@@ -26,6 +27,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from lavka.content.models import StoredFile, stored_file_path
@@ -280,3 +282,40 @@ def _requeue_if_pending(stored: StoredFile) -> None:
         from lavka.content.services import enqueue_processing
 
         enqueue_processing(stored_file=stored)
+
+
+def sweep_orphan_files(*, older_than: timedelta = timedelta(hours=1)) -> int:
+    """Remove stored files that no row owns, and upload leftovers; returns how many.
+
+    A file is placed just before its row commits. When an outer transaction rolls the row
+    back, or a process dies in between, the file is left without an owner; so is a
+    temporary upload of a killed process. Files younger than `older_than` are left alone:
+    their row may be about to commit.
+    """
+    cutoff = timezone.now() - older_than
+    removed = 0
+    for folder, names in _content_folders():
+        old = [name for name in names if default_storage.get_modified_time(name) < cutoff]
+        if folder.endswith("/.incoming"):
+            orphans = old
+        else:
+            shas = {PurePosixPath(name).stem: name for name in old}
+            owned = set(
+                StoredFile.objects.filter(sha256__in=list(shas)).values_list("sha256", flat=True)
+            )
+            orphans = [name for sha, name in shas.items() if sha not in owned]
+        for name in orphans:
+            default_storage.delete(name)
+            logger.info("removed orphan content file %s", name)
+        removed += len(orphans)
+    return removed
+
+
+def _content_folders(folder: str = "content") -> Iterable[tuple[str, list[str]]]:
+    """Each folder under `content/` with the names of the files directly in it."""
+    if not default_storage.exists(folder):
+        return
+    subfolders, files = default_storage.listdir(folder)
+    yield folder, [f"{folder}/{name}" for name in files]
+    for sub in subfolders:
+        yield from _content_folders(f"{folder}/{sub}")

@@ -43,3 +43,11 @@ def flush_views() -> int:
     from lavka.content.counting import flush_pending_views
 
     return flush_pending_views()
+
+
+@shared_task(name="content.sweep_orphan_files", queue="media", acks_late=True)
+def sweep_orphan_files() -> int:
+    """Remove stored files no row owns (left by rolled-back or killed uploads)."""
+    from lavka.content.storage import sweep_orphan_files as sweep
+
+    return sweep()

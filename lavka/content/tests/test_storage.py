@@ -158,3 +158,32 @@ def test_subtitles_are_refused_as_audio(media_root: Path) -> None:
     with pytest.raises(UploadRejected):
         store_upload(upload("talk.mp3", media.SRT_TEXT.encode()), kind="audio")
     assert files_under(media_root) == []
+
+
+def test_a_file_whose_row_was_rolled_back_is_swept_once_it_is_old(media_root: Path) -> None:
+    import os
+    import time
+    from datetime import timedelta
+
+    from django.db import transaction
+
+    from lavka.content.storage import sweep_orphan_files
+
+    # given a kept file and one whose upload was rolled back by an outer transaction
+    kept = store_upload(upload("kept.png", media.png_bytes()), kind="image")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        store_upload(upload("holiday.mp4", media.mp4_bytes()), kind="video")
+        raise RuntimeError("the form around the upload failed")
+    leftover = (media_root / "content" / ".incoming" / "upload-killed").resolve()
+    leftover.write_bytes(b"half an upload")
+    assert len(files_under(media_root)) == 3
+
+    # when the sweeper runs while they are young, then nothing goes
+    assert sweep_orphan_files(older_than=timedelta(hours=1)) == 0
+
+    # when they are old, the orphan and the leftover go, the kept file stays
+    hour_ago = time.time() - 3700
+    for path in files_under(media_root):
+        os.utime(path, (hour_ago, hour_ago))
+    assert sweep_orphan_files(older_than=timedelta(hours=1)) == 2
+    assert files_under(media_root) == [Path(kept.file.path)]
