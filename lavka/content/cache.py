@@ -25,6 +25,7 @@ import hashlib
 import re
 import secrets
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import F
 from django.utils import timezone
 
@@ -103,7 +104,10 @@ def page_state(*, page_id: int) -> PageState | None:
     """The page's publication, timestamps and blocks in order, with the content revision:
     one SELECT, written as SQL because it runs on every detail response."""
     with connection.cursor() as cursor:
-        cursor.execute(_page_state_sql(connection.vendor), [page_id])
+        if connection.vendor == "postgresql":
+            _execute_prepared(cursor, page_id)
+        else:
+            cursor.execute(_page_state_sql(connection.vendor), [page_id])
         rows = cursor.fetchall()
     if not rows:
         return None
@@ -142,6 +146,40 @@ def _page_state_sql(vendor: str) -> str:
         f"LEFT JOIN {block} b ON b.id = l.block_id "
         "WHERE p.id = %s ORDER BY l.position, l.id"
     )
+
+
+# On PostgreSQL the state query is a prepared statement of the connection: planning its
+# four joins cost twice as long as running them (about 330 against 160 microseconds a
+# query on the bench's machine). PREPARE belongs to the database session, so it needs a
+# direct connection or a pooler in session mode, not pgbouncer's transaction mode.
+PREPARED_STATE = "lavka_content_page_state"
+_prepared_on: weakref.WeakSet[Any] = weakref.WeakSet()  # psycopg connections
+
+
+def _execute_prepared(cursor: Any, page_id: int) -> None:
+    session = connection.connection
+    if session not in _prepared_on:
+        _prepare_state(cursor)
+        _prepared_on.add(session)
+    try:
+        cursor.execute(f"EXECUTE {PREPARED_STATE}(%s)", [page_id])
+    except DatabaseError:
+        # The session lost it (DISCARD ALL) or something else failed: prepare it again,
+        # then try once more unless a failed statement aborted the transaction.
+        _prepared_on.discard(session)
+        if connection.in_atomic_block:
+            raise
+        _prepare_state(cursor)
+        _prepared_on.add(session)
+        cursor.execute(f"EXECUTE {PREPARED_STATE}(%s)", [page_id])
+
+
+def _prepare_state(cursor: Any) -> None:
+    cursor.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", [PREPARED_STATE])
+    if cursor.fetchone() is not None:  # from older code, or the error above
+        cursor.execute(f"DEALLOCATE {PREPARED_STATE}")
+    sql = _page_state_sql(connection.vendor).replace("%s", "$1")
+    cursor.execute(f"PREPARE {PREPARED_STATE}(bigint) AS {sql}")
 
 
 def _from_stamp(stamp: Stamp) -> datetime:

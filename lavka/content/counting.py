@@ -2,9 +2,17 @@
 
 Chosen by measuring it (bench/content_api.py prints the numbers):
 
-- A response records its views with one INSERT into `PendingBlockViews` (the page and
-  the ids of the blocks it showed). The row is in the database, so a cache flush, a
-  restarted worker or a killed web process loses nothing once the response is sent.
+- A response records its views in its process's buffer (an append to a list). A thread
+  of the process writes the buffer with one multi-row INSERT into `PendingBlockViews`
+  (a row per response: the page and the ids of the blocks it showed) at most
+  WRITE_INTERVAL after the first view it holds, and the process writes what is left
+  when it exits (atexit: a graceful gunicorn worker restart, max-requests, a reload, the
+  end of runserver or of a test run). A cache flush or a restarted Celery worker loses
+  nothing; a web process killed with -9 loses the views of its last WRITE_INTERVAL
+  (0.1 s) at most. Inside a transaction (a test, a caller in `atomic()`) the views are
+  written at once, in that transaction, so they commit or roll back with it.
+  `write_buffered_views()` writes this process's buffer now: the flush below calls it
+  first, so a flush in the process that served the views (tests) sees all of them.
 - `flush_pending_views` (the `content.flush_views` task, on a beat entry every
   CONTENT_VIEWS_FLUSH_SECONDS and nudged by the web processes) takes a batch of rows,
   sums them per block, adds each sum with one UPDATE per distinct amount and deletes the
@@ -13,25 +21,27 @@ Chosen by measuring it (bench/content_api.py prints the numbers):
   Concurrent flushes skip each other's rows (`SELECT ... FOR UPDATE SKIP LOCKED` on
   PostgreSQL; on SQLite the IMMEDIATE transaction makes them take turns).
 
-One Celery task per view (the other candidate) measured about 6x the INSERT's cost in
-every response on SQLite, and 40x the flush's cost to apply, before the row per view it
-would still need to be idempotent.
+Measured with 2 gunicorn workers on 2 cores: an INSERT per response (committed without
+waiting for the WAL flush) held the PostgreSQL detail endpoint to 0.38x the bare Django
+view; the buffer takes that statement off the request. One Celery task per view (the
+other candidate) measured about 6x the INSERT's cost in every response on SQLite, and
+40x the flush's cost to apply, before the row per view it would still need to be
+idempotent.
 """
 
 from __future__ import annotations
 
-import json
+import atexit
 import logging
+import os
 import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from functools import cache
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F
-from django.utils import timezone
 
 from lavka.content.models import Block, PendingBlockViews
 
@@ -39,55 +49,111 @@ logger = logging.getLogger(__name__)
 
 # Ids per IN (...) list: under every backend's limit on query parameters.
 ID_CHUNK = 500
+# A buffered view is written at most this many seconds after the first one buffered
+# with it: what a web process killed with -9 can lose.
+WRITE_INTERVAL = 0.1
+# Rows per INSERT (3 parameters each: under SQLite's limit of 999).
+INSERT_BATCH = 300
+# A failed write is tried again after this many seconds; the views stay buffered.
+RETRY_SECONDS = 1.0
+# The writer closes its database connection after this many seconds without views.
+IDLE_SECONDS = 1.0
 
 _nudge_lock = threading.Lock()
 _last_nudge = -1e9
 
 
-def record_page_view(*, page_id: int, block_ids: Sequence[int]) -> None:
-    """Count one view for each of the blocks a response for the page showed.
+class _Buffer:
+    """This process's recorded views not yet in the database."""
 
-    One INSERT written as SQL: it runs on every detail response, and building it through
-    the ORM cost more than executing it (measured with bench/content_api.py).
-    """
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, list[int]]] = []  # (page id, block ids) per response
+        self.lock = threading.Lock()  # guards rows and writer
+        self.write_lock = threading.Lock()  # one write at a time; a drain waits for it
+        self.pending = threading.Event()  # rows is not empty
+        self.writer: threading.Thread | None = None
+
+
+_buffer = _Buffer()
+
+
+def record_page_view(*, page_id: int, block_ids: Sequence[int]) -> None:
+    """Count one view for each of the blocks a response for the page showed."""
     if not block_ids:
         return
-    ids = json.dumps([int(block_id) for block_id in block_ids], separators=(",", ":"))
-    asynchronous = (
-        connection.vendor == "postgresql"
-        and not connection.in_atomic_block
-        and not connection.settings_dict["OPTIONS"].get("server_side_binding")
-    )
-    with connection.cursor() as cursor:
-        try:
-            cursor.execute(
-                _insert_sql(connection.vendor, asynchronous=asynchronous),
-                [page_id, ids, connection.ops.adapt_datetimefield_value(timezone.now())],
+    row = (page_id, [int(pk) for pk in block_ids])
+    if connection.in_atomic_block:
+        _insert([row])
+        return
+    with _buffer.lock:
+        _buffer.rows.append(row)
+        _buffer.pending.set()
+        if _buffer.writer is None:
+            _buffer.writer = threading.Thread(
+                target=_write_periodically, name="content-views-writer", daemon=True
             )
-        except DatabaseError:
-            if asynchronous:  # end the transaction the failed statement left open
-                cursor.execute("ROLLBACK")
+            _buffer.writer.start()
+
+
+def write_buffered_views() -> int:
+    """Write this process's buffered views now, after any write under way; returns the
+    number of responses written. Raises if the database refuses (they stay buffered).
+
+    Call it outside a transaction: one that rolled back would take the views with it."""
+    with _buffer.write_lock:
+        with _buffer.lock:
+            rows, _buffer.rows = _buffer.rows, []
+            _buffer.pending.clear()
+        if not rows:
+            return 0
+        try:
+            _insert(rows)
+        except BaseException:
+            with _buffer.lock:
+                _buffer.rows[:0] = rows
+                _buffer.pending.set()
             raise
+    return len(rows)
+
+
+def _insert(rows: list[tuple[int, list[int]]]) -> None:
+    PendingBlockViews.objects.bulk_create(
+        [PendingBlockViews(page_id=page_id, block_ids=ids) for page_id, ids in rows],
+        batch_size=INSERT_BATCH,
+    )
     transaction.on_commit(_nudge)
 
 
-@cache
-def _insert_sql(vendor: str, *, asynchronous: bool) -> str:
-    """The INSERT of one response's views.
+def _write_periodically() -> None:
+    while True:
+        if not _buffer.pending.wait(timeout=IDLE_SECONDS):
+            connection.close()  # no views for a while: hold no database connection
+            _buffer.pending.wait()
+        time.sleep(WRITE_INTERVAL)
+        try:
+            write_buffered_views()
+        except Exception:
+            logger.warning("could not write buffered content views; retrying", exc_info=True)
+            connection.close()  # a broken connection is opened anew for the next try
+            time.sleep(RETRY_SECONDS)
 
-    On PostgreSQL it commits in the same round trip without waiting for the WAL flush,
-    as SQLite's synchronous=NORMAL does: a crash of a web or worker process loses
-    nothing; a crash of the database server may lose its last fraction of a second.
-    (Several statements in one execute need psycopg's client-side binding, Django's
-    default; with server-side binding the INSERT commits synchronously.)
-    """
-    table = connection.ops.quote_name(PendingBlockViews._meta.db_table)
-    ids = "CAST(%s AS jsonb)" if vendor == "postgresql" else "%s"
-    # Only the quoted table name is interpolated; the values are parameters.
-    insert = f"INSERT INTO {table} (page_id, block_ids, created_at) VALUES (%s, {ids}, %s)"  # noqa: S608
-    if asynchronous:
-        return f"BEGIN; SET LOCAL synchronous_commit TO OFF; {insert}; COMMIT"
-    return insert
+
+@atexit.register
+def _write_at_exit() -> None:
+    try:
+        write_buffered_views()
+    except Exception:
+        logger.exception("content views buffered in this process could not be written")
+
+
+def _forget_after_fork() -> None:
+    """A forked child starts with an empty buffer and no writer: the parent's buffered
+    views are the parent's to write."""
+    global _buffer
+    _buffer = _Buffer()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def _nudge() -> None:
@@ -114,7 +180,12 @@ def _nudge() -> None:
 
 
 def flush_pending_views(*, batch_size: int = 5000, max_batches: int = 100) -> int:
-    """Apply pending views to the block counters; returns the number of views applied."""
+    """Apply pending views to the block counters; returns the number of views applied.
+
+    Outside a transaction it first writes this process's buffered views (a Celery worker
+    has none; a test's live server has them)."""
+    if not connection.in_atomic_block:
+        write_buffered_views()
     applied = 0
     for _ in range(max_batches):
         rows, views = _flush_batch(batch_size)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.utils.http import http_date
 
 from lavka.content import cache, counting, services
@@ -211,3 +212,25 @@ def test_a_cache_flush_only_costs_a_rebuild(client: Any) -> None:
     clear_cache()
 
     assert client.get(detail_url(page)).json()["blocks"] == first["blocks"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_postgresql_state_statement_is_prepared_again_when_the_session_lost_it(
+    client: Any,
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("the state query is a prepared statement on PostgreSQL only")
+    page, made = make_page()
+    ids = [block.pk for block in made]
+    # given a new session that holds a statement of that name from older code
+    connection.close()
+    with connection.cursor() as cursor:
+        cursor.execute(f"PREPARE {cache.PREPARED_STATE}(bigint) AS SELECT $1")
+
+    # then the detail shows the page's blocks
+    assert [block["id"] for block in client.get(detail_url(page)).json()["blocks"]] == ids
+
+    # and after the session dropped its statements it still does
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    assert [block["id"] for block in client.get(detail_url(page)).json()["blocks"]] == ids

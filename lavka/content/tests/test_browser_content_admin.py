@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from lavka.accounts.factories import DEFAULT_PASSWORD
+from lavka.content import counting
 from lavka.content.models import Block, Page, StoredFile, VideoBlock
 from lavka.content.tasks import flush_views
 from lavka.content.tests import media
@@ -156,6 +157,7 @@ def test_admin_builds_a_page_files_are_deduplicated_and_processed(
     ]
     for _ in range(3):
         assert page.request.get(api_url).ok
+    counting.write_buffered_views()  # the live server's, in this process
     flush_views.delay()
     block_ids = [block["id"] for block in shown["blocks"]]
     risen = wait_until(

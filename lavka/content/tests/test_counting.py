@@ -3,6 +3,8 @@ never counted twice."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -16,7 +18,13 @@ from lavka.content import counting
 from lavka.content.models import Block, PendingBlockViews
 from lavka.content.tasks import flush_views
 from lavka.content.tests.api_pages import detail_url, make_page, views_of
-from lavka.core.testing import clear_cache, start_worker, wait_until
+from lavka.core.testing import (
+    BASE_DIR,
+    child_environment,
+    clear_cache,
+    start_worker,
+    wait_until,
+)
 
 
 @pytest.mark.django_db
@@ -145,6 +153,44 @@ def test_concurrent_flushes_count_each_view_once() -> None:
     assert views_of(made) == [200] * len(made)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_views_recorded_outside_a_transaction_are_written_by_the_process_writer() -> None:
+    # given a response's views recorded outside a transaction, as under gunicorn
+    page, made = make_page()
+    counting.record_page_view(page_id=page.pk, block_ids=[block.pk for block in made])
+
+    # then the process's writer stores them without being asked, within its interval
+    assert wait_until(lambda: PendingBlockViews.objects.exists(), timeout=5, interval=0.05)
+    counting.flush_pending_views()
+    assert views_of(made) == [1] * len(made)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_web_process_that_exits_writes_its_buffered_views() -> None:
+    # given a process that records 50 responses' views and exits before its writer runs
+    page, made = make_page()
+    ids = [block.pk for block in made]
+    script = (
+        "import django\n"
+        "django.setup()\n"
+        "from lavka.content import counting\n"
+        "for _ in range(50):\n"
+        f"    counting.record_page_view(page_id={page.pk}, block_ids={ids})\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=BASE_DIR,
+        env=child_environment(),
+        check=True,
+        timeout=120,
+    )
+
+    # then it wrote them on its way out, and they count
+    assert PendingBlockViews.objects.count() == 50
+    counting.flush_pending_views()
+    assert views_of(made) == [50] * len(made)
+
+
 @pytest.mark.worker
 @pytest.mark.slow
 def test_eight_threads_of_detail_requests_count_exactly_with_a_real_worker(
@@ -192,7 +238,9 @@ def test_eight_threads_of_detail_requests_count_exactly_with_a_real_worker(
         assert sorted(set(statuses)) == [200, 304]
         assert len(statuses) == 1600
 
-        # and the schedule's flush runs, as the beat entry would send it
+        # and the live server's buffered views are written (it runs in this process),
+        # then the schedule's flush runs, as the beat entry would send it
+        counting.write_buffered_views()
         flush_views.delay()
         drained = wait_until(
             lambda: (
