@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils.http import http_date
 
 from lavka.content import cache, counting, services
@@ -215,7 +215,7 @@ def test_a_cache_flush_only_costs_a_rebuild(client: Any) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_postgresql_state_statement_is_prepared_again_when_the_session_lost_it(
+def test_the_postgresql_state_query_survives_a_lost_statement_and_a_broken_connection(
     client: Any,
 ) -> None:
     if connection.vendor != "postgresql":
@@ -233,4 +233,9 @@ def test_the_postgresql_state_statement_is_prepared_again_when_the_session_lost_
     # and after the session dropped its statements it still does
     with connection.cursor() as cursor:
         cursor.execute("DEALLOCATE ALL")
+    assert [block["id"] for block in client.get(detail_url(page)).json()["blocks"]] == ids
+
+    # and after the server ended the kept connection, the request gets a new one
+    with pytest.raises(DatabaseError), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
     assert [block["id"] for block in client.get(detail_url(page)).json()["blocks"]] == ids
