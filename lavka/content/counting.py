@@ -21,12 +21,15 @@ Chosen by measuring it (bench/content_api.py prints the numbers):
   Concurrent flushes skip each other's rows (`SELECT ... FOR UPDATE SKIP LOCKED` on
   PostgreSQL; on SQLite the IMMEDIATE transaction makes them take turns).
 
-Measured with 2 gunicorn workers on 2 cores: an INSERT per response (committed without
-waiting for the WAL flush) held the PostgreSQL detail endpoint to 0.38x the bare Django
-view; the buffer takes that statement off the request. One Celery task per view (the
-other candidate) measured about 6x the INSERT's cost in every response on SQLite, and
-40x the flush's cost to apply, before the row per view it would still need to be
-idempotent.
+Measured with bench/content_api.py (2 gunicorn workers, 2 cores, 20 s): with an INSERT
+per response (on PostgreSQL committed without waiting for the WAL flush) the detail
+endpoint made 0.38x the bare Django view on PostgreSQL and 0.58x on SQLite; with the
+buffer (and the state query prepared, lavka/content/cache.py) 0.52x and 0.67x, 0 lost.
+Skipping the INSERT alone was worth about 0.09x on PostgreSQL. One Celery task per view
+(the other candidate) measured about 6x the INSERT's cost in every response on SQLite,
+and 40x the flush's cost to apply, before the row per view it would still need to be
+idempotent. The writer keeps one database connection while views come in and closes it
+after IDLE_SECONDS without any.
 """
 
 from __future__ import annotations
