@@ -228,6 +228,8 @@ if CELERY_BROKER_URL.split("://", 1)[0] not in {"filesystem", "redis", "rediss",
     )
 CELERY_BROKER_DIR = env_path("CELERY_BROKER_DIR", VAR_DIR / "broker", BASE_DIR)
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's filesystem transport, writing each message atomically (lavka/core/broker.py)
+    CELERY_BROKER_TRANSPORT = "lavka.core.broker:Transport"
     for sub in ("queue", "processed", "control"):
         (CELERY_BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -41,7 +41,7 @@ def check_broker() -> CheckResult:
 
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=3)
-        return CheckResult(True, conn.transport_cls if isinstance(conn.transport_cls, str) else "")
+        return CheckResult(True, str(conn.transport.driver_type))
 
 
 def check_worker() -> CheckResult:

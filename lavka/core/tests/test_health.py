@@ -46,11 +46,12 @@ def test_healthz_is_503_naming_the_broker_when_it_cannot_be_reached(client):
     from lavka.celery import app
 
     beat()
-    keys = ("broker_url", "broker_write_url", "broker_transport_options")
+    keys = ("broker_url", "broker_write_url", "broker_transport", "broker_transport_options")
     saved = {key: app.conf[key] for key in keys}
     app.conf.update(
         broker_url="amqp://guest:guest@127.0.0.1:1//",
         broker_write_url="amqp://guest:guest@127.0.0.1:1//",
+        broker_transport=None,
         broker_transport_options={},
     )
     try:
