@@ -20,6 +20,7 @@ def connect(folder: Path) -> Connection:
             "data_folder_in": str(folder),
             "data_folder_out": str(folder),
             "processed_folder": str(folder.parent / "processed"),
+            "control_folder": str(folder.parent / "control"),
             "store_processed": False,
         },
     )
