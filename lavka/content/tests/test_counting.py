@@ -15,7 +15,7 @@ import pytest
 from django.db import close_old_connections, connection, transaction
 
 from lavka.content import counting
-from lavka.content.models import Block, PendingBlockViews
+from lavka.content.models import Block, PendingBlockViews, StoredFile
 from lavka.content.tasks import flush_views
 from lavka.content.tests.api_pages import detail_url, make_page, views_of
 from lavka.core.testing import (
@@ -200,6 +200,12 @@ def test_eight_threads_of_detail_requests_count_exactly_with_a_real_worker(
     the worker killed with -9 half way and replaced; each block rises by exactly 1,600."""
     # given a published page of five blocks, and a real worker
     page, made = make_page(extra_texts=2)
+    # its files processed first: a status change is a new representation and a new ETag
+    finished = [StoredFile.Status.COMPLETED, StoredFile.Status.FAILED]
+    processed = wait_until(
+        lambda: not StoredFile.objects.exclude(status__in=finished).exists(), timeout=60
+    )
+    assert processed, celery_worker_process.log_tail()
     url = f"{live_server.url}{detail_url(page)}"
     with urllib.request.urlopen(url) as response:  # warm the cache, learn the ETag
         etag = response.headers["ETag"]
