@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -73,6 +75,33 @@ def send_welcome_email(*, user_id: int) -> bool:
         welcome_email_sent_at=timezone.now()
     )
     return True
+
+
+# A welcome task not done this long after sign-up was lost (e.g. its worker was killed on
+# a broker that does not redeliver); one older than the window is not worth sending.
+WELCOME_LOST_AFTER = timedelta(minutes=30)
+WELCOME_WINDOW = timedelta(days=7)
+
+
+def queue_lost_welcome_emails(*, now: datetime | None = None) -> list[int]:
+    """Queue again the welcome emails of verified users that never got theirs."""
+    now = now or timezone.now()
+    user_ids = list(
+        User.objects.filter(
+            is_active=True,
+            welcome_email_sent_at__isnull=True,
+            date_joined__lte=now - WELCOME_LOST_AFTER,
+            date_joined__gte=now - WELCOME_WINDOW,
+            emailaddress__verified=True,
+        )
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    from lavka.accounts.tasks import send_welcome_email
+
+    for user_id in user_ids:
+        transaction.on_commit(partial(send_welcome_email.delay, user_id))
+    return user_ids
 
 
 def update_profile(*, user: User, full_name: str, time_zone: str, language: str) -> User:

@@ -20,3 +20,9 @@ from lavka.accounts import services
 )
 def send_welcome_email(user_id: int) -> bool:
     return services.send_welcome_email(user_id=user_id)
+
+
+@shared_task(name="accounts.queue_lost_welcome_emails", acks_late=True)
+def queue_lost_welcome_emails() -> int:
+    """Beat entry: welcome emails whose task was lost are queued again."""
+    return len(services.queue_lost_welcome_emails())
