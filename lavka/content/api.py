@@ -38,7 +38,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lavka.content import blocks as block_kinds
-from lavka.content import cache, counting
+from lavka.content import cache, counting, selectors
 from lavka.content.models import (
     AudioBlock,
     Block,
@@ -276,8 +276,7 @@ class PageDetailView(APIView):
 
 
 def _is_staff(request: Request) -> bool:
-    user = request.user
-    return bool(user is not None and user.is_authenticated and user.is_staff)
+    return selectors.sees_unpublished(request.user)
 
 
 @extend_schema(

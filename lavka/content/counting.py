@@ -223,8 +223,3 @@ def _flush_batch(batch_size: int) -> tuple[int, int]:
 
 def _chunks(ids: list[int]) -> list[list[int]]:
     return [ids[start : start + ID_CHUNK] for start in range(0, len(ids), ID_CHUNK)]
-
-
-def pending_view_count() -> int:
-    """Rows still waiting for a flush (for health checks, tests and the bench)."""
-    return PendingBlockViews.objects.count()

@@ -13,8 +13,6 @@ import mutagen
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
-from lavka.content.models import StoredFile
-
 # Containers whose duration mutagen cannot read; an unknown duration is not a failure.
 DURATION_OPTIONAL = {"video/webm", "video/x-matroska", "video/quicktime"}
 
@@ -89,7 +87,3 @@ def srt_to_webvtt(text: str) -> str:
 def _vtt_time(parts: tuple[str, ...]) -> str:
     hours, minutes, seconds, millis = parts
     return f"{int(hours):02d}:{minutes}:{seconds}.{millis.ljust(3, '0')}"
-
-
-def stored_path(stored: StoredFile) -> Path:
-    return Path(stored.file.path)

@@ -10,9 +10,14 @@ from django.db.models.functions import Coalesce
 from lavka.content.models import Page
 
 
+def sees_unpublished(user: Any) -> bool:
+    """Only staff see pages that are not published yet."""
+    return bool(user is not None and user.is_authenticated and user.is_staff)
+
+
 def visible_pages(*, user: Any) -> QuerySet[Page]:
     pages = Page.objects.all()
-    if not (user is not None and user.is_authenticated and user.is_staff):
+    if not sees_unpublished(user):
         pages = pages.filter(is_published=True)
     return pages
 
