@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from django.core.cache import cache
+from django.db import transaction
 
 CACHE_SECONDS = 600
 
@@ -24,7 +25,11 @@ class Dashboard:
 
 
 def invalidate(*, owner_id: int) -> None:
-    cache.delete(_key(owner_id))
+    """Drop the numbers now and again after the commit: a dashboard read inside the
+    writer's transaction window must not keep the old numbers cached."""
+    key = _key(owner_id)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
 
 
 def dashboard(*, owner_id: int) -> Dashboard:
