@@ -30,7 +30,7 @@ CHROMIUM_FLAGS = [
 @pytest.fixture(autouse=True)
 def _clean_cache() -> Iterator[None]:
     """Rate limits and cached values live in the cache: each test starts without them."""
-    from lavka.core.testing import clear_cache
+    from lavka.core.tests.support import clear_cache
 
     clear_cache()
     yield
@@ -39,7 +39,7 @@ def _clean_cache() -> Iterator[None]:
 
 @pytest.fixture
 def user_factory(db: None) -> Any:
-    from lavka.accounts.factories import UserFactory
+    from lavka.accounts.tests.factories import UserFactory
 
     return UserFactory
 
@@ -56,14 +56,14 @@ def other_customer(user_factory: Any) -> Any:
 
 @pytest.fixture
 def creator(user_factory: Any) -> Any:
-    from lavka.accounts.roles import Role
+    from lavka.core.roles import Role
 
     return user_factory(email="creator@example.com", roles=[Role.CREATOR, Role.CUSTOMER])
 
 
 @pytest.fixture
 def manager(user_factory: Any) -> Any:
-    from lavka.accounts.roles import Role
+    from lavka.core.roles import Role
 
     return user_factory(email="manager@example.com", full_name="Mia Manager", roles=[Role.MANAGER])
 
@@ -72,7 +72,7 @@ def manager(user_factory: Any) -> Any:
 def superuser(db: None) -> Any:
     from allauth.account.models import EmailAddress
 
-    from lavka.accounts.factories import DEFAULT_PASSWORD
+    from lavka.accounts.tests.factories import DEFAULT_PASSWORD
     from lavka.accounts.models import User
 
     user = User.objects.create_superuser("root@example.com", DEFAULT_PASSWORD)
@@ -84,7 +84,7 @@ def superuser(db: None) -> Any:
 def celery_worker_process(transactional_db: None, tmp_path: Path) -> Iterator[Any]:
     """A real `celery worker` process on the configured broker and the test database."""
     from lavka.celery import app
-    from lavka.core.testing import start_worker
+    from lavka.core.tests.support import start_worker
 
     app.control.purge()  # messages left by earlier runs must not reach this database
     worker = start_worker(tmp_path)
@@ -108,7 +108,7 @@ def mail_sink(tmp_path: Path) -> Iterator[Callable[[str], list[Any]]]:
         parts = urlsplit(email_url)
         if parts.hostname not in {"127.0.0.1", "localhost", "::1"}:
             pytest.skip(f"EMAIL_URL points at {parts.hostname}; tests only use loopback SMTP")
-        from lavka.core.testing import SmtpSink
+        from lavka.core.tests.support import SmtpSink
 
         sink = SmtpSink(host="127.0.0.1", port=parts.port or 25).start()
         try:
@@ -118,7 +118,7 @@ def mail_sink(tmp_path: Path) -> Iterator[Callable[[str], list[Any]]]:
         return
 
     from lavka.core.models import OutboxMessage
-    from lavka.core.testing import ReceivedMail
+    from lavka.core.tests.support import ReceivedMail
 
     def from_outbox(address: str) -> list[Any]:
         from email import message_from_string

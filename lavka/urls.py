@@ -29,6 +29,8 @@ urlpatterns = [
     path("outbox/", core_views.outbox_list, name="outbox_list"),
     path("outbox/<int:pk>/", core_views.outbox_detail, name="outbox_detail"),
     path("outbox/<int:pk>/html/", core_views.outbox_html, name="outbox_html"),
+    path("operations/work/", core_views.background_work, name="background_work"),
+    path("operations/work/act/", core_views.background_work_act, name="background_work_act"),
     path("accounts/", include("allauth.urls")),
     path("", include("lavka.accounts.urls")),
     path("campaigns/", include("lavka.campaigns.urls")),

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lavka.accounts.models import User
-from lavka.accounts.roles import role_names
+from lavka.core.roles import role_names
 
 
 class MeSerializer(serializers.ModelSerializer):

@@ -1,15 +1,14 @@
-from django.apps import AppConfig
-from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
+from lavka.core.registry import LavkaApp, NavEntry
 
-class AccountsConfig(AppConfig):
+
+class AccountsConfig(LavkaApp):
     name = "lavka.accounts"
     label = "accounts"
     verbose_name = _("Accounts")
 
-    def ready(self) -> None:
-        from lavka.accounts.roles import sync_role_groups
-
-        # Permissions exist only after post_migrate, so role groups are synced then.
-        post_migrate.connect(sync_role_groups, sender=self, weak=False)
+    role_grants = {"manager": ["accounts.view_user", "accounts.block_user"]}
+    navigation = [NavEntry(_("Users"), "accounts:user_list", "accounts.view_user", order=70)]
+    demo_data = "lavka.accounts.demo.load_demo_accounts"
+    demo_order = 0

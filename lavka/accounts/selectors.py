@@ -4,7 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
 from lavka.accounts.models import ApiToken, User
-from lavka.accounts.roles import Role, has_role
+from lavka.core.roles import Role, has_role
 
 
 def users_visible_to(*, actor: User, search: str = "", status: str = "") -> QuerySet[User]:

@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from lavka.accounts.models import ApiToken, User
-from lavka.accounts.roles import Role, has_role
+from lavka.core.roles import Role, forget_cached_roles, has_role
 
 TOKEN_PREFIX = "lvk_"  # noqa: S105 (a prefix, not a secret)
 
@@ -35,7 +35,7 @@ def set_role(*, user: User, role: Role, enabled: bool) -> None:
         user.groups.add(group)
     else:
         user.groups.remove(group)
-    user.__dict__.pop("_lavka_role_names", None)
+    forget_cached_roles(user)
 
 
 def handle_email_verified(*, user: User) -> None:

@@ -16,7 +16,7 @@ from django.views.i18n import set_language
 from lavka.accounts import selectors, services
 from lavka.accounts.forms import ApiTokenForm, BlockUserForm, ProfileForm
 from lavka.accounts.models import ApiToken
-from lavka.accounts.roles import Role, has_role
+from lavka.core.roles import Role, has_role
 
 NEW_TOKEN_SESSION_KEY = "accounts:new_api_token"  # noqa: S105 (a session key name)
 

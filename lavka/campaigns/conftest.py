@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from lavka.campaigns.factories import (
+from lavka.campaigns.tests.factories import (
     MailingFactory,
     MessageFactory,
     RecipientFactory,
@@ -72,7 +72,7 @@ def scripted_smtp(settings: Any) -> Any:
     """
     import socket
 
-    from lavka.core.testing import SmtpSink
+    from lavka.core.tests.support import SmtpSink
 
     class ScriptedSink(SmtpSink):
         def __init__(self, host: str, port: int) -> None:

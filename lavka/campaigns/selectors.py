@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db.models import Count, Q, QuerySet, Sum
 
 from lavka.accounts.models import User
-from lavka.accounts.roles import Role, has_role
+from lavka.core.roles import Role, has_role
 from lavka.campaigns.models import (
     Delivery,
     DeliveryStatus,

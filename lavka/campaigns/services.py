@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lavka.accounts.models import User
-from lavka.accounts.roles import Role, has_role
+from lavka.core.roles import Role, has_role
 from lavka.campaigns import scheduling, stats
 from lavka.campaigns.models import (
     Mailing,

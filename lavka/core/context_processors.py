@@ -1,4 +1,4 @@
-"""Navigation that fits the visitor's role, for the base template."""
+"""The top menu for the base template: every app's entries the visitor may use."""
 
 from __future__ import annotations
 
@@ -6,15 +6,17 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from lavka.accounts.roles import Role, has_role
+from lavka.core.registry import NavEntry, declarations
+
+
+def _visible(entry: NavEntry, user: Any) -> bool:
+    if entry.anonymous:
+        return True
+    if user is None or not user.is_authenticated:
+        return False
+    return not entry.permission or bool(user.has_perm(entry.permission))
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {"nav_is_manager": False, "nav_is_creator": False, "nav_can_read_outbox": False}
-    return {
-        "nav_can_read_outbox": user.has_perm("core.view_outboxmessage"),
-        "nav_is_manager": has_role(user, Role.MANAGER),
-        "nav_is_creator": has_role(user, Role.CREATOR),
-    }
+    return {"nav_entries": [e for e in declarations().navigation if _visible(e, user)]}

@@ -11,6 +11,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from lavka.core.registry import declarations
 
 
 @dataclass(frozen=True)
@@ -60,17 +63,14 @@ def check_worker() -> CheckResult:
     return CheckResult(True, ", ".join(sorted(alive)))
 
 
-CHECKS: dict[str, Callable[[], CheckResult]] = {
-    "database": check_database,
-    "cache": check_cache,
-    "broker": check_broker,
-    "worker": check_worker,
-}
+def checks() -> dict[str, Callable[[], CheckResult]]:
+    """Every installed app's declared checks (core's four come first)."""
+    return {check.name: import_string(check.check) for check in declarations().health_checks}
 
 
 def run_checks() -> dict[str, CheckResult]:
     results: dict[str, CheckResult] = {}
-    for name, check in CHECKS.items():
+    for name, check in checks().items():
         try:
             results[name] = check()
         except Exception as exc:  # a health check reports failures, it never raises

@@ -53,6 +53,9 @@ class WorkerHeartbeat(models.Model):
     class Meta:
         verbose_name = _("worker heartbeat")
         verbose_name_plural = _("worker heartbeats")
+        permissions = [
+            ("operate_background_work", _("Can see, retry and discard background work")),
+        ]
 
     def __str__(self) -> str:
         return self.hostname

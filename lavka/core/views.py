@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from lavka.core import selectors
+from lavka.core import selectors, work
+from lavka.core.actions import DiscardWork, RetryWork
 from lavka.core.api import is_api_request, json_error
 from lavka.core.decorators import permission_required
+from lavka.core.forms import WorkActionForm
 from lavka.core.health import run_checks
+from lavka.core.work import WorkState
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -33,6 +37,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "down": down,
         "checks": {name: {"ok": r.ok, "detail": r.detail} for name, r in results.items()},
     }
+    try:
+        body["work"] = work.state_counts()
+    except Exception:  # the database check above already says why
+        body["work"] = {}
     return JsonResponse(body, status=200 if not down else 503)
 
 
@@ -63,6 +71,34 @@ def outbox_html(request: HttpRequest, pk: int) -> HttpResponse:
         "frame-ancestors 'self'"
     )
     return response
+
+
+@permission_required("core.operate_background_work")
+def background_work(request: HttpRequest) -> HttpResponse:
+    """Failed, waiting and stuck work of every app, with retry and discard."""
+    return render(
+        request,
+        "core/background_work.html",
+        {"problems": work.problems(), "counts": work.state_counts(), "states": WorkState},
+    )
+
+
+@permission_required("core.operate_background_work")
+@require_POST
+def background_work_act(request: HttpRequest) -> HttpResponse:
+    form = WorkActionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose an item and an action."))
+        return redirect("background_work")
+    action = RetryWork if form.cleaned_data["action"] == "retry" else DiscardWork
+    done = action(
+        request.user, label=form.cleaned_data["label"], pks=[form.cleaned_data["pk"]]
+    ).execute()
+    if done:
+        messages.success(request, _("Done."))
+    else:
+        messages.warning(request, _("Nothing changed: the item has moved on meanwhile."))
+    return redirect("background_work")
 
 
 def _error(request: HttpRequest, status: int, template: str, detail: str) -> HttpResponse:

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.core import mail
 
-from lavka.accounts.factories import DEFAULT_PASSWORD
+from lavka.accounts.tests.factories import DEFAULT_PASSWORD
 
 NEW_PASSWORD = "another-long-passphrase-42"
 THROTTLED = "Too many failed login attempts. Try again later."

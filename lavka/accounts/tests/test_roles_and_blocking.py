@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from lavka.accounts import services
-from lavka.accounts.factories import DEFAULT_PASSWORD
+from lavka.accounts.tests.factories import DEFAULT_PASSWORD
 
 
 @pytest.mark.django_db

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.core import mail
 
-from lavka.core.testing import wait_until
+from lavka.core.tests.support import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from lavka.campaigns.factories import (
+from lavka.campaigns.tests.factories import (
     MailingFactory,
     RecipientFactory,
     RecipientListFactory,

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from lavka.accounts import services as account_services
-from lavka.campaigns.factories import (
+from lavka.campaigns.tests.factories import (
     MailingFactory,
     MessageFactory,
     RecipientFactory,

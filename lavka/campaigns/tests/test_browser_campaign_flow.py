@@ -20,10 +20,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from lavka.accounts.factories import DEFAULT_PASSWORD
+from lavka.accounts.tests.factories import DEFAULT_PASSWORD
 from lavka.campaigns import dispatch
 from lavka.campaigns.models import Mailing, MailingRun, MailingStatus, RunStatus
-from lavka.core.testing import wait_until
+from lavka.core.tests.support import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.slow]
 

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from lavka.campaigns import services
-from lavka.campaigns.factories import MessageFactory, RecipientFactory
+from lavka.campaigns.tests.factories import MessageFactory, RecipientFactory
 from lavka.campaigns.models import Mailing, MailingRun, MailingStatus, Periodicity, RunStatus
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from lavka.campaigns import dispatch, services
-from lavka.campaigns.factories import MessageFactory, RecipientFactory, RecipientListFactory
+from lavka.campaigns.tests.factories import MessageFactory, RecipientFactory, RecipientListFactory
 from lavka.campaigns.models import (
     Delivery,
     DeliveryStatus,
@@ -489,7 +489,7 @@ def test_detail_shows_why_a_mailing_paused_itself(client, owner, ready_mailing):
 
 @pytest.mark.django_db
 def test_next_send_is_shown_in_the_viewers_zone(client, owner, ready_mailing, user_factory):
-    from lavka.accounts.roles import Role
+    from lavka.core.roles import Role
 
     services.schedule_mailing(actor=owner, mailing=ready_mailing)
     tokyo_manager = user_factory(time_zone="Asia/Tokyo", roles=[Role.MANAGER])

@@ -257,7 +257,7 @@ def test_send_a_test_to_me_queues_it_after_commit_with_a_flash(
 def test_send_a_test_to_me_arrives_through_a_real_worker(
     client, owner, news_message, celery_worker_process, mail_sink
 ):
-    from lavka.core.testing import wait_until
+    from lavka.core.tests.support import wait_until
 
     client.force_login(owner)
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from lavka.content import services
 from lavka.content.conftest import files_under
-from lavka.content.factories import (
+from lavka.content.tests.factories import (
     AudioBlockFactory,
     PageBlockFactory,
     PageFactory,

@@ -11,7 +11,7 @@ from django.utils.http import http_date
 from lavka.content import cache, counting, services
 from lavka.content.models import Block, PendingBlockViews, StoredFile, TextBlock, VideoBlock
 from lavka.content.tests.api_pages import API, detail_url, make_page, views_of
-from lavka.core.testing import clear_cache
+from lavka.core.tests.support import clear_cache
 
 pytestmark = pytest.mark.django_db
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from lavka.accounts.factories import DEFAULT_PASSWORD
+from lavka.accounts.tests.factories import DEFAULT_PASSWORD
 from lavka.content import counting
 from lavka.content.models import Block, Page, StoredFile, VideoBlock
 from lavka.content.tasks import flush_views
 from lavka.content.tests import media
-from lavka.core.testing import wait_until
+from lavka.core.tests.support import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.slow]
 

@@ -18,7 +18,7 @@ from lavka.content import counting
 from lavka.content.models import Block, PendingBlockViews, StoredFile
 from lavka.content.tasks import flush_views
 from lavka.content.tests.api_pages import detail_url, make_page, views_of
-from lavka.core.testing import (
+from lavka.core.tests.support import (
     BASE_DIR,
     child_environment,
     clear_cache,

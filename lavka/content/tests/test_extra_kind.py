@@ -4,7 +4,7 @@ from django.test import Client
 from django.urls import reverse
 
 from lavka.content import blocks
-from lavka.content.factories import PageBlockFactory, PageFactory, TextBlockFactory
+from lavka.content.tests.factories import PageBlockFactory, PageFactory, TextBlockFactory
 from lavka.content.tests.extra_kind.models import QuoteBlock
 
 

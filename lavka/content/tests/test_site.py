@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from lavka.content import counting, services
-from lavka.content.factories import (
+from lavka.content.tests.factories import (
     AudioBlockFactory,
     PageBlockFactory,
     PageFactory,

@@ -76,7 +76,7 @@ def test_production_passes_deploy_checks_at_warning_level() -> None:
 
 @pytest.mark.django_db
 def test_production_sends_security_headers_and_secure_cookies() -> None:
-    from lavka.core.testing import test_database_url
+    from lavka.core.tests.support import test_database_url
 
     code = (
         "from django.test import Client; "

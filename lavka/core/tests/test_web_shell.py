@@ -4,7 +4,8 @@ import logging
 
 import pytest
 
-from lavka.core.demo import DEMO_ACCOUNTS, load_demo_data
+from lavka.accounts.demo import DEMO_ACCOUNTS
+from lavka.core.demo import load_demo_data
 
 
 @pytest.mark.django_db

@@ -16,7 +16,7 @@ import pytest
 from django.conf import settings
 from django.core import mail
 
-from lavka.core.testing import SmtpSink, start_worker, wait_until
+from lavka.core.tests.support import SmtpSink, start_worker, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 

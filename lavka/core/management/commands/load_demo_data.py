@@ -5,11 +5,11 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from lavka.core.demo import DEMO_PASSWORD, load_demo_data
+from lavka.core.demo import load_demo_data
 
 
 class Command(BaseCommand):
-    help = "Create the demo accounts (idempotent). Refused in production unless --force."
+    help = "Create each app's demo data (idempotent). Refused in production unless --force."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--force", action="store_true", help="allow with DJANGO_DEBUG=false")
@@ -17,8 +17,5 @@ class Command(BaseCommand):
     def handle(self, *args: Any, force: bool, **options: Any) -> None:
         if not settings.DEBUG and not force:
             raise CommandError("Demo accounts have a public password; refusing in production.")
-        accounts = load_demo_data()
-        self.stdout.write(f"Lavka is at {settings.SITE_URL}/  (demo password: {DEMO_PASSWORD})")
-        for account in accounts:
-            roles = "superuser" if account.superuser else ", ".join(r.value for r in account.roles)
-            self.stdout.write(f"  {account.email:<28} {roles}")
+        for line in load_demo_data():
+            self.stdout.write(line)

@@ -1,7 +1,8 @@
-"""Roles are groups with permissions; this module is the one place that defines them.
+"""Roles are groups of Django permissions; apps declare what each role is granted.
 
-Later capabilities add their permissions here, and `sync_role_groups` (run after every
-migrate) brings the groups in the database in line.
+Checks everywhere are `user.has_perm(...)`; a role is only the name of the group that
+carries a set of permissions. `sync_role_groups` (run after every migrate) brings the
+groups in line with what the installed apps declare (`LavkaApp.role_grants`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Any
 
 from django.contrib.auth.models import Group, Permission
 
+from lavka.core.registry import declarations
+
 
 class Role(enum.StrEnum):
     CUSTOMER = "customer"
@@ -18,19 +21,13 @@ class Role(enum.StrEnum):
     MANAGER = "manager"
 
 
-ROLE_PERMISSIONS: dict[Role, list[str]] = {
-    Role.CUSTOMER: [],
-    Role.CREATOR: [],
-    Role.MANAGER: [
-        "accounts.view_user",
-        "accounts.block_user",
-        "core.view_outboxmessage",
-    ],
-}
+def role_permissions() -> dict[Role, list[str]]:
+    grants = declarations().role_grants
+    return {role: sorted(set(grants.get(role.value, []))) for role in Role}
 
 
 def sync_role_groups(**kwargs: Any) -> None:
-    for role, codes in ROLE_PERMISSIONS.items():
+    for role, codes in role_permissions().items():
         group, _ = Group.objects.get_or_create(name=role.value)
         permissions = []
         for code in codes:
@@ -55,6 +52,13 @@ def role_names(user: Any) -> frozenset[str]:
 
 
 def has_role(user: Any, role: Role) -> bool:
+    """For display (badges, defaults), not for access: access checks use permissions."""
     if getattr(user, "is_superuser", False):
         return True
     return role.value in role_names(user)
+
+
+def forget_cached_roles(user: Any) -> None:
+    """After a change of groups: drop what this user object remembered."""
+    for name in ("_lavka_role_names", "_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+        user.__dict__.pop(name, None)

@@ -7,7 +7,7 @@ from datetime import timedelta
 import factory
 from django.utils import timezone
 
-from lavka.accounts.factories import UserFactory
+from lavka.accounts.tests.factories import UserFactory
 from lavka.campaigns.models import (
     Mailing,
     MailingStatus,

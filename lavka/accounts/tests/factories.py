@@ -9,7 +9,7 @@ from allauth.account.models import EmailAddress
 
 from lavka.accounts import services
 from lavka.accounts.models import User
-from lavka.accounts.roles import Role
+from lavka.core.roles import Role
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"  # noqa: S105 (test users only)
 

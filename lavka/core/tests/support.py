@@ -1,6 +1,6 @@
 """Test infrastructure shared by every app: real worker processes, mail sinks, caches.
 
-Lives in the package (not in conftest) so that tests and benchmarks can both use it.
+Lives under the tests (not in conftest) so that tests and benchmarks can both import it.
 """
 
 from __future__ import annotations

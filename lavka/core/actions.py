@@ -1,0 +1,83 @@
+"""One action per thing a person can do, shared by the web pages, the API, the admin and
+management commands.
+
+An action holds the acting user and what they act on; `check()` raises PermissionDenied
+when the actor may not do it (Django permissions, plus ownership where objects are
+owned) and `execute()` checks, then performs the change through the app's services.
+Views, serializers and admin classes validate input and call actions; they hold no rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Generic, TypeVar
+
+from django.core.exceptions import PermissionDenied
+
+T = TypeVar("T")
+
+
+class Action(Generic[T]):
+    """Subclass, set `permission`, override `is_allowed` for object rules and `perform`."""
+
+    # "app_label.codename" the actor must hold; empty: any signed-in user
+    permission: ClassVar[str] = ""
+
+    def __init__(self, actor: Any, **params: Any) -> None:
+        self.actor = actor
+        self.params = params
+
+    def has_permission(self) -> bool:
+        if not getattr(self.actor, "is_authenticated", False) or not self.actor.is_active:
+            return False
+        return not self.permission or bool(self.actor.has_perm(self.permission))
+
+    def is_allowed(self) -> bool:
+        """The object rule on top of the permission (ownership, status); override."""
+        return True
+
+    def check(self) -> None:
+        if not (self.has_permission() and self.is_allowed()):
+            raise PermissionDenied
+
+    def perform(self) -> T:
+        raise NotImplementedError
+
+    def execute(self) -> T:
+        self.check()
+        return self.perform()
+
+
+def owns(actor: Any, obj: Any) -> bool:
+    """The one spelling of "this object is the actor's own"."""
+    return getattr(obj, "owner_id", None) == getattr(actor, "pk", object())
+
+
+class RetryWork(Action[int]):
+    """Start failed, waiting or stuck background work again from the first attempt."""
+
+    permission = "core.operate_background_work"
+
+    def perform(self) -> int:
+        from lavka.core import work
+
+        model = work.work_model(self.params["label"])
+        if model is None:
+            return 0
+        return work.retry_manually(model, self.params["pks"])
+
+
+class DiscardWork(Action[int]):
+    """Give up on failed or waiting background work; it leaves the operator's list."""
+
+    permission = "core.operate_background_work"
+
+    def perform(self) -> int:
+        from lavka.core import work
+
+        model = work.work_model(self.params["label"])
+        if model is None:
+            return 0
+        note = f"Discarded by {self.actor.email}: " + ", ".join(
+            str(pk) for pk in self.params["pks"]
+        )
+        return work.discard(model, self.params["pks"], note=note)

@@ -1,0 +1,117 @@
+"""Background work, the one way: tasks that start after commit and carry their retry
+policy.
+
+Every Lavka task is declared with `@background_task("app.name")`. Its options are the
+kernel's (acknowledged late, redelivered when the worker dies, transient database errors
+retried with bounded jittered backoff, soft and hard time limits); its queue comes from
+`CELERY_TASK_ROUTES` alone. Services start tasks with `task.after_commit(...)`, which
+waits for the surrounding transaction: a task never runs against rows that are not yet
+committed, or that a rollback removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+from typing import Any, TypeVar
+
+from celery import Task, shared_task
+from django.db import InterfaceError, OperationalError, transaction
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Errors that say "try again later" for any task: the database was busy, locked (SQLite)
+# or restarting.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
+
+
+class BackgroundTask(Task):  # type: ignore[misc]
+    """Base of every Lavka task; see the module docstring."""
+
+    abstract = True
+    acks_late = True
+    reject_on_worker_lost = True
+    autoretry_for: tuple[type[BaseException], ...] = TRANSIENT_ERRORS
+    retry_backoff = 2
+    retry_backoff_max = 60
+    retry_jitter = True
+    max_retries = 10
+    soft_time_limit = 240
+    time_limit = 300
+
+    def after_commit(self, *args: Any) -> None:
+        """Queue this task with `args` once the current transaction commits (at once
+        outside a transaction)."""
+        transaction.on_commit(partial(self.delay, *args))
+
+    def after_commit_each(self, calls: Iterable[Sequence[Any]]) -> None:
+        """Queue one task per argument tuple, all after the commit."""
+        pending = [tuple(args) for args in calls]
+        if not pending:
+            return
+
+        def publish() -> None:
+            for args in pending:
+                self.delay(*args)
+
+        transaction.on_commit(publish)
+
+
+def background_task(
+    name: str,
+    *,
+    retry_for: tuple[type[BaseException], ...] = (),
+    soft_time_limit: int = 240,
+    time_limit: int = 300,
+    max_retries: int = 10,
+    retry_backoff: int = 2,
+    retry_backoff_max: int = 60,
+) -> Callable[[F], BackgroundTask]:
+    """Declare a task with a stable `name` ("app.verb_noun").
+
+    `retry_for` adds errors worth retrying to the transient database errors. Queues
+    are set by name in `CELERY_TASK_ROUTES`, never here.
+    """
+
+    def decorate(function: F) -> BackgroundTask:
+        task: BackgroundTask = shared_task(
+            base=BackgroundTask,
+            name=name,
+            autoretry_for=(*TRANSIENT_ERRORS, *retry_for),
+            soft_time_limit=soft_time_limit,
+            time_limit=time_limit,
+            max_retries=max_retries,
+            retry_backoff=retry_backoff,
+            retry_backoff_max=retry_backoff_max,
+        )(function)
+        return task
+
+    return decorate
+
+
+def start(name: str, *args: Any) -> None:
+    """Queue the task called `name` after the commit, without importing its module.
+
+    Services start their app's tasks this way, so `tasks` imports `services` and never
+    the other way round (no import circle). An unknown name fails here, at once.
+    """
+    from celery import current_app
+
+    task = current_app.tasks[name]
+    transaction.on_commit(partial(task.delay, *args))
+
+
+def start_each(name: str, calls: Iterable[Sequence[Any]]) -> None:
+    """Queue the task called `name` once per argument tuple, all after the commit."""
+    from celery import current_app
+
+    task = current_app.tasks[name]
+    pending = [tuple(args) for args in calls]
+    if not pending:
+        return
+
+    def publish() -> None:
+        for args in pending:
+            task.delay(*args)
+
+    transaction.on_commit(publish)

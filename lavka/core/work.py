@@ -1,0 +1,433 @@
+"""Durable work rows: work that must survive a killed worker, a lost message or a
+restart is a row, not only a message.
+
+A row is `pending` until a worker claims it with a short lease (`claimed`), then `done`,
+`pending` again with a later `not_before` (a retry), `failed` after its last attempt or
+a permanent error (the dead letter), or `attention` when a person must act (a revoked
+token, a run paused by failures). The broker only carries "look at these rows": a lost
+or duplicated message costs a sweep, never a lost or doubled piece of work.
+
+One claiming function serves every app: on PostgreSQL rows are locked with
+SELECT … FOR UPDATE SKIP LOCKED, so concurrent workers take disjoint rows without
+waiting; SQLite serialises writers, so a conditional UPDATE that stamps a lease token
+does the same there. One backoff policy (bounded, jittered, exponential, honouring a
+server's Retry-After) and one manual retry / discard serve the operator page.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, TypeVar
+
+from django.apps import apps
+from django.db import connection, models, transaction
+from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+ERROR_CHARS = 2000
+
+
+class WorkState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    CLAIMED = "claimed", _("Claimed")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+    ATTENTION = "attention", _("Needs attention")
+
+
+OPEN_STATES = (WorkState.PENDING, WorkState.CLAIMED)
+PROBLEM_STATES = (WorkState.FAILED, WorkState.ATTENTION)
+
+
+class WorkItem(models.Model):
+    """Abstract base of every durable work row; the kernel's functions below act on it.
+
+    A subclass sets `work_label`, `max_attempts` and the lease, and implements
+    `queue_work` (how to hand rows to a task) so the sweeper and the operator's retry
+    can start it again.
+    """
+
+    state = models.CharField(
+        _("work state"),
+        max_length=16,
+        choices=WorkState.choices,
+        default=WorkState.PENDING,
+        db_index=True,
+    )
+    not_before = models.DateTimeField(_("not before"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    lease_owner = models.CharField(_("lease owner"), max_length=32, blank=True)
+    lease_expires_at = models.DateTimeField(_("lease expires at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    idempotency_key = models.CharField(
+        _("idempotency key"), max_length=200, null=True, blank=True, unique=True
+    )
+    queued_at = models.DateTimeField(_("queued at"), null=True, blank=True)
+    state_changed_at = models.DateTimeField(_("state changed at"), default=timezone.now)
+
+    max_attempts: ClassVar[int] = 5
+    lease_seconds: ClassVar[int] = 60
+    # A pending row whose task was queued this long ago and has not run was lost.
+    requeue_after_seconds: ClassVar[int] = 120
+    retry_base_seconds: ClassVar[int] = 30
+    retry_cap_seconds: ClassVar[int] = 3600
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def queue_work(cls, pks: Sequence[int]) -> None:
+        """Queue tasks for these rows after the commit. Rows that need no task (driven by
+        a parent row) leave this as it is and are not swept."""
+        raise NotImplementedError
+
+    @classmethod
+    def is_queueable(cls) -> bool:
+        return cls.queue_work.__func__ is not WorkItem.queue_work.__func__  # type: ignore[attr-defined]
+
+    @classmethod
+    def before_manual_retry(cls, queryset: QuerySet[Any]) -> None:
+        """Hook: bring the app's own fields back in line before the rows are retried."""
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+
+W = TypeVar("W", bound=WorkItem)
+
+
+# --- claiming ----------------------------------------------------------------------------
+
+
+def claimable(queryset: QuerySet[W], *, now: datetime | None = None) -> QuerySet[W]:
+    """Rows a worker may take now: pending and due, or claimed by a lease that ran out."""
+    now = now or timezone.now()
+    return queryset.filter(
+        Q(state=WorkState.PENDING, not_before__isnull=True)
+        | Q(state=WorkState.PENDING, not_before__lte=now)
+        | Q(state=WorkState.CLAIMED, lease_expires_at__lt=now)
+    )
+
+
+@dataclass(frozen=True)
+class Claim:
+    token: str
+    ids: list[int]
+
+    def __bool__(self) -> bool:
+        return bool(self.ids)
+
+
+def claim(
+    queryset: QuerySet[W],
+    *,
+    limit: int | None = None,
+    lease: timedelta | None = None,
+    now: datetime | None = None,
+) -> Claim:
+    """Claim up to `limit` claimable rows of `queryset` (in pk order) for this caller.
+
+    The rows get a fresh lease token; read them back with `queryset.filter(lease_owner=
+    claim.token)`. Two callers never get the same row while its lease runs.
+    """
+    model = queryset.model
+    now = now or timezone.now()
+    lease = lease or timedelta(seconds=model.lease_seconds)
+    token = uuid.uuid4().hex
+    candidates = claimable(queryset, now=now).order_by("pk")
+    stamp = {
+        "state": WorkState.CLAIMED,
+        "lease_owner": token,
+        "lease_expires_at": now + lease,
+        "state_changed_at": now,
+    }
+    with transaction.atomic():
+        if connection.features.has_select_for_update_skip_locked:
+            locked = candidates.select_for_update(skip_locked=True, of=("self",))
+            ids = list((locked[:limit] if limit else locked).values_list("pk", flat=True))
+            if ids:
+                model._default_manager.filter(pk__in=ids).update(**stamp)
+        else:
+            if limit is not None:
+                chosen = list(candidates.values_list("pk", flat=True)[:limit])
+                candidates = claimable(model._default_manager.filter(pk__in=chosen), now=now)
+            candidates.update(**stamp)
+            ids = list(
+                model._default_manager.filter(lease_owner=token)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+    return Claim(token=token, ids=ids)
+
+
+def claim_one(queryset: QuerySet[W], **kwargs: Any) -> W | None:
+    """Claim a single row and return it, or None when it is done, leased or not due."""
+    taken = claim(queryset, limit=1, **kwargs)
+    if not taken:
+        return None
+    return queryset.model._default_manager.get(pk=taken.ids[0])
+
+
+# --- outcomes ----------------------------------------------------------------------------
+
+
+def backoff(
+    attempts: int,
+    *,
+    base_seconds: float = 30,
+    cap_seconds: float = 3600,
+    retry_after: timedelta | None = None,
+) -> timedelta:
+    """How long to wait before attempt `attempts + 1`: exponential from `base_seconds`,
+    at most `cap_seconds`, jittered by ±20 % so retries of many rows spread out. A
+    server's Retry-After is honoured when it asks for longer (up to a day)."""
+    delay = min(base_seconds * 2 ** max(0, attempts - 1), cap_seconds)
+    delay *= random.uniform(0.8, 1.2)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after.total_seconds(), 86400))
+    return timedelta(seconds=delay)
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> timedelta | None:
+    """An HTTP Retry-After header (seconds or a date) as a delay, or None if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return timedelta(seconds=int(value))
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(when - (now or timezone.now()), timedelta(0))
+
+
+def done_fields(*, now: datetime | None = None) -> dict[str, Any]:
+    """The columns of a row whose work succeeded (for bulk UPDATEs)."""
+    return {
+        "state": WorkState.DONE,
+        "lease_owner": "",
+        "lease_expires_at": None,
+        "not_before": None,
+        "state_changed_at": now or timezone.now(),
+    }
+
+
+def retry_fields(
+    *, error: str, not_before: datetime, now: datetime | None = None, counted: bool = True
+) -> dict[str, Any]:
+    """The columns of a row to try again at `not_before`."""
+    fields: dict[str, Any] = {
+        "state": WorkState.PENDING,
+        "lease_owner": "",
+        "lease_expires_at": None,
+        "not_before": not_before,
+        "queued_at": None,
+        "last_error": error[:ERROR_CHARS],
+        "state_changed_at": now or timezone.now(),
+    }
+    if counted:
+        fields["attempts"] = F("attempts") + 1
+    return fields
+
+
+def failed_fields(
+    *, error: str, state: str = WorkState.FAILED, now: datetime | None = None
+) -> dict[str, Any]:
+    """The columns of a row given up on (the dead letter) or waiting for a person."""
+    return {
+        "state": state,
+        "lease_owner": "",
+        "lease_expires_at": None,
+        "not_before": None,
+        "last_error": error[:ERROR_CHARS],
+        "attempts": F("attempts") + 1,
+        "state_changed_at": now or timezone.now(),
+    }
+
+
+def release(queryset: QuerySet[W], *, not_before: datetime | None = None) -> int:
+    """Give claimed rows back without counting an attempt (e.g. held back by a rate
+    limit); they are queued again by whoever set `not_before`, or by the sweeper."""
+    return queryset.update(
+        state=WorkState.PENDING,
+        lease_owner="",
+        lease_expires_at=None,
+        not_before=not_before,
+        queued_at=None,
+        state_changed_at=timezone.now(),
+    )
+
+
+def complete(item: WorkItem) -> None:
+    type(item)._default_manager.filter(pk=item.pk).update(**done_fields())
+
+
+def record_failure(
+    item: WorkItem,
+    *,
+    error: str,
+    permanent: bool = False,
+    retry_after: timedelta | None = None,
+    needs_attention: bool = False,
+) -> str:
+    """Count a failed attempt: retry with backoff, or give up after the last attempt or
+    a permanent error. Returns the new state."""
+    model = type(item)
+    attempt = item.attempts + 1
+    manager = model._default_manager.filter(pk=item.pk)
+    if needs_attention:
+        manager.update(**failed_fields(error=error, state=WorkState.ATTENTION))
+        return WorkState.ATTENTION
+    if permanent or attempt >= model.max_attempts:
+        manager.update(**failed_fields(error=error))
+        return WorkState.FAILED
+    delay = backoff(
+        attempt,
+        base_seconds=model.retry_base_seconds,
+        cap_seconds=model.retry_cap_seconds,
+        retry_after=retry_after,
+    )
+    manager.update(**retry_fields(error=error, not_before=timezone.now() + delay))
+    return WorkState.PENDING
+
+
+def mark_queued(queryset: QuerySet[W], *, now: datetime | None = None) -> int:
+    return queryset.update(queued_at=now or timezone.now())
+
+
+# --- across apps: the sweeper, the operator page and /healthz ---------------------------
+
+
+def work_models() -> list[type[WorkItem]]:
+    return [
+        model
+        for model in apps.get_models()
+        if issubclass(model, WorkItem) and not model._meta.abstract
+    ]
+
+
+def work_model(label: str) -> type[WorkItem] | None:
+    return next((m for m in work_models() if m._meta.label_lower == label.lower()), None)
+
+
+def lost(model: type[W], *, now: datetime | None = None) -> QuerySet[W]:
+    """Rows due for work whose task has not been queued recently: lost messages, dead
+    workers, rows retried by `not_before`."""
+    now = now or timezone.now()
+    return claimable(model._default_manager.all(), now=now).filter(
+        Q(queued_at__isnull=True)
+        | Q(queued_at__lt=now - timedelta(seconds=model.requeue_after_seconds))
+    )
+
+
+def requeue_lost_work(*, now: datetime | None = None, limit: int = 5000) -> int:
+    """Queue tasks again for lost work of every queueable work model (a beat entry)."""
+    now = now or timezone.now()
+    total = 0
+    for model in work_models():
+        if not model.is_queueable():
+            continue
+        with transaction.atomic():
+            ids = list(lost(model, now=now).order_by("pk").values_list("pk", flat=True)[:limit])
+            if ids:
+                mark_queued(model._default_manager.filter(pk__in=ids), now=now)
+                model.queue_work(ids)
+        total += len(ids)
+    return total
+
+
+def stuck(model: type[W], *, now: datetime | None = None) -> QuerySet[W]:
+    """Open rows that should have moved long ago: a lease long expired, or due work
+    waiting far past the sweeper's period."""
+    now = now or timezone.now()
+    late = now - timedelta(seconds=max(model.requeue_after_seconds, model.lease_seconds) * 5)
+    return model._default_manager.filter(
+        Q(state=WorkState.CLAIMED, lease_expires_at__lt=late)
+        | Q(state=WorkState.PENDING, not_before__isnull=True, state_changed_at__lt=late)
+        | Q(state=WorkState.PENDING, not_before__lt=late)
+    )
+
+
+def state_counts() -> dict[str, dict[str, int]]:
+    """Rows per state of every work model, for /healthz."""
+    counts: dict[str, dict[str, int]] = {}
+    for model in work_models():
+        per_state = dict(
+            model._default_manager.order_by()
+            .values_list("state")
+            .annotate(n=Count("pk"))
+            .values_list("state", "n")
+        )
+        counts[model._meta.label_lower] = {
+            state: per_state.get(state, 0) for state in WorkState.values
+        }
+    return counts
+
+
+@dataclass(frozen=True)
+class Problem:
+    label: str
+    model_name: str
+    item: WorkItem
+    stuck: bool
+
+
+def problems(*, limit_per_model: int = 50, now: datetime | None = None) -> list[Problem]:
+    """Failed, waiting-for-a-person and stuck rows of every app, newest first."""
+    found: list[Problem] = []
+    for model in work_models():
+        label = model._meta.label_lower
+        name = str(model._meta.verbose_name_plural)
+        for item in model._default_manager.filter(state__in=PROBLEM_STATES).order_by(
+            "-state_changed_at"
+        )[:limit_per_model]:
+            found.append(Problem(label, name, item, stuck=False))
+        for item in stuck(model, now=now).order_by("state_changed_at")[:limit_per_model]:
+            found.append(Problem(label, name, item, stuck=True))
+    found.sort(key=lambda problem: problem.item.state_changed_at, reverse=True)
+    return found
+
+
+def retry_manually(model: type[W], pks: Iterable[int]) -> int:
+    """Start failed, waiting or stuck rows again from the first attempt."""
+    now = timezone.now()
+    with transaction.atomic():
+        rows = model._default_manager.filter(pk__in=list(pks)).filter(
+            Q(state__in=PROBLEM_STATES) | Q(pk__in=stuck(model, now=now).values("pk"))
+        )
+        ids = list(rows.values_list("pk", flat=True))
+        if not ids:
+            return 0
+        selected = model._default_manager.filter(pk__in=ids)
+        model.before_manual_retry(selected)
+        selected.update(
+            state=WorkState.PENDING,
+            attempts=0,
+            not_before=None,
+            lease_owner="",
+            lease_expires_at=None,
+            queued_at=now,
+            state_changed_at=now,
+        )
+        if model.is_queueable():
+            model.queue_work(ids)
+    return len(ids)
+
+
+def discard(model: type[W], pks: Iterable[int], *, note: str) -> int:
+    """Give up on failed or waiting rows for good: they leave the operator's list."""
+    return model._default_manager.filter(pk__in=list(pks), state__in=PROBLEM_STATES).update(
+        state=WorkState.DONE,
+        last_error=note[:ERROR_CHARS],
+        state_changed_at=timezone.now(),
+    )
