@@ -72,8 +72,8 @@ def manager(user_factory: Any) -> Any:
 def superuser(db: None) -> Any:
     from allauth.account.models import EmailAddress
 
-    from lavka.accounts.tests.factories import DEFAULT_PASSWORD
     from lavka.accounts.models import User
+    from lavka.accounts.tests.factories import DEFAULT_PASSWORD
 
     user = User.objects.create_superuser("root@example.com", DEFAULT_PASSWORD)
     EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)

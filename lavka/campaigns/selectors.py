@@ -10,7 +10,6 @@ from __future__ import annotations
 from django.db.models import Count, Q, QuerySet, Sum
 
 from lavka.accounts.models import User
-from lavka.core.roles import Role, has_role
 from lavka.campaigns.models import (
     Delivery,
     DeliveryStatus,
@@ -22,6 +21,7 @@ from lavka.campaigns.models import (
     RecipientList,
 )
 from lavka.campaigns.stats import Dashboard
+from lavka.core.roles import Role, has_role
 
 
 def recipients_of(*, actor: User, search: str = "", state: str = "") -> QuerySet[Recipient]:

@@ -17,7 +17,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lavka.accounts.models import User
-from lavka.core.roles import Role, has_role
 from lavka.campaigns import scheduling, stats
 from lavka.campaigns.models import (
     Mailing,
@@ -30,6 +29,7 @@ from lavka.campaigns.models import (
     RunStatus,
 )
 from lavka.campaigns.personalisation import UnknownPlaceholder, check_placeholders
+from lavka.core.roles import Role, has_role
 
 ACTIVE_STATUSES = (MailingStatus.SCHEDULED, MailingStatus.RUNNING)
 

@@ -11,7 +11,7 @@ from lavka.accounts import services
 from lavka.accounts.models import User
 from lavka.core.roles import Role
 
-DEFAULT_PASSWORD = "correct-horse-battery-staple"  # noqa: S105 (test users only)
+DEFAULT_PASSWORD = "correct-horse-battery-staple"
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -9,11 +9,6 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from lavka.campaigns.tests.factories import (
-    MailingFactory,
-    RecipientFactory,
-    RecipientListFactory,
-)
 from lavka.campaigns.models import (
     Delivery,
     DeliveryStatus,
@@ -24,6 +19,11 @@ from lavka.campaigns.models import (
     RecipientList,
     RunStatus,
     SendingPolicy,
+)
+from lavka.campaigns.tests.factories import (
+    MailingFactory,
+    RecipientFactory,
+    RecipientListFactory,
 )
 
 

@@ -9,12 +9,6 @@ import pytest
 from django.utils import timezone
 
 from lavka.accounts import services as account_services
-from lavka.campaigns.tests.factories import (
-    MailingFactory,
-    MessageFactory,
-    RecipientFactory,
-    RecipientListFactory,
-)
 from lavka.campaigns.models import (
     Delivery,
     DeliveryStatus,
@@ -25,6 +19,12 @@ from lavka.campaigns.models import (
     Recipient,
     RecipientList,
     RunStatus,
+)
+from lavka.campaigns.tests.factories import (
+    MailingFactory,
+    MessageFactory,
+    RecipientFactory,
+    RecipientListFactory,
 )
 
 API = "/api/v1/campaigns"

@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from lavka.campaigns import services
-from lavka.campaigns.tests.factories import MessageFactory, RecipientFactory
 from lavka.campaigns.models import Mailing, MailingRun, MailingStatus, Periodicity, RunStatus
+from lavka.campaigns.tests.factories import MessageFactory, RecipientFactory
 
 
 @pytest.mark.django_db

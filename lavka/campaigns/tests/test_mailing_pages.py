@@ -9,7 +9,6 @@ import pytest
 from django.utils import timezone
 
 from lavka.campaigns import dispatch, services
-from lavka.campaigns.tests.factories import MessageFactory, RecipientFactory, RecipientListFactory
 from lavka.campaigns.models import (
     Delivery,
     DeliveryStatus,
@@ -19,6 +18,7 @@ from lavka.campaigns.models import (
     Periodicity,
     RunStatus,
 )
+from lavka.campaigns.tests.factories import MessageFactory, RecipientFactory, RecipientListFactory
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -16,7 +16,6 @@ from django.conf import settings
 from django.utils import timezone
 
 from lavka.campaigns import dispatch, services
-from lavka.campaigns.tests.factories import MessageFactory
 from lavka.campaigns.models import (
     Delivery,
     DeliveryStatus,
@@ -26,6 +25,7 @@ from lavka.campaigns.models import (
     RunStatus,
     SendingPolicy,
 )
+from lavka.campaigns.tests.factories import MessageFactory
 from lavka.core.tests.support import SmtpSink, free_port, start_beat, start_worker, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]

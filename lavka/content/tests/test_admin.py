@@ -10,6 +10,9 @@ from django.urls import reverse
 
 from lavka.content import services
 from lavka.content.conftest import files_under
+from lavka.content.models import AudioBlock, Page, StoredFile, VideoBlock
+from lavka.content.storage import store_upload
+from lavka.content.tests import media
 from lavka.content.tests.factories import (
     AudioBlockFactory,
     PageBlockFactory,
@@ -17,9 +20,6 @@ from lavka.content.tests.factories import (
     TextBlockFactory,
     VideoBlockFactory,
 )
-from lavka.content.models import AudioBlock, Page, StoredFile, VideoBlock
-from lavka.content.storage import store_upload
-from lavka.content.tests import media
 
 pytestmark = pytest.mark.django_db
 

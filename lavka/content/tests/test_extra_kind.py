@@ -4,8 +4,8 @@ from django.test import Client
 from django.urls import reverse
 
 from lavka.content import blocks
-from lavka.content.tests.factories import PageBlockFactory, PageFactory, TextBlockFactory
 from lavka.content.tests.extra_kind.models import QuoteBlock
+from lavka.content.tests.factories import PageBlockFactory, PageFactory, TextBlockFactory
 
 
 def test_extra_kind_from_the_settings_is_registered() -> None:

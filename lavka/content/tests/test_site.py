@@ -13,6 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from lavka.content import counting, services
+from lavka.content.models import Block, VideoBlock
+from lavka.content.storage import store_upload
+from lavka.content.tests import media
 from lavka.content.tests.factories import (
     AudioBlockFactory,
     PageBlockFactory,
@@ -20,9 +23,6 @@ from lavka.content.tests.factories import (
     TextBlockFactory,
     VideoBlockFactory,
 )
-from lavka.content.models import Block, VideoBlock
-from lavka.content.storage import store_upload
-from lavka.content.tests import media
 
 pytestmark = pytest.mark.django_db
 
