@@ -13,8 +13,17 @@ from phonenumber_field.modelfields import PhoneNumberField
 from lavka.core.models import TimeStampedModel
 
 
+class RecipientQuerySet(models.QuerySet["Recipient"]):
+    def reachable(self) -> RecipientQuerySet:
+        """The one spelling of "a recipient who can receive": active, subscribed, not
+        suppressed after a permanent failure."""
+        return self.filter(is_active=True, unsubscribed_at__isnull=True, suppressed_at__isnull=True)
+
+
 class Recipient(TimeStampedModel):
     """A client of an owner: someone the owner may email."""
+
+    objects = RecipientQuerySet.as_manager()
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recipients"
@@ -103,6 +112,10 @@ class MailingStatus(models.TextChoices):
     RUNNING = "running", _("Running")
     PAUSED = "paused", _("Paused")
     COMPLETED = "completed", _("Completed")
+
+
+# A mailing in one of these fires when its next send time comes.
+ACTIVE_STATUSES = (MailingStatus.SCHEDULED, MailingStatus.RUNNING)
 
 
 class Mailing(TimeStampedModel):

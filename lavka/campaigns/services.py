@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from lavka.accounts.models import User
 from lavka.campaigns import scheduling, stats
 from lavka.campaigns.models import (
+    ACTIVE_STATUSES,
     Mailing,
     MailingRun,
     MailingStatus,
@@ -30,8 +31,6 @@ from lavka.campaigns.models import (
 )
 from lavka.campaigns.personalisation import UnknownPlaceholder, check_placeholders
 from lavka.core.roles import Role, has_role
-
-ACTIVE_STATUSES = (MailingStatus.SCHEDULED, MailingStatus.RUNNING)
 
 
 def normalize_email(email: str) -> str:
@@ -414,10 +413,24 @@ def pause_mailing(
         raise PermissionDenied
     if disable and not _may_moderate(actor):
         raise PermissionDenied
+    return freeze_mailing(
+        mailing=mailing,
+        reason=reason or (_("Paused by a manager.") if not is_owner else ""),
+        disable=disable,
+    )
+
+
+def paused_by_manager_reason() -> str:
+    return _("Paused by a manager.")
+
+
+@transaction.atomic
+def freeze_mailing(*, mailing: Mailing, reason: str, disable: bool = False) -> Mailing:
+    """The write of a pause, for the pause action and the auto-pause alike."""
     if mailing.status not in (*ACTIVE_STATUSES, MailingStatus.PAUSED):
         raise ValidationError(_("Only a scheduled or running mailing can be paused."))
     mailing.status = MailingStatus.PAUSED
-    mailing.status_reason = reason or (_("Paused by a manager.") if not is_owner else "")
+    mailing.status_reason = reason[:500]
     mailing.disabled_by_manager = mailing.disabled_by_manager or disable
     mailing.save(update_fields=["status", "status_reason", "disabled_by_manager", "updated_at"])
     MailingRun.objects.filter(
