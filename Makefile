@@ -43,6 +43,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy lavka
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format .
