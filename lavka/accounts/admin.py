@@ -3,6 +3,9 @@ so the admin follows the same rules as the staff pages."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -19,7 +22,7 @@ from lavka.accounts.models import ApiToken, User, WelcomeEmail
 from lavka.core.actions import Action
 
 
-def _run_each(request: HttpRequest, actions: list[Action[object]]) -> int:
+def _run_each(request: HttpRequest, actions: Sequence[Action[Any]]) -> int:
     """Execute each action, reporting refusals as messages; returns how many ran."""
     done = 0
     for action in actions:
