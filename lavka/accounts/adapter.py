@@ -1,4 +1,5 @@
-"""Where allauth hands control to Lavka: roles on sign-up, the welcome email, blocks."""
+"""Where allauth hands control to Lavka: roles on sign-up, the welcome email, blocks,
+and the account emails (verification, password reset), built by Lavka's composer."""
 
 from __future__ import annotations
 
@@ -6,11 +7,23 @@ from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.models import EmailAddress
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from lavka.accounts import services
 from lavka.accounts.models import User, normalize_email
+from lavka.core.composer import compose, header_safe
+
+
+def _html_body(message: EmailMessage) -> str:
+    if message.content_subtype == "html":
+        return str(message.body)
+    if isinstance(message, EmailMultiAlternatives):
+        for alternative in message.alternatives:
+            if alternative[1] == "text/html":
+                return str(alternative[0])
+    return ""
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -28,6 +41,30 @@ class AccountAdapter(DefaultAccountAdapter):
         if confirmed:
             services.handle_email_verified(user=email_address.user)
         return confirmed
+
+    def render_mail(
+        self,
+        template_prefix: str,
+        email: str | list[str],
+        context: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> EmailMessage:
+        """allauth renders the subject and bodies from its templates as before; the
+        message itself comes from the composer, like every email Lavka sends."""
+        rendered = super().render_mail(template_prefix, email, context, headers)
+        recipients = [email] if isinstance(email, str) else list(email)
+        html_body = _html_body(rendered)
+        message = compose(
+            to=recipients[0],
+            subject=str(rendered.subject),
+            text_body="" if rendered.content_subtype == "html" else str(rendered.body),
+            html_body=html_body,
+            headers=headers,
+            from_email=str(rendered.from_email),
+        )
+        if len(recipients) > 1:
+            message.to = [header_safe(recipient) for recipient in recipients]
+        return message
 
     def respond_user_inactive(self, request: HttpRequest, user: Any) -> HttpResponse:
         """Tell a blocked user why, once they have proven who they are."""

@@ -1,8 +1,41 @@
-from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.utils.translation import gettext_lazy as _
+"""Django admin for accounts: blocking, unblocking and revoking go through the actions,
+so the admin follows the same rules as the staff pages."""
 
-from lavka.accounts.models import ApiToken, User
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from lavka.accounts.actions import BlockUser, RevokeApiToken, UnblockUser
+from lavka.accounts.forms import BlockUserForm
+from lavka.accounts.models import ApiToken, User, WelcomeEmail
+from lavka.core.actions import Action
+
+
+def _run_each(request: HttpRequest, actions: Sequence[Action[Any]]) -> int:
+    """Execute each action, reporting refusals as messages; returns how many ran."""
+    done = 0
+    for action in actions:
+        try:
+            action.execute()
+        except PermissionDenied:
+            messages.error(request, _("You may not do this."))
+            return done
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            done += 1
+    return done
 
 
 @admin.register(User)
@@ -14,22 +47,88 @@ class UserAdmin(DjangoUserAdmin):
     readonly_fields = (
         "date_joined",
         "last_login",
+        "is_active",
         "blocked_at",
+        "blocked_reason",
         "blocked_by",
         "welcome_email_sent_at",
     )
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        (_("Profile"), {"fields": ("full_name", "time_zone", "language")}),
-        (_("Blocking"), {"fields": ("is_active", "blocked_at", "blocked_reason", "blocked_by")}),
-        (_("Permissions"), {"fields": ("is_staff", "is_superuser", "groups", "user_permissions")}),
-        (_("Dates"), {"fields": ("date_joined", "last_login", "welcome_email_sent_at")}),
+        (gettext_lazy("Profile"), {"fields": ("full_name", "time_zone", "language")}),
+        (
+            gettext_lazy("Blocking"),
+            {"fields": ("is_active", "blocked_at", "blocked_reason", "blocked_by")},
+        ),
+        (
+            gettext_lazy("Permissions"),
+            {"fields": ("is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        (
+            gettext_lazy("Dates"),
+            {"fields": ("date_joined", "last_login", "welcome_email_sent_at")},
+        ),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    actions = ["block_users", "unblock_users"]
+
+    @admin.action(description=gettext_lazy("Block selected users"))
+    def block_users(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
+        form = BlockUserForm(request.POST if "reason" in request.POST else None)
+        if form.is_valid():
+            reason = form.cleaned_data["reason"]
+            done = _run_each(
+                request, [BlockUser(request.user, user=user, reason=reason) for user in queryset]
+            )
+            messages.success(request, _("%(count)d users blocked.") % {"count": done})
+            return None
+        return TemplateResponse(
+            request,
+            "accounts/admin/block_users.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Block users"),
+                "users": queryset,
+                "form": form,
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    @admin.action(description=gettext_lazy("Unblock selected users"))
+    def unblock_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        done = _run_each(request, [UnblockUser(request.user, user=user) for user in queryset])
+        messages.success(request, _("%(count)d users unblocked.") % {"count": done})
 
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
     search_fields = ("name", "user__email", "prefix")
-    readonly_fields = ("user", "prefix", "token_hash", "created_at", "last_used_at")
+    readonly_fields = ("user", "prefix", "token_hash", "created_at", "last_used_at", "revoked_at")
+    actions = ["revoke_tokens"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Tokens are issued on the profile page or by `create_api_token`: the raw
+        value is shown once there."""
+        return False
+
+    @admin.action(description=gettext_lazy("Revoke selected tokens"))
+    def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        done = _run_each(request, [RevokeApiToken(request.user, token=t) for t in queryset])
+        messages.success(request, _("%(count)d tokens revoked.") % {"count": done})
+
+
+@admin.register(WelcomeEmail)
+class WelcomeEmailAdmin(admin.ModelAdmin):
+    """Read only: failed ones are retried or discarded on /operations/work/."""
+
+    list_display = ("user", "state", "attempts", "not_before", "state_changed_at")
+    list_filter = ("state",)
+    search_fields = ("user__email",)
+    list_select_related = ("user",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

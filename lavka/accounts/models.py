@@ -1,9 +1,11 @@
-"""People who use Lavka (customers, creators, managers) and their API tokens."""
+"""People who use Lavka (customers, creators, managers), their API tokens and their
+welcome emails."""
 
 from __future__ import annotations
 
 import functools
 import zoneinfo
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -13,6 +15,9 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from lavka.core import background
+from lavka.core.work import WorkItem
 
 
 @functools.cache
@@ -139,3 +144,37 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class WelcomeEmail(WorkItem):
+    """The one welcome email of a user, as a durable work row.
+
+    Created in the transaction that verifies the address, so a lost task message or a
+    killed worker delays the greeting (the kernel's sweeper queues it again) but never
+    loses it, and a failure shows on the operator's page instead of in a worker log.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="welcome_email",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    max_attempts = 8
+    lease_seconds = 120
+    requeue_after_seconds = 600
+    retry_base_seconds = 30
+    retry_cap_seconds = 3600
+
+    class Meta:
+        verbose_name = _("welcome email")
+        verbose_name_plural = _("welcome emails")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} ({self.state})"
+
+    @classmethod
+    def queue_work(cls, pks: Sequence[int]) -> None:
+        background.start_each("accounts.send_welcome_email", [(pk,) for pk in pks])

@@ -4,12 +4,12 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
 from lavka.accounts.models import ApiToken, User
-from lavka.core.roles import Role, has_role
 
 
 def users_visible_to(*, actor: User, search: str = "", status: str = "") -> QuerySet[User]:
-    """Managers and superusers see every user; nobody else sees the list."""
-    if not has_role(actor, Role.MANAGER):
+    """Whoever may view users (managers, superusers) sees every user; nobody else sees
+    the list."""
+    if not actor.has_perm("accounts.view_user"):
         raise PermissionDenied
     users = User.objects.prefetch_related("groups").order_by("email")
     if search:

@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+import smtplib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from lavka.accounts.models import ApiToken, User
-from lavka.core.roles import Role, forget_cached_roles, has_role
+from lavka.accounts.models import ApiToken, User, WelcomeEmail
+from lavka.core import background, work
+from lavka.core.composer import compose, message_id
+from lavka.core.roles import Role, forget_cached_roles
+
+logger = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "lvk_"  # noqa: S105 (a prefix, not a secret)
+_NOT_SENT_NOTE = "Not sent: the user is blocked or was already welcomed."
 
 
 def assign_default_role(*, user: User) -> None:
@@ -38,70 +43,88 @@ def set_role(*, user: User, role: Role, enabled: bool) -> None:
     forget_cached_roles(user)
 
 
-def handle_email_verified(*, user: User) -> None:
-    """After the first verified address, greet the user by email from a worker."""
-    if user.welcome_email_sent_at is not None:
-        return
-    from lavka.accounts.tasks import send_welcome_email
+@transaction.atomic
+def handle_email_verified(*, user: User) -> WelcomeEmail | None:
+    """After the first verified address, greet the user by email from a worker.
 
-    user_id = user.pk
-    transaction.on_commit(lambda: send_welcome_email.delay(user_id))
-
-
-def send_welcome_email(*, user_id: int) -> bool:
-    """Send the welcome email once; returns False when there is nothing to do.
-
-    Running twice (a redelivered task) sends nothing the second time once the first
-    has recorded it; the Message-ID is derived from the user so a duplicate after a
-    crash between send and record is recognisable to the recipient's mail system.
+    The welcome email is a work row written with the verification, so it is created
+    once however often addresses are verified, and queued only after the commit.
     """
-    user = User.objects.filter(pk=user_id, is_active=True).first()
-    if user is None or user.welcome_email_sent_at is not None:
-        return False
+    if user.welcome_email_sent_at is not None:
+        return None
+    welcome, created = WelcomeEmail.objects.get_or_create(user=user)
+    if not created:
+        return None
+    work.mark_queued(WelcomeEmail.objects.filter(pk=welcome.pk))
+    background.start("accounts.send_welcome_email", welcome.pk)
+    return welcome
+
+
+def welcome_message(*, user: User) -> EmailMultiAlternatives:
+    """The welcome email in the user's language, with a Message-ID that a resend keeps
+    (a duplicate after a crash between send and record is recognisable)."""
     with translation.override(user.language):
         context = {"user": user, "site_url": settings.SITE_URL}
         subject = _("Welcome to Lavka")
-        message = EmailMultiAlternatives(
+        return compose(
+            to=user.email,
             subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}",
-            body=render_to_string("accounts/email/welcome.txt", context),
-            to=[user.email],
-            headers={"Message-ID": f"<welcome-{user.pk}@lavka.localhost>"},
+            text_body=render_to_string("accounts/email/welcome.txt", context),
+            html_body=render_to_string("accounts/email/welcome.html", context),
+            stable_id=message_id("welcome", user.pk),
         )
-        message.attach_alternative(
-            render_to_string("accounts/email/welcome.html", context), "text/html"
+
+
+def smtp_failure_is_permanent(error: Exception) -> bool:
+    """A 5xx answer of the mail server will not change on a retry; a 4xx, a dropped
+    connection or a timeout may."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _message in error.recipients.values()]
+        return bool(codes) and all(500 <= code < 600 for code in codes)
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 500 <= error.smtp_code < 600
+    return False
+
+
+def send_welcome_email(*, welcome_email_id: int) -> bool:
+    """Send one welcome email row; returns False when there is nothing to do.
+
+    The row is claimed first, so a redelivered or duplicated task sends nothing once
+    the first has recorded it. Failures are recorded on the row: a permanent refusal
+    fails it at once, anything else is retried with backoff until its last attempt.
+    """
+    welcome = work.claim_one(WelcomeEmail.objects.filter(pk=welcome_email_id))
+    if welcome is None:
+        return False
+    user = User.objects.get(pk=welcome.user_id)
+    if not user.is_active or user.welcome_email_sent_at is not None:
+        WelcomeEmail.objects.filter(pk=welcome.pk).update(
+            **work.done_fields(), last_error=_NOT_SENT_NOTE
         )
-    message.send()
-    User.objects.filter(pk=user.pk, welcome_email_sent_at__isnull=True).update(
-        welcome_email_sent_at=timezone.now()
-    )
+        return False
+    try:
+        welcome_message(user=user).send()
+    except background.TRANSIENT_ERRORS:
+        # the database, not the mail server: give the row back for the task's own retry
+        work.release(WelcomeEmail.objects.filter(pk=welcome.pk, lease_owner=welcome.lease_owner))
+        raise
+    except (smtplib.SMTPException, OSError) as error:
+        work.record_failure(
+            welcome,
+            error=f"{type(error).__name__}: {error}",
+            permanent=smtp_failure_is_permanent(error),
+        )
+        return False
+    except Exception as error:
+        logger.exception("welcome email %s failed", welcome.pk)
+        work.record_failure(welcome, error=f"{type(error).__name__}: {error}")
+        return False
+    with transaction.atomic():
+        work.complete(welcome)
+        User.objects.filter(pk=user.pk, welcome_email_sent_at__isnull=True).update(
+            welcome_email_sent_at=timezone.now()
+        )
     return True
-
-
-# A welcome task not done this long after sign-up was lost (e.g. its worker was killed on
-# a broker that does not redeliver); one older than the window is not worth sending.
-WELCOME_LOST_AFTER = timedelta(minutes=30)
-WELCOME_WINDOW = timedelta(days=7)
-
-
-def queue_lost_welcome_emails(*, now: datetime | None = None) -> list[int]:
-    """Queue again the welcome emails of verified users that never got theirs."""
-    now = now or timezone.now()
-    user_ids = list(
-        User.objects.filter(
-            is_active=True,
-            welcome_email_sent_at__isnull=True,
-            date_joined__lte=now - WELCOME_LOST_AFTER,
-            date_joined__gte=now - WELCOME_WINDOW,
-            emailaddress__verified=True,
-        )
-        .values_list("pk", flat=True)
-        .distinct()
-    )
-    from lavka.accounts.tasks import send_welcome_email
-
-    for user_id in user_ids:
-        transaction.on_commit(partial(send_welcome_email.delay, user_id))
-    return user_ids
 
 
 def update_profile(*, user: User, full_name: str, time_zone: str, language: str) -> User:
@@ -113,16 +136,17 @@ def update_profile(*, user: User, full_name: str, time_zone: str, language: str)
     return user
 
 
+def remember_language(*, user: User, language: str) -> None:
+    """The language chosen with the switcher is the user's saved language too."""
+    user.language = language
+    user.save(update_fields=["language"])
+
+
 @transaction.atomic
-def block_user(*, actor: User, user: User, reason: str) -> User:
-    """Block a user. Their open sessions end too: Django resolves an inactive user's
-    session to an anonymous visitor on the next request."""
-    if not has_role(actor, Role.MANAGER):
-        raise PermissionDenied
-    if user.pk == actor.pk:
-        raise ValidationError(_("You cannot block yourself."))
-    if user.is_superuser and not actor.is_superuser:
-        raise ValidationError(_("Only a superuser can block a superuser."))
+def block_user(*, actor: User | None, user: User, reason: str) -> User:
+    """Block a user (who may block whom is the action's rule). Their open sessions end
+    too: Django resolves an inactive user's session to an anonymous visitor on the next
+    request."""
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": _("Say why the user is blocked; they will see it.")})
@@ -135,9 +159,7 @@ def block_user(*, actor: User, user: User, reason: str) -> User:
 
 
 @transaction.atomic
-def unblock_user(*, actor: User, user: User) -> User:
-    if not has_role(actor, Role.MANAGER):
-        raise PermissionDenied
+def unblock_user(*, user: User) -> User:
     user.is_active = True
     user.blocked_at = None
     user.blocked_reason = ""

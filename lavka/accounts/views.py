@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,9 +14,14 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from lavka.accounts import selectors, services
+from lavka.accounts.actions import (
+    BlockUser,
+    CreateApiToken,
+    RevokeApiToken,
+    UnblockUser,
+    UpdateProfile,
+)
 from lavka.accounts.forms import ApiTokenForm, BlockUserForm, ProfileForm
-from lavka.accounts.models import ApiToken
-from lavka.core.roles import Role, has_role
 
 NEW_TOKEN_SESSION_KEY = "accounts:new_api_token"  # noqa: S105 (a session key name)
 
@@ -43,12 +48,13 @@ def profile(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = ProfileForm(request.POST, instance=user)  # type: ignore[arg-type]
         if form.is_valid():
-            services.update_profile(
+            UpdateProfile(
+                user,
                 user=user,  # type: ignore[arg-type]
                 full_name=form.cleaned_data["full_name"],
                 time_zone=form.cleaned_data["time_zone"],
                 language=form.cleaned_data["language"],
-            )
+            ).execute()
             messages.success(request, _("Your profile was saved."))
             response = redirect("accounts:profile")
             response.set_cookie(
@@ -69,7 +75,11 @@ def api_token_create(request: HttpRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST)
     if form.is_valid():
         try:
-            issued = services.create_api_token(user=request.user, name=form.cleaned_data["name"])  # type: ignore[arg-type]
+            issued = CreateApiToken(
+                request.user,
+                user=request.user,  # type: ignore[arg-type]
+                name=form.cleaned_data["name"],
+            ).execute()
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -81,10 +91,10 @@ def api_token_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        token = services.revoke_api_token(user=request.user, token_id=pk)  # type: ignore[arg-type]
-    except ApiToken.DoesNotExist:
+    token = selectors.api_tokens_of(user=request.user).filter(pk=pk).first()  # type: ignore[arg-type]
+    if token is None:
         return render(request, "404.html", status=404)
+    RevokeApiToken(request.user, token=token).execute()
     messages.success(request, _("Token “%(name)s” was revoked.") % {"name": token.name})
     return redirect("accounts:profile")
 
@@ -95,19 +105,12 @@ def switch_language(request: HttpRequest) -> HttpResponseBase:
     response = set_language(request)
     language = request.POST.get("language", "")
     if request.user.is_authenticated and language in dict(settings.LANGUAGES):
-        request.user.language = language  # type: ignore[union-attr]
-        request.user.save(update_fields=["language"])  # type: ignore[union-attr]
+        services.remember_language(user=request.user, language=language)  # type: ignore[arg-type]
     return response
-
-
-def _require_manager(request: HttpRequest) -> None:
-    if not has_role(request.user, Role.MANAGER):
-        raise PermissionDenied
 
 
 @login_required
 def user_list(request: HttpRequest) -> HttpResponse:
-    _require_manager(request)
     search = request.GET.get("q", "").strip()
     status = request.GET.get("status", "")
     users = selectors.users_visible_to(actor=request.user, search=search, status=status)  # type: ignore[arg-type]
@@ -122,14 +125,13 @@ def user_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def user_block(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_manager(request)
     target = get_object_or_404(selectors.users_visible_to(actor=request.user), pk=pk)  # type: ignore[arg-type]
     form = BlockUserForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Say why the user is blocked; they will see it."))
         return redirect("accounts:user_list")
     try:
-        services.block_user(actor=request.user, user=target, reason=form.cleaned_data["reason"])  # type: ignore[arg-type]
+        BlockUser(request.user, user=target, reason=form.cleaned_data["reason"]).execute()
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -140,8 +142,7 @@ def user_block(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def user_unblock(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_manager(request)
     target = get_object_or_404(selectors.users_visible_to(actor=request.user), pk=pk)  # type: ignore[arg-type]
-    services.unblock_user(actor=request.user, user=target)  # type: ignore[arg-type]
+    UnblockUser(request.user, user=target).execute()
     messages.success(request, _("%(email)s is unblocked.") % {"email": target.email})
     return redirect("accounts:user_list")

@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from lavka.accounts import services
+from lavka.accounts.actions import BlockUser
 from lavka.accounts.tests.factories import DEFAULT_PASSWORD
 
 
@@ -125,15 +126,30 @@ def test_blocking_needs_a_reason(client, manager, customer):
 @pytest.mark.django_db
 def test_a_manager_cannot_block_a_superuser_or_themselves(manager, superuser):
     with pytest.raises(ValidationError):
-        services.block_user(actor=manager, user=superuser, reason="Coup")
+        BlockUser(manager, user=superuser, reason="Coup").execute()
     with pytest.raises(ValidationError):
-        services.block_user(actor=manager, user=manager, reason="Oops")
+        BlockUser(manager, user=manager, reason="Oops").execute()
+
+    superuser.refresh_from_db()
+    manager.refresh_from_db()
+    assert superuser.is_active and manager.is_active
 
 
 @pytest.mark.django_db
-def test_block_service_refuses_non_managers(customer, other_customer):
+def test_a_manager_blocking_a_superuser_on_the_page_is_told_why(client, manager, superuser):
+    client.force_login(manager)
+
+    response = client.post(f"/manage/users/{superuser.pk}/block/", {"reason": "Coup"}, follow=True)
+
+    superuser.refresh_from_db()
+    assert superuser.is_active
+    assert b"Only a superuser can block a superuser." in response.content
+
+
+@pytest.mark.django_db
+def test_block_action_refuses_non_managers(customer, other_customer):
     with pytest.raises(PermissionDenied):
-        services.block_user(actor=customer, user=other_customer, reason="Because")
+        BlockUser(customer, user=other_customer, reason="Because").execute()
 
 
 @pytest.mark.django_db

@@ -162,61 +162,33 @@ def test_an_expired_link_says_it_is_invalid(client, settings):
 
 @pytest.mark.django_db
 def test_welcome_email_is_sent_once_even_if_the_task_runs_twice(customer):
+    from lavka.accounts import services
     from lavka.accounts.tasks import send_welcome_email
+    from lavka.core.composer import message_id
 
-    first = send_welcome_email.apply(args=[customer.pk]).get()
-    second = send_welcome_email.apply(args=[customer.pk]).get()
+    welcome = services.handle_email_verified(user=customer)
+
+    first = send_welcome_email.apply(args=[welcome.pk]).get()
+    second = send_welcome_email.apply(args=[welcome.pk]).get()
 
     customer.refresh_from_db()
+    welcome.refresh_from_db()
     assert (first, second) == (True, False)
     assert len(mail.outbox) == 1
     assert mail.outbox[0].subject == "[Lavka] Welcome to Lavka"
-    assert mail.outbox[0].extra_headers["Message-ID"] == f"<welcome-{customer.pk}@lavka.localhost>"
+    assert mail.outbox[0].extra_headers["Message-ID"] == message_id("welcome", customer.pk)
     assert customer.welcome_email_sent_at is not None
+    assert welcome.state == "done"
 
 
 @pytest.mark.django_db
 def test_welcome_email_speaks_the_users_language(user_factory):
+    from lavka.accounts import services
     from lavka.accounts.tasks import send_welcome_email
 
     russian = user_factory(email="ru@example.com", language="ru")
+    welcome = services.handle_email_verified(user=russian)
 
-    send_welcome_email.apply(args=[russian.pk])
+    send_welcome_email.apply(args=[welcome.pk])
 
     assert mail.outbox[0].subject == "[Lavka] Добро пожаловать в Lavka"
-
-
-@pytest.mark.django_db
-def test_a_lost_welcome_email_is_queued_again_once_and_only_for_verified_users(
-    user_factory, django_capture_on_commit_callbacks
-):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from lavka.accounts import services
-
-    # given users who joined at various times, some greeted, one not verified
-    now = timezone.now()
-
-    def joined(email, minutes_ago, **extra):
-        user = user_factory(email=email, **extra)
-        User.objects.filter(pk=user.pk).update(date_joined=now - timedelta(minutes=minutes_ago))
-        return user
-
-    lost = joined("lost@example.com", 40)
-    joined("fresh@example.com", 5)
-    joined("unverified@example.com", 40, verified=False)
-    greeted = joined("greeted@example.com", 40)
-    User.objects.filter(pk=greeted.pk).update(welcome_email_sent_at=now)
-    joined("long-ago@example.com", 60 * 24 * 8)
-
-    # when the sweeper runs, then only the lost one is queued
-    with django_capture_on_commit_callbacks() as queued:
-        assert services.queue_lost_welcome_emails(now=now) == [lost.pk]
-    assert len(queued) == 1
-
-    # and once it was sent, the sweeper leaves it alone
-    assert services.send_welcome_email(user_id=lost.pk) is True
-    assert services.queue_lost_welcome_emails(now=now) == []
-    assert [m.to for m in mail.outbox] == [["lost@example.com"]]

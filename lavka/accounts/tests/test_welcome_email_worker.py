@@ -32,7 +32,7 @@ def test_welcome_email_arrives_through_a_real_worker(client, celery_worker_proce
     assert welcome, f"no welcome email; worker log:\n{celery_worker_process.log_tail()}"
     assert len(welcome) == 1
     assert "account is ready" in welcome[0].text()
-    assert welcome[0].message["Message-ID"].startswith("<welcome-")
+    assert welcome[0].message["Message-ID"].startswith("<lavka-welcome-")
 
 
 def test_worker_heartbeat_makes_healthz_green(client, celery_worker_process):

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from lavka.accounts import services
+from lavka.accounts.actions import CreateApiToken
 from lavka.accounts.models import User, normalize_email
+from lavka.core.actions import SYSTEM
 
 
 class Command(BaseCommand):
@@ -19,7 +21,8 @@ class Command(BaseCommand):
         user = User.objects.filter(email=normalize_email(email)).first()
         if user is None:
             raise CommandError(f"No user with email {email!r}.")
-        if not user.is_active:
-            raise CommandError(f"{email} is blocked; a token would not work.")
-        issued = services.create_api_token(user=user, name=name)
+        try:
+            issued = CreateApiToken(SYSTEM, user=user, name=name).execute()
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from error
         self.stdout.write(issued.raw)
