@@ -273,10 +273,6 @@ CELERY_WORKER_SEND_TASK_EVENTS = env_bool("CELERY_WORKER_SEND_TASK_EVENTS", defa
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "core.prune_outbox": {"task": "core.prune_outbox", "schedule": 3600.0},
-    "accounts.queue_lost_welcome_emails": {
-        "task": "accounts.queue_lost_welcome_emails",
-        "schedule": 600.0,
-    },
     # One fixed entry fires every due mailing; schedules themselves are rows.
     "campaigns.dispatch_due_mailings": {
         "task": "campaigns.dispatch_due_mailings",
