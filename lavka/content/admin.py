@@ -1,8 +1,10 @@
 """Django admin for content: pages with their blocks in order, one admin per block kind,
 and the read-only library of stored files with their processing status.
 
-Uploads made here go through `storage.store_upload`, so the same bytes are stored once
-and every file is checked for size and type before it is kept.
+Forms only check uploads (size and type, `storage.check_upload`); the files are stored
+when the admin saves, by the actions (lavka/content/actions.py), so the same bytes are
+stored once and nothing is written for a form that is refused. Every save goes through
+an action, which holds the permission rule.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -20,7 +22,15 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
-from lavka.content import blocks, services
+from lavka.content import blocks
+from lavka.content.actions import (
+    ArrangeBlocks,
+    PublishPage,
+    SaveBlock,
+    SavePage,
+    UnpublishPage,
+    Upload,
+)
 from lavka.content.models import (
     AudioBlock,
     Block,
@@ -29,7 +39,7 @@ from lavka.content.models import (
     StoredFile,
     VideoBlock,
 )
-from lavka.content.storage import UploadRejected, store_upload
+from lavka.content.storage import UploadRejected, check_upload
 
 Kind = StoredFile.Kind
 
@@ -67,10 +77,11 @@ def _formfield(field: models.Field, **kwargs: Any) -> forms.Field | None:
 
 
 class UploadForm(forms.ModelForm):
-    """A model form whose file inputs are stored through `store_upload`.
+    """A model form with file inputs that fill StoredFile foreign keys.
 
     `uploads` maps an upload field to (the StoredFile foreign key it fills, the file kind,
-    the URL field it excludes or "").
+    the URL field it excludes or ""). Validation checks each upload and stores nothing;
+    `pending_uploads` gives the checked ones to the action that saves the object.
     """
 
     uploads: ClassVar[dict[str, tuple[str, str, str]]] = {}
@@ -88,10 +99,32 @@ class UploadForm(forms.ModelForm):
             if not upload:
                 continue
             try:
-                cleaned[fk_name] = store_upload(upload, kind=kind)
+                check_upload(upload, kind=kind)
             except UploadRejected as error:
                 self.add_error(upload_name, error)
+                continue
+            # The model's rules (a file or a URL) see the file the save will store.
+            cleaned[fk_name] = upload_stand_in()
         return cleaned
+
+    def _get_validation_exclusions(self) -> set[str]:
+        """The stand-ins are no rows: the model does not look them up."""
+        return {*super()._get_validation_exclusions(), *self.pending_uploads}
+
+    @property
+    def pending_uploads(self) -> dict[str, Upload]:
+        """The checked uploads by the foreign key they fill, for the saving action."""
+        return {
+            fk_name: (self.cleaned_data[upload_name], kind)
+            for upload_name, (fk_name, kind, _url_name) in self.uploads.items()
+            if self.cleaned_data.get(upload_name)
+        }
+
+
+def upload_stand_in() -> StoredFile:
+    """Stands for a checked upload until the action stores it and sets the real row. It
+    is never saved: pk 0 names no row, so a save that skipped the action fails loudly."""
+    return StoredFile(pk=0)
 
 
 def _upload_field(label: StrOrPromise, kind: str) -> forms.FileField:
@@ -224,7 +257,8 @@ class BlockKindAdmin(admin.ModelAdmin):
         return super().get_queryset(request).select_related(*self.file_select_related)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        services.save_block(block=obj)
+        uploads = form.pending_uploads if isinstance(form, UploadForm) else {}
+        SaveBlock(request.user, block=obj, uploads=uploads).execute()
 
 
 class VideoBlockAdmin(BlockKindAdmin):
@@ -285,9 +319,29 @@ class PageAdmin(admin.ModelAdmin):
         "published_at",
     )
     inlines = (PageBlockInline,)
+    actions = ("publish", "unpublish")
 
     def save_model(self, request: HttpRequest, obj: Page, form: Any, change: bool) -> None:
-        services.save_page(page=obj)
+        SavePage(request.user, page=obj, uploads=form.pending_uploads).execute()
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        placed = formset.save(commit=False)
+        ArrangeBlocks(
+            request.user, page=form.instance, placed=placed, removed=formset.deleted_objects
+        ).execute()
+        formset.save_m2m()
+
+    @admin.action(description=_("Publish the selected pages"), permissions=["change"])
+    def publish(self, request: HttpRequest, queryset: QuerySet[Page]) -> None:
+        for page in queryset:
+            PublishPage(request.user, page=page).execute()
+        self.message_user(request, _("Pages published."), messages.SUCCESS)
+
+    @admin.action(description=_("Unpublish the selected pages"), permissions=["change"])
+    def unpublish(self, request: HttpRequest, queryset: QuerySet[Page]) -> None:
+        for page in queryset:
+            UnpublishPage(request.user, page=page).execute()
+        self.message_user(request, _("Pages taken off the site."), messages.SUCCESS)
 
 
 for _kind in blocks.kinds().values():

@@ -14,8 +14,7 @@ import functools
 from collections import defaultdict
 from typing import Any
 
-from django.db.models import Count, F, IntegerField, Max, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, IntegerField, Max, QuerySet, Sum
 from django.http import HttpResponse, HttpResponseBase
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
@@ -50,8 +49,7 @@ from lavka.content.models import (
 )
 
 # `?ordering=` values; a leading "-" reverses. Anything else is a 400 naming these.
-ORDERINGS = {"published_at": "published_at", "title": "title", "views": "views"}
-DEFAULT_ORDERING = ["-published_at", "-id"]
+ORDERINGS = {"published_at": "published_at", "title": "title", "views": "total_views"}
 
 
 # --- serializers ------------------------------------------------------------------------
@@ -167,7 +165,9 @@ class PageSummarySerializer(serializers.ModelSerializer):
 
     url = serializers.HyperlinkedIdentityField(view_name="api:content-page-detail")
     cover_url = serializers.SerializerMethodField()
-    views = serializers.IntegerField(read_only=True, help_text="Views of all its blocks.")
+    views = serializers.IntegerField(
+        source="total_views", read_only=True, help_text="Views of all its blocks."
+    )
 
     class Meta:
         model = Page
@@ -230,8 +230,8 @@ class PageDetailView(APIView):
     @extend_schema(responses={200: PageDetailSerializer, 304: NOT_MODIFIED, 404: NOT_FOUND})
     def get(self, request: Request, pk: int) -> HttpResponseBase:
         state = cache.page_state(page_id=pk)
-        # The rule of selectors.visible_pages, without a query for published pages.
-        if state is None or not (state.is_published or _is_staff(request)):
+        # selectors.visible_pages's rule; request.user (authentication) only when needed.
+        if state is None or not (state.is_published or selectors.sees_unpublished(request.user)):
             raise NotFound(_("No such page."))
         registered = block_kinds.kinds()
         links = [link for link in state.links if link.kind in registered]
@@ -270,13 +270,9 @@ class PageDetailView(APIView):
             if block is not None:
                 block.position = link.position  # type: ignore[attr-defined]
                 page.loaded_blocks.append(block)  # type: ignore[attr-defined]
-        page.views = 0  # type: ignore[attr-defined]  # a slot filled per response
+        page.total_views = 0  # type: ignore[attr-defined]  # a slot filled per response
         data = PageDetailSerializer(page, context={"request": request}).data
         return cache.BodyTemplate.render(data, JSONRenderer().render)
-
-
-def _is_staff(request: Request) -> bool:
-    return selectors.sees_unpublished(request.user)
 
 
 @extend_schema(
@@ -305,7 +301,7 @@ class PageListView(ListAPIView):
     def ordering(self) -> list[str]:
         value = self.request.query_params.get("ordering", "").strip()
         if not value:
-            return DEFAULT_ORDERING
+            return list(selectors.NEWEST_FIRST)
         name = value.removeprefix("-")
         if name not in ORDERINGS:
             raise ValidationError(
@@ -323,27 +319,12 @@ class PageListView(ListAPIView):
         return [f"-{field}" if value.startswith("-") else field, "-id"]
 
     def get_queryset(self) -> QuerySet[Page]:
-        pages = (
-            Page.objects.filter(is_published=True)
-            .select_related("cover")
-            .annotate(views=Coalesce(Sum("page_blocks__block__views"), Value(0)))
-        )
         search = self.request.query_params.get("search", "").strip()
-        if search:
-            pages = pages.filter(title__istartswith=search)
-        ordering = self.ordering()
-        return pages.order_by(
-            *(
-                F(name[1:]).desc(nulls_last=True)
-                if name.startswith("-")
-                else F(name).asc(nulls_last=True)
-                for name in ordering
-            )
-        )
+        return selectors.published_pages(search=search, ordering=self.ordering())
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
         ordering = self.ordering()
-        if "views" in {name.lstrip("-") for name in ordering}:
+        if ORDERINGS["views"] in {name.lstrip("-") for name in ordering}:
             # The order itself follows the counters, so it cannot come from a cache.
             return super().list(request, *args, **kwargs)
         # Over all pages: publishing, unpublishing, editing or deleting one changes it.

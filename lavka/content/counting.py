@@ -42,6 +42,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
@@ -174,10 +175,10 @@ def _nudge() -> None:
         if now - _last_nudge < interval:
             return
         _last_nudge = now
-    from lavka.content.tasks import flush_views
-
     try:
-        flush_views.apply_async(countdown=interval)
+        # By name, like `background.start` (which has no countdown): counting is below
+        # the tasks module and does not import it.
+        current_app.tasks["content.flush_views"].apply_async(countdown=interval)
     except Exception:  # the views are stored; the beat entry flushes them
         logger.warning("could not queue content.flush_views", exc_info=True)
 

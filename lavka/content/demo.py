@@ -10,7 +10,6 @@ from typing import Any
 
 from lavka.content import services as content
 from lavka.content.models import AudioBlock, Page, StoredFile, TextBlock
-from lavka.content.storage import store_bytes
 
 
 def load_demo_content(context: dict[str, Any]) -> list[str]:
@@ -33,7 +32,9 @@ def load_demo_content(context: dict[str, Any]) -> list[str]:
     audio = content.save_block(
         block=AudioBlock(
             title="A short tone",
-            audio_file=store_bytes(_tone_wav(), kind=StoredFile.Kind.AUDIO, name="tone.wav"),
+            audio_file=content.store_file(
+                upload=io.BytesIO(_tone_wav()), kind=StoredFile.Kind.AUDIO, name="tone.wav"
+            ),
             transcript="(one second of a 440 Hz tone)",
         )
     )

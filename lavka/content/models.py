@@ -7,15 +7,19 @@ counter of all kinds live in one table: counting views is one UPDATE whatever th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
+from lavka.core import background
 from lavka.core.models import TimeStampedModel
+from lavka.core.work import WorkItem
 
 http_url_validator = URLValidator(schemes=["http", "https"])
 
@@ -26,8 +30,13 @@ def stored_file_path(instance: StoredFile, filename: str) -> str:
     return f"content/{sha[:2]}/{sha[2:4]}/{sha}{instance.extension}"
 
 
-class StoredFile(models.Model):
-    """One blob of bytes, stored once however many times and names it is uploaded under."""
+class StoredFile(WorkItem):
+    """One blob of bytes, stored once however many times and names it is uploaded under.
+
+    Its processing is a durable work row (`lavka.core.work`): `state` is the kernel's
+    (claimed with a lease while a worker processes it), `status` the value people see in
+    the admin and the API (pending, processing, completed, failed).
+    """
 
     class Kind(models.TextChoices):
         VIDEO = "video", _("video")
@@ -70,13 +79,40 @@ class StoredFile(models.Model):
         verbose_name_plural = _("stored files")
         ordering = ["-created_at", "-id"]
 
+    # A worker may read a long video for up to the task's time limit (660 s).
+    lease_seconds = 720
+    requeue_after_seconds = 600
+    max_attempts = 5
+
     def __str__(self) -> str:
         return self.original_name or f"{self.sha256[:12]}{self.extension}"
+
+    @classmethod
+    def queue_work(cls, pks: Sequence[int]) -> None:
+        background.start_each("content.process_file", [(pk,) for pk in pks])
+
+    @classmethod
+    def before_manual_retry(cls, queryset: QuerySet[Any]) -> None:
+        """A file retried by hand shows as waiting again, and is processed anew."""
+        queryset.update(status=cls.Status.PENDING, failure_reason="")
 
     @property
     def player_file(self) -> StoredFile:
         """What a player should load: the WebVTT conversion of SRT subtitles, else itself."""
         return self.webvtt or self
+
+
+def stored_file_key(verbose_name: StrOrPromise, **options: Any) -> models.ForeignKey[Any]:
+    """An optional reference to a stored file, which cannot be deleted while in use."""
+    return models.ForeignKey(
+        StoredFile,
+        verbose_name=verbose_name,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        **options,
+    )
 
 
 class Page(TimeStampedModel):
@@ -90,15 +126,7 @@ class Page(TimeStampedModel):
         help_text=_("Part of the page address; made from the title when left empty."),
     )
     summary = models.TextField(_("summary"), blank=True)
-    cover = models.ForeignKey(
-        StoredFile,
-        verbose_name=_("cover image"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        limit_choices_to={"kind": StoredFile.Kind.IMAGE},
-    )
+    cover = stored_file_key(_("cover image"), limit_choices_to={"kind": StoredFile.Kind.IMAGE})
     is_published = models.BooleanField(_("published"), default=False, db_index=True)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True, db_index=True)
     blocks: models.ManyToManyField[Block, PageBlock] = models.ManyToManyField(
@@ -150,36 +178,15 @@ def _at_most_one(file_field: str, url_field: str) -> Q:
 class VideoBlock(Block):
     kind_key = "video"
 
-    video_file = models.ForeignKey(
-        StoredFile,
-        verbose_name=_("video file"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    video_file = stored_file_key(_("video file"))
     video_url = models.URLField(
         _("video URL"), max_length=500, blank=True, validators=[http_url_validator]
     )
-    subtitles_file = models.ForeignKey(
-        StoredFile,
-        verbose_name=_("subtitles file"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    subtitles_file = stored_file_key(_("subtitles file"))
     subtitles_url = models.URLField(
         _("subtitles URL"), max_length=500, blank=True, validators=[http_url_validator]
     )
-    poster = models.ForeignKey(
-        StoredFile,
-        verbose_name=_("poster image"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    poster = stored_file_key(_("poster image"))
 
     class Meta:
         verbose_name = _("video block")
@@ -210,14 +217,7 @@ class VideoBlock(Block):
 class AudioBlock(Block):
     kind_key = "audio"
 
-    audio_file = models.ForeignKey(
-        StoredFile,
-        verbose_name=_("audio file"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    audio_file = stored_file_key(_("audio file"))
     audio_url = models.URLField(
         _("audio URL"), max_length=500, blank=True, validators=[http_url_validator]
     )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import BigIntegerField, QuerySet, Sum, Value
+from django.db.models import BigIntegerField, F, OrderBy, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from lavka.content.models import Page
+
+NEWEST_FIRST = ("-published_at", "-id")
 
 
 def sees_unpublished(user: Any) -> bool:
@@ -22,9 +25,11 @@ def visible_pages(*, user: Any) -> QuerySet[Page]:
     return pages
 
 
-def blog_pages() -> QuerySet[Page]:
-    """Published pages, newest first, each with `total_views`: the sum of its blocks'."""
-    return (
+def published_pages(*, search: str = "", ordering: Sequence[str] = NEWEST_FIRST) -> QuerySet[Page]:
+    """Published pages (the blog, the API's list), each with `total_views`: the sum of
+    its blocks' views. `search` matches the start of titles; `ordering` names fields (or
+    `total_views`), a leading "-" reversing; empty values sort last either way."""
+    pages = (
         Page.objects.filter(is_published=True)
         .select_related("cover")
         .annotate(
@@ -32,5 +37,13 @@ def blog_pages() -> QuerySet[Page]:
                 Sum("page_blocks__block__views"), Value(0), output_field=BigIntegerField()
             )
         )
-        .order_by("-published_at", "-id")
     )
+    if search:
+        pages = pages.filter(title__istartswith=search)
+    return pages.order_by(*(_nulls_last(name) for name in ordering))
+
+
+def _nulls_last(name: str) -> OrderBy:
+    if name.startswith("-"):
+        return F(name[1:]).desc(nulls_last=True)
+    return F(name).asc(nulls_last=True)

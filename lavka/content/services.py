@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import markdown
 import nh3
@@ -18,10 +19,13 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from lavka.content import processing
+from lavka.content import processing, storage
 from lavka.content.cache import content_changed
 from lavka.content.models import Block, Page, PageBlock, StoredFile, TextBlock
 from lavka.content.processing import ProcessingFailed
+from lavka.content.storage import UploadRejected
+from lavka.core import background, work
+from lavka.core.work import WorkState
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +68,17 @@ def create_page(
     return save_page(page=page)
 
 
+def publish_page(*, page: Page) -> Page:
+    page.is_published = True
+    return save_page(page=page)
+
+
+def unpublish_page(*, page: Page) -> Page:
+    """Off the site; `published_at` keeps the first publication."""
+    page.is_published = False
+    return save_page(page=page)
+
+
 @transaction.atomic
 def add_block(*, page: Page, block: Block, position: int | None = None) -> PageBlock:
     """Put a block on a page, at the end unless a position is given."""
@@ -89,6 +104,20 @@ def reorder_blocks(*, page: Page, block_ids: Sequence[int]) -> None:
     Page.objects.filter(pk=page.pk).update(updated_at=timezone.now())
 
 
+@transaction.atomic
+def arrange_blocks(
+    *, page: Page, placed: Sequence[PageBlock], removed: Sequence[PageBlock]
+) -> None:
+    """Save the page's block placements (new or moved) and delete the removed ones."""
+    for link in removed:
+        if link.pk is not None:
+            link.delete()
+    for link in placed:
+        link.page = page
+        link.save()
+    Page.objects.filter(pk=page.pk).update(updated_at=timezone.now())
+
+
 # --- blocks -----------------------------------------------------------------------------
 
 
@@ -110,11 +139,21 @@ def save_block(*, block: Block) -> Block:
 # --- files ------------------------------------------------------------------------------
 
 
-def enqueue_processing(*, stored_file: StoredFile) -> None:
-    from lavka.content.tasks import process_file
+def store_file(*, upload: Any, kind: str, name: str | None = None) -> StoredFile:
+    """Store an upload (once per content) and start its processing after the commit.
 
-    pk = stored_file.pk
-    transaction.on_commit(lambda: process_file.delay(pk))
+    The same bytes stored before give their existing row; it is queued again only while
+    it waits to be processed (a lost message), never once it is processed or under way.
+    Raises UploadRejected for a file that is too large or of the wrong type.
+    """
+    stored = storage.store_upload(upload, kind=kind, name=name)
+    if stored.state == WorkState.PENDING:
+        start_processing(stored_file=stored)
+    return stored
+
+
+def start_processing(*, stored_file: StoredFile) -> None:
+    background.start("content.process_file", stored_file.pk)
 
 
 @contextmanager
@@ -133,39 +172,45 @@ def local_copy(stored: StoredFile) -> Iterator[Path]:
 def process_stored_file(*, stored_file_id: int) -> None:
     """Check the file, read what it tells (duration), make WebVTT from SRT.
 
-    Safe to run twice: a file already completed or failed is left as it is, and one left
-    in `processing` by a worker that died is processed again.
+    The row is claimed with a lease first (`lavka.core.work`): a file already processed,
+    failed, or under way in another worker is left alone, and one whose worker died is
+    taken again once its lease runs out (the sweeper queues it). A ProcessingFailed is
+    the file's fault and final; any other error is retried with backoff, up to
+    `StoredFile.max_attempts`.
     """
+    stored = work.claim_one(StoredFile.objects.filter(pk=stored_file_id))
+    if stored is None:
+        return
     with transaction.atomic():
-        stored = StoredFile.objects.select_for_update().filter(pk=stored_file_id).first()
-        if stored is None or stored.status in {
-            StoredFile.Status.COMPLETED,
-            StoredFile.Status.FAILED,
-        }:
-            return
-        stored.status = StoredFile.Status.PROCESSING
-        stored.save(update_fields=["status"])
+        StoredFile.objects.filter(pk=stored.pk).update(status=StoredFile.Status.PROCESSING)
         content_changed()  # the API shows each file's status
 
+    try:
+        duration, webvtt = _examine(stored)
+    except ProcessingFailed as error:
+        _record_failure(stored, reason=str(error), permanent=True)
+    except FileNotFoundError:
+        _record_failure(stored, reason=_("The stored file is missing."), permanent=True)
+    except Exception as error:
+        logger.exception("processing stored file %s failed; it will be retried", stored.pk)
+        _record_failure(stored, reason=f"{type(error).__name__}: {error}", permanent=False)
+    else:
+        _complete(stored, duration=duration, webvtt=webvtt)
+
+
+def _examine(stored: StoredFile) -> tuple[float | None, StoredFile | None]:
     duration: float | None = None
     webvtt: StoredFile | None = None
-    try:
-        with local_copy(stored) as path:
-            if not path.exists():
-                raise FileNotFoundError(path)
-            if stored.kind in {StoredFile.Kind.AUDIO, StoredFile.Kind.VIDEO}:
-                duration = processing.read_duration(path, stored.mime_type)
-            elif stored.kind == StoredFile.Kind.IMAGE:
-                processing.check_image(path)
-            elif stored.kind == StoredFile.Kind.SUBTITLES:
-                webvtt = _process_subtitles(stored, path.read_bytes())
-    except ProcessingFailed as error:
-        _finish(stored, status=StoredFile.Status.FAILED, reason=str(error))
-        return
-    except FileNotFoundError:
-        _finish(stored, status=StoredFile.Status.FAILED, reason=_("The stored file is missing."))
-        return
-    _finish(stored, status=StoredFile.Status.COMPLETED, duration=duration, webvtt=webvtt)
+    with local_copy(stored) as path:
+        if not path.exists():
+            raise FileNotFoundError(path)
+        if stored.kind in {StoredFile.Kind.AUDIO, StoredFile.Kind.VIDEO}:
+            duration = processing.read_duration(path, stored.mime_type)
+        elif stored.kind == StoredFile.Kind.IMAGE:
+            processing.check_image(path)
+        elif stored.kind == StoredFile.Kind.SUBTITLES:
+            webvtt = _process_subtitles(stored, path.read_bytes())
+    return duration, webvtt
 
 
 def _process_subtitles(stored: StoredFile, data: bytes) -> StoredFile | None:
@@ -173,36 +218,49 @@ def _process_subtitles(stored: StoredFile, data: bytes) -> StoredFile | None:
     if stored.mime_type == "text/vtt":
         processing.check_webvtt(text)
         return None
-    from lavka.content.storage import UploadRejected, store_bytes
-
     converted = processing.srt_to_webvtt(text)
     name = Path(stored.original_name or "subtitles").stem + ".vtt"
     try:
-        webvtt = store_bytes(converted.encode("utf-8"), kind=StoredFile.Kind.SUBTITLES, name=name)
+        webvtt = storage.store_bytes(
+            converted.encode("utf-8"), kind=StoredFile.Kind.SUBTITLES, name=name
+        )
     except UploadRejected as error:
         raise ProcessingFailed(" ".join(error.messages)) from error
-    # Players get the converted file: check it now, so it is ready when the SRT is.
+    # Players get the converted file: check it here, not in a task of its own, so it is
+    # ready when the SRT is.
     process_stored_file(stored_file_id=webvtt.pk)
     webvtt.refresh_from_db()
     return webvtt
 
 
-def _finish(
-    stored: StoredFile,
-    *,
-    status: str,
-    reason: str = "",
-    duration: float | None = None,
-    webvtt: StoredFile | None = None,
-) -> None:
+def _complete(stored: StoredFile, *, duration: float | None, webvtt: StoredFile | None) -> None:
     with transaction.atomic():
-        StoredFile.objects.filter(pk=stored.pk).update(
-            status=status,
-            failure_reason=reason[:2000],
+        StoredFile.objects.filter(pk=stored.pk, lease_owner=stored.lease_owner).update(
+            **work.done_fields(),
+            status=StoredFile.Status.COMPLETED,
+            failure_reason="",
             duration_seconds=duration,
             webvtt=webvtt,
             processed_at=timezone.now(),
         )
         content_changed()
-    if status == StoredFile.Status.FAILED:
+
+
+def _record_failure(stored: StoredFile, *, reason: str, permanent: bool) -> None:
+    """Count the failed attempt with the kernel; the status follows its new state."""
+    with transaction.atomic():
+        state = work.record_failure(stored, error=reason, permanent=permanent)
+        if state == WorkState.FAILED:
+            fields: dict[str, Any] = {
+                "status": StoredFile.Status.FAILED,
+                "failure_reason": reason[:2000],
+                "duration_seconds": None,
+                "webvtt": None,
+                "processed_at": timezone.now(),
+            }
+        else:
+            fields = {"status": StoredFile.Status.PENDING}
+        StoredFile.objects.filter(pk=stored.pk).update(**fields)
+        content_changed()
+    if state == WorkState.FAILED:
         logger.info("stored file %s failed processing: %s", stored.pk, reason)

@@ -154,54 +154,71 @@ def _remove(path: Path | str | None) -> None:
         os.unlink(path)
 
 
+def _scan(upload: Any, *, kind: str, into: Any = None) -> tuple[str, int, DetectedType]:
+    """Read the upload once: its SHA-256, its size and its type, checked against the
+    kind's limit and types (UploadRejected otherwise); the bytes go to `into` if given."""
+    if kind not in Kind.values:
+        raise ValueError(f"unknown file kind {kind!r}")
+    limit = max_bytes(kind)
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    for chunk in _chunks(upload):
+        size += len(chunk)
+        if size > limit:
+            raise UploadRejected(
+                _("The file is larger than %(limit)s MB, the limit for this kind.")
+                % {"limit": f"{limit / 1024 / 1024:g}"},
+                code="too_large",
+            )
+        if len(head) < HEAD_BYTES:
+            head += chunk[: HEAD_BYTES - len(head)]
+        digest.update(chunk)
+        if into is not None:
+            into.write(chunk)
+    if size == 0:
+        raise UploadRejected(_("The file is empty."), code="empty")
+    detected = detect_type(head)
+    if detected is None:
+        raise UploadRejected(
+            _("The file's content is not a supported audio, video, image or subtitles type."),
+            code="unknown_type",
+        )
+    if kind not in detected.kinds:
+        raise UploadRejected(
+            _("The file's content is %(type)s, which cannot be used as %(kind)s.")
+            % {"type": detected.mime_type, "kind": Kind(kind).label},
+            code="wrong_type",
+        )
+    return digest.hexdigest(), size, detected
+
+
+def check_upload(upload: Any, *, kind: str) -> None:
+    """Refuse (UploadRejected) what `store_upload` would refuse, storing nothing: for
+    forms, which validate before anything is kept. The upload is read from its start."""
+    _scan(upload, kind=kind)
+    if hasattr(upload, "seek"):
+        upload.seek(0)
+
+
 def store_upload(upload: Any, *, kind: str, name: str | None = None) -> StoredFile:
     """Store an uploaded file (or any binary file object) of the declared kind.
 
     Returns the existing StoredFile when the same bytes were stored before. Raises
     UploadRejected (a ValidationError) for a file that is too large, of an unknown type
     or of a type that does not fit the kind; nothing is left on disk in that case.
+    Processing is not started here: that is the caller's (`services.store_file`).
     """
-    if kind not in Kind.values:
-        raise ValueError(f"unknown file kind {kind!r}")
-    limit = max_bytes(kind)
     shown_name = display_name(name or getattr(upload, "name", "") or "")
-    digest = hashlib.sha256()
-    size = 0
-    head = b""
     handle, temp_name = tempfile.mkstemp(prefix="upload-", dir=_incoming_dir())
     try:
         with os.fdopen(handle, "wb") as temp:
-            for chunk in _chunks(upload):
-                size += len(chunk)
-                if size > limit:
-                    raise UploadRejected(
-                        _("The file is larger than %(limit)s MB, the limit for this kind.")
-                        % {"limit": f"{limit / 1024 / 1024:g}"},
-                        code="too_large",
-                    )
-                if len(head) < HEAD_BYTES:
-                    head += chunk[: HEAD_BYTES - len(head)]
-                digest.update(chunk)
-                temp.write(chunk)
+            sha256, size, detected = _scan(upload, kind=kind, into=temp)
             temp.flush()
             os.fsync(temp.fileno())
-        if size == 0:
-            raise UploadRejected(_("The file is empty."), code="empty")
-        detected = detect_type(head)
-        if detected is None:
-            raise UploadRejected(
-                _("The file's content is not a supported audio, video, image or subtitles type."),
-                code="unknown_type",
-            )
-        if kind not in detected.kinds:
-            raise UploadRejected(
-                _("The file's content is %(type)s, which cannot be used as %(kind)s.")
-                % {"type": detected.mime_type, "kind": Kind(kind).label},
-                code="wrong_type",
-            )
         return _keep(
             Path(temp_name),
-            sha256=digest.hexdigest(),
+            sha256=sha256,
             size=size,
             detected=detected,
             kind=kind,
@@ -227,7 +244,6 @@ def _keep(
 ) -> StoredFile:
     existing = StoredFile.objects.filter(sha256=sha256).first()
     if existing is not None:
-        _requeue_if_pending(existing)
         return existing
     stored = StoredFile(
         sha256=sha256,
@@ -248,9 +264,6 @@ def _keep(
     except BaseException:
         _discard_unless_kept(stored.file.name, sha256=sha256)
         raise
-    from lavka.content.services import enqueue_processing
-
-    enqueue_processing(stored_file=stored)
     return stored
 
 
@@ -275,13 +288,6 @@ def _discard_unless_kept(name: str, *, sha256: str) -> None:
             default_storage.delete(name)
     except Exception:
         logger.warning("could not check or remove %s after a failed upload", name)
-
-
-def _requeue_if_pending(stored: StoredFile) -> None:
-    if stored.status == StoredFile.Status.PENDING:
-        from lavka.content.services import enqueue_processing
-
-        enqueue_processing(stored_file=stored)
 
 
 def sweep_orphan_files(*, older_than: timedelta = timedelta(hours=1)) -> int:

@@ -1,53 +1,27 @@
-"""Thin Celery tasks of the content app: take ids, call a service. Safe to run twice."""
+"""Thin Celery tasks of the content app: take ids, call a service. Safe to run twice.
+
+Retries, acknowledgement and time limits are the kernel's (`lavka.core.background`);
+queues come from CELERY_TASK_ROUTES.
+"""
 
 from __future__ import annotations
 
-from celery import shared_task
-from django.db import OperationalError
-
-from lavka.content import services
+from lavka.content import counting, services, storage
+from lavka.core.background import background_task
 
 
-@shared_task(
-    name="content.process_file",
-    queue="media",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=10,
-    soft_time_limit=600,
-    time_limit=660,
-)
+@background_task("content.process_file", soft_time_limit=600, time_limit=660)
 def process_file(stored_file_id: int) -> None:
     services.process_stored_file(stored_file_id=stored_file_id)
 
 
-@shared_task(
-    name="content.flush_views",
-    queue="default",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=2,
-    retry_backoff_max=30,
-    retry_jitter=True,
-    max_retries=10,
-    soft_time_limit=50,
-    time_limit=60,
-)
+@background_task("content.flush_views", soft_time_limit=50, time_limit=60, retry_backoff_max=30)
 def flush_views() -> int:
     """Add recorded block views to the counters (beat entry, and nudged by responses)."""
-    from lavka.content.counting import flush_pending_views
-
-    return flush_pending_views()
+    return counting.flush_pending_views()
 
 
-@shared_task(name="content.sweep_orphan_files", queue="media", acks_late=True)
+@background_task("content.sweep_orphan_files")
 def sweep_orphan_files() -> int:
     """Remove stored files no row owns (left by rolled-back or killed uploads)."""
-    from lavka.content.storage import sweep_orphan_files as sweep
-
-    return sweep()
+    return storage.sweep_orphan_files()

@@ -22,5 +22,7 @@ def page_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def blog(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.blog_pages(), BLOG_PAGES_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.published_pages(), BLOG_PAGES_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     return render(request, "content/blog.html", {"page": page})

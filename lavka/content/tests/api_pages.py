@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 from typing import Any
 
 from lavka.content import services
 from lavka.content.models import AudioBlock, Block, Page, StoredFile, TextBlock, VideoBlock
-from lavka.content.storage import store_bytes
+
+
+def store_bytes(data: bytes, *, kind: str, name: str) -> StoredFile:
+    """Stored and queued for processing after the commit, as an upload is."""
+    return services.store_file(upload=io.BytesIO(data), kind=kind, name=name)
+
 
 API = "/api/v1/pages/"
 
