@@ -264,6 +264,9 @@ CELERY_TASK_ROUTES = {
     "accounts.*": {"queue": "mail"},
     "core.send_*": {"queue": "mail"},
     "campaigns.send_*": {"queue": "mail"},
+    "content.process_file": {"queue": "media"},
+    "content.sweep_orphan_files": {"queue": "media"},
+    "content.flush_views": {"queue": "default"},
 }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -271,6 +274,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = env_bool("CELERY_WORKER_SEND_TASK_EVENTS", default=True)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Recorded views reach the counters within about this many seconds (beat entry below).
+CONTENT_VIEWS_FLUSH_SECONDS = env_int("CONTENT_VIEWS_FLUSH_SECONDS", 2)
 CELERY_BEAT_SCHEDULE = {
     "core.prune_outbox": {"task": "core.prune_outbox", "schedule": 3600.0},
     # One fixed entry fires every due mailing; schedules themselves are rows.
@@ -285,7 +290,7 @@ CELERY_BEAT_SCHEDULE = {
     # Adds recorded block views to the counters (lavka/content/counting.py).
     "content.flush_views": {
         "task": "content.flush_views",
-        "schedule": float(env_int("CONTENT_VIEWS_FLUSH_SECONDS", 2)),
+        "schedule": float(CONTENT_VIEWS_FLUSH_SECONDS),
     },
     # Removes stored files whose row was rolled back (lavka/content/storage.py).
     "content.sweep_orphan_files": {"task": "content.sweep_orphan_files", "schedule": 3600.0},
@@ -320,9 +325,8 @@ CONTENT_MAX_SUBTITLES_BYTES = env_int("CONTENT_MAX_SUBTITLES_BYTES", 2 * 1024 * 
 CONTENT_EXTRA_BLOCK_KINDS: list[str] = []
 # API responses stay cached this long at most (edits change their keys anyway).
 CONTENT_API_CACHE_SECONDS = env_int("CONTENT_API_CACHE_SECONDS", 3600)
-# Recorded views reach the counters within about this many seconds (beat entry); a web
-# process also asks for a flush at most once per nudge interval while views come in.
-CONTENT_VIEWS_FLUSH_SECONDS = env_int("CONTENT_VIEWS_FLUSH_SECONDS", 2)
+# A web process asks for a flush of recorded views at most once per nudge interval while
+# views come in (the beat entry above flushes every CONTENT_VIEWS_FLUSH_SECONDS).
 CONTENT_VIEWS_NUDGE_SECONDS = env_int("CONTENT_VIEWS_NUDGE_SECONDS", 1)
 
 # --- REST API -------------------------------------------------------------------------
