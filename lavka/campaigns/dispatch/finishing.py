@@ -8,7 +8,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lavka.campaigns import stats
-from lavka.campaigns.models import Delivery, DeliveryStatus, Mailing, MailingRun, MailingStatus, RunStatus
+from lavka.campaigns.models import (
+    Delivery,
+    DeliveryStatus,
+    Mailing,
+    MailingRun,
+    MailingStatus,
+    RunStatus,
+)
 
 
 def finalize_run(*, run_id: int) -> None:

@@ -33,9 +33,7 @@ def recover_stalled(*, now: datetime | None = None) -> int:
     """Re-queue lost runs still preparing and lost deliveries of sending runs; finish
     sending runs with nothing left to send. Returns how many rows were re-queued."""
     now = now or timezone.now()
-    requeued = _requeue(
-        work.lost(MailingRun, now=now).filter(status=RunStatus.PREPARING), now=now
-    )
+    requeued = _requeue(work.lost(MailingRun, now=now).filter(status=RunStatus.PREPARING), now=now)
     requeued += _requeue(
         work.lost(Delivery, now=now).filter(run__status=RunStatus.SENDING), now=now
     )

@@ -7,7 +7,6 @@ from django.core import mail
 from django.utils import timezone
 
 from lavka.campaigns import dispatch, services
-from lavka.campaigns.tests.helpers import send_everything_now, suppress_recipient
 from lavka.campaigns.models import (
     Delivery,
     DeliveryStatus,
@@ -16,6 +15,7 @@ from lavka.campaigns.models import (
     Periodicity,
     RunStatus,
 )
+from lavka.campaigns.tests.helpers import send_everything_now, suppress_recipient
 from lavka.core.work import WorkState
 
 

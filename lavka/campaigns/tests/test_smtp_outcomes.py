@@ -9,7 +9,6 @@ import pytest
 from django.utils import timezone
 
 from lavka.campaigns import dispatch, services
-from lavka.campaigns.tests.helpers import send_everything_now
 from lavka.campaigns.models import (
     Delivery,
     DeliveryStatus,
@@ -19,6 +18,7 @@ from lavka.campaigns.models import (
     RunStatus,
     SendingPolicy,
 )
+from lavka.campaigns.tests.helpers import send_everything_now
 
 
 def fire(mailing, owner):
