@@ -233,3 +233,71 @@ def test_dashboard_numbers_are_cached_and_refreshed_after_a_run(ready_mailing, o
     assert (before.sent_total, after.sent_total) == (0, 5)
     assert after.recipients_distinct == 5
     assert after.mailings_total == 1
+
+
+@pytest.mark.django_db
+def test_a_run_paused_before_it_was_prepared_is_prepared_when_resumed(ready_mailing, owner):
+    now = schedule_due(ready_mailing, owner)
+    run_id = dispatch.dispatch_due_mailings(now=now)[0]
+    services.pause_mailing(actor=owner, mailing=ready_mailing)
+    dispatch.start_run(run_id=run_id)  # the queued task finds the run paused
+    ready_mailing.refresh_from_db()
+
+    services.resume_mailing(actor=owner, mailing=ready_mailing)
+    resumed = MailingRun.objects.get(pk=run_id).status
+    dispatch.resume_run(run_id=run_id)  # what the queued campaigns.resume_run does
+
+    run = MailingRun.objects.get(pk=run_id)
+    assert resumed == RunStatus.SENDING
+    assert (run.status, run.state, run.total) == (RunStatus.SENDING, WorkState.DONE, 5)
+    assert Delivery.objects.filter(run_id=run_id, state=WorkState.PENDING).count() == 5
+
+
+@pytest.mark.django_db
+def test_the_sweeper_prepares_a_run_whose_task_was_lost(
+    ready_mailing, owner, django_capture_on_commit_callbacks
+):
+    now = schedule_due(ready_mailing, owner)
+    run_id = dispatch.dispatch_due_mailings(now=now)[0]
+    MailingRun.objects.filter(pk=run_id).update(queued_at=timezone.now() - timedelta(hours=1))
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        requeued = dispatch.recover_stalled()
+
+    assert (requeued, len(callbacks)) == (1, 1)
+    assert dispatch.recover_stalled() == 0  # queued just now
+
+
+@pytest.mark.django_db
+def test_a_manual_retry_of_a_failed_delivery_resends_it_and_reopens_its_run(
+    ready_mailing, owner, django_capture_on_commit_callbacks, monkeypatch
+):
+    from celery import current_app
+
+    from lavka.core import work
+
+    now = schedule_due(ready_mailing, owner)
+    run_id = dispatch.dispatch_due_mailings(now=now)[0]
+    send_everything_now(run_id=run_id)
+    failed = Delivery.objects.get(email="r0@example.net")
+    Delivery.objects.filter(pk=failed.pk).update(
+        status=DeliveryStatus.FAILED, state=WorkState.FAILED, sent_at=None
+    )
+    dispatch.finalize_run(run_id=run_id)
+    mail.outbox.clear()
+    queued = []
+    send_chunk = current_app.tasks["campaigns.send_chunk"]
+    monkeypatch.setattr(send_chunk, "delay", lambda *args: queued.append(args))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert work.retry_manually(Delivery, [failed.pk]) == 1
+    reopened = MailingRun.objects.get(pk=run_id).status
+    for args in queued:
+        dispatch.send_chunk(run_id=args[0], first_id=args[1], last_id=args[2])
+
+    failed.refresh_from_db()
+    run = MailingRun.objects.get(pk=run_id)
+    assert (reopened, queued) == (RunStatus.SENDING, [(run_id, failed.pk, failed.pk)])
+    assert (failed.status, failed.state) == (DeliveryStatus.SENT, WorkState.DONE)
+    assert [m.to for m in mail.outbox] == [["r0@example.net"]]
+    assert (run.status, run.sent, run.failed) == (RunStatus.COMPLETED, 5, 0)
