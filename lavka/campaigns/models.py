@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -10,7 +13,32 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from phonenumber_field.modelfields import PhoneNumberField
 
+from lavka.core import background
 from lavka.core.models import TimeStampedModel
+from lavka.core.work import WorkItem, WorkState
+
+
+class SettingSeconds:
+    """A work model's tuning knob read from settings on each access, so a deployment's
+    environment (and a test's `settings`) sets it without a new class."""
+
+    def __init__(self, name: str, default: int) -> None:
+        self.name, self.default = name, default
+
+    def __get__(self, instance: object, owner: type | None = None) -> int:
+        return int(getattr(settings, self.name, self.default))
+
+
+def send_chunk_size() -> int:
+    """How many deliveries one `campaigns.send_chunk` task covers."""
+    return int(getattr(settings, "CAMPAIGNS_CHUNK_SIZE", 500))
+
+
+def id_ranges(ids: Sequence[int], size: int) -> Iterator[tuple[int, int]]:
+    """Consecutive slices of sorted `ids` as (first, last) pairs."""
+    for start in range(0, len(ids), size):
+        part = ids[start : start + size]
+        yield part[0], part[-1]
 
 
 class RecipientQuerySet(models.QuerySet["Recipient"]):
@@ -169,8 +197,13 @@ class RunStatus(models.TextChoices):
     MISSED = "missed", _("Missed")
 
 
-class MailingRun(models.Model):
-    """One firing of a mailing for one scheduled slot; unique per slot."""
+class MailingRun(WorkItem):
+    """One firing of a mailing for one scheduled slot; unique per slot.
+
+    Its kernel work is preparing its deliveries: `pending` from the firing until
+    `start_run` has written them (`done`), so the sweeper finds a run lost while
+    preparing. `status` is what the owner sees.
+    """
 
     mailing = models.ForeignKey(Mailing, on_delete=models.CASCADE, related_name="runs")
     scheduled_for = models.DateTimeField(_("scheduled for"))
@@ -198,12 +231,24 @@ class MailingRun(models.Model):
             models.UniqueConstraint("mailing", "scheduled_for", name="campaigns_run_per_slot"),
         ]
 
+    # Writing a large audience's deliveries may take most of a task's time limit.
+    lease_seconds = 300
+    requeue_after_seconds = SettingSeconds("CAMPAIGNS_REQUEUE_AFTER_SECONDS", 120)  # type: ignore[assignment]
+
     def __str__(self) -> str:
         return f"{self.mailing} @ {self.scheduled_for:%Y-%m-%d %H:%M}"
 
     @property
     def is_finished(self) -> bool:
         return self.status in {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.MISSED}
+
+    @classmethod
+    def queue_work(cls, pks: Sequence[int]) -> None:
+        """Prepare the runs still waiting for their deliveries."""
+        preparing = cls.objects.filter(pk__in=list(pks), status=RunStatus.PREPARING)
+        background.start_each(
+            "campaigns.start_run", [(pk,) for pk in preparing.values_list("pk", flat=True)]
+        )
 
 
 class DeliveryStatus(models.TextChoices):
@@ -213,8 +258,21 @@ class DeliveryStatus(models.TextChoices):
     SKIPPED = "skipped", _("Skipped")
 
 
-class Delivery(models.Model):
-    """One recipient of one run: the unit of sending, retrying and reporting."""
+# A delivery's outcome as the kernel's work state (pending ones are pending or claimed).
+DELIVERY_WORK_STATES = {
+    DeliveryStatus.SENT: WorkState.DONE,
+    DeliveryStatus.SKIPPED: WorkState.DONE,
+    DeliveryStatus.FAILED: WorkState.FAILED,
+}
+
+
+class Delivery(WorkItem):
+    """One recipient of one run: the unit of sending, retrying and reporting.
+
+    `status` is the outcome the owner sees (pending, sent, failed, skipped); `state`
+    is the kernel's: claimed under a lease while a worker sends it, done once sent or
+    skipped, failed after a permanent refusal or the last attempt.
+    """
 
     run = models.ForeignKey(MailingRun, on_delete=models.CASCADE, related_name="deliveries")
     recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="deliveries")
@@ -223,19 +281,14 @@ class Delivery(models.Model):
         _("status"), max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
     )
     skip_reason = models.CharField(_("skip reason"), max_length=100, blank=True)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     smtp_code = models.PositiveSmallIntegerField(_("SMTP code"), null=True, blank=True)
     smtp_reply = models.CharField(_("SMTP reply"), max_length=500, blank=True)
-    not_before = models.DateTimeField(_("not before"), null=True, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="+",
         help_text="The mailing's owner, copied here so rate limits count per owner quickly.",
     )
-    claim_token = models.CharField(max_length=32, blank=True)
-    claimed_until = models.DateTimeField(null=True, blank=True)
-    enqueued_at = models.DateTimeField(null=True, blank=True)
     rate_slot_at = models.DateTimeField(null=True, blank=True)
     last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
@@ -252,8 +305,44 @@ class Delivery(models.Model):
             models.Index(fields=["owner", "rate_slot_at"], name="campaigns_delivery_rate"),
         ]
 
+    max_attempts = SettingSeconds("CAMPAIGNS_MAX_ATTEMPTS", 5)  # type: ignore[assignment]
+    lease_seconds = SettingSeconds("CAMPAIGNS_CLAIM_SECONDS", 60)  # type: ignore[assignment]
+    requeue_after_seconds = SettingSeconds("CAMPAIGNS_REQUEUE_AFTER_SECONDS", 120)  # type: ignore[assignment]
+    retry_base_seconds = SettingSeconds("CAMPAIGNS_RETRY_BASE_SECONDS", 30)  # type: ignore[assignment]
+
     def __str__(self) -> str:
         return f"{self.email} ({self.status})"
+
+    @classmethod
+    def queue_work(cls, pks: Sequence[int]) -> None:
+        """One `campaigns.send_chunk` per run and range of ids; runs that are not
+        sending (paused) are left until they resume."""
+        by_run: dict[int, list[int]] = {}
+        rows = (
+            cls.objects.filter(pk__in=list(pks), run__status=RunStatus.SENDING)
+            .order_by("run_id", "pk")
+            .values_list("run_id", "pk")
+        )
+        for run_id, pk in rows:
+            by_run.setdefault(run_id, []).append(pk)
+        background.start_each(
+            "campaigns.send_chunk",
+            [
+                (run_id, first_id, last_id)
+                for run_id, ids in by_run.items()
+                for first_id, last_id in id_ranges(ids, send_chunk_size())
+            ],
+        )
+
+    @classmethod
+    def before_manual_retry(cls, queryset: models.QuerySet[Any]) -> None:
+        """A retried delivery is pending again, and its finished run sends again, so
+        that the retry really resends and the run's counts follow."""
+        run_ids = set(queryset.values_list("run_id", flat=True))
+        queryset.update(status=DeliveryStatus.PENDING, sent_at=None)
+        MailingRun.objects.filter(
+            pk__in=run_ids, status__in=[RunStatus.COMPLETED, RunStatus.FAILED]
+        ).update(status=RunStatus.SENDING, status_reason="", finished_at=None)
 
 
 class SendingPolicy(models.Model):

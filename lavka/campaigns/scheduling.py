@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from croniter import croniter
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, rrule
 
-from lavka.campaigns.models import Periodicity
+from lavka.campaigns.models import Mailing, Periodicity
 
 
 class ScheduleError(ValueError):
@@ -102,3 +102,16 @@ def next_occurrence(
     if candidate is not None and end_at is not None and candidate > end_at:
         return None
     return candidate
+
+
+def next_slot(mailing: Mailing, *, after: datetime, inclusive: bool = False) -> datetime | None:
+    """The mailing's next firing after `after` (or at it, with `inclusive`), in UTC."""
+    return next_occurrence(
+        periodicity=mailing.periodicity,
+        first_send_at=mailing.first_send_at,
+        time_zone=mailing.time_zone,
+        after=after,
+        cron_expression=mailing.cron_expression,
+        end_at=mailing.end_at,
+        inclusive=inclusive,
+    )

@@ -12,7 +12,6 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,6 +29,7 @@ from lavka.campaigns.models import (
     RunStatus,
 )
 from lavka.campaigns.personalisation import UnknownPlaceholder, check_placeholders
+from lavka.core import background
 from lavka.core.roles import Role, has_role
 
 
@@ -129,10 +129,6 @@ def suppress_recipients(*, recipient_ids: list[int], reason: str) -> None:
     )
     for owner_id in owner_ids:
         stats.invalidate(owner_id=owner_id)
-
-
-def suppress_recipient(*, recipient_id: int, reason: str) -> None:
-    suppress_recipients(recipient_ids=[recipient_id], reason=reason)
 
 
 def save_list(
@@ -251,38 +247,7 @@ def save_message(
 def send_test_message(*, actor: User, message: Message) -> None:
     """Queue the message to the owner's own address, personalised as for them."""
     _require_owner(actor, message)
-    from lavka.campaigns.tasks import send_test_message as task
-
-    message_id, user_id = message.pk, actor.pk
-    transaction.on_commit(lambda: task.delay(message_id, user_id))
-
-
-def deliver_test_copy(*, message_id: int, user_id: int) -> None:
-    """Send one personalised copy to the owner, marked as a test."""
-    from django.conf import settings
-    from django.core.mail import EmailMultiAlternatives
-
-    from lavka.campaigns.personalisation import Personalisation, html_to_text
-
-    message = (
-        Message.objects.select_related("owner").filter(pk=message_id, owner_id=user_id).first()
-    )
-    if message is None:
-        return
-    owner = message.owner
-    personal = Personalisation(
-        name=owner.get_full_name(),
-        email=owner.email,
-        unsubscribe_url=settings.SITE_URL + reverse("campaigns:unsubscribe_test"),
-    )
-    email = EmailMultiAlternatives(
-        subject="[TEST] " + personal.render_text(message.subject),
-        body=personal.render_text(message.text_body or html_to_text(message.html_body)),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[owner.email],
-    )
-    email.attach_alternative(personal.render_html(message.html_body), "text/html")
-    email.send()
+    background.start("campaigns.send_test_message", message.pk, actor.pk)
 
 
 # --- mailings -------------------------------------------------------------------------
@@ -320,15 +285,7 @@ def compute_next_send_at(mailing: Mailing, *, now: datetime) -> datetime | None:
     """The next slot at or after now (a one-off keeps its time if just past)."""
     first = mailing.first_send_at.replace(microsecond=0)
     after = max(now, first) if mailing.periodicity != Periodicity.ONCE else first
-    return scheduling.next_occurrence(
-        periodicity=mailing.periodicity,
-        first_send_at=mailing.first_send_at,
-        time_zone=mailing.time_zone,
-        after=after,
-        cron_expression=mailing.cron_expression,
-        end_at=mailing.end_at,
-        inclusive=True,
-    )
+    return scheduling.next_slot(mailing, after=after, inclusive=True)
 
 
 def save_mailing(
@@ -451,15 +408,8 @@ def resume_mailing(*, actor: User, mailing: Mailing) -> Mailing:
         raise ValidationError(_("A manager disabled this mailing; ask them to resume it."))
     now = timezone.now()
     has_runs = mailing.runs.exclude(status=RunStatus.MISSED).exists()
-    after = max(now, mailing.first_send_at)
-    next_send_at = scheduling.next_occurrence(
-        periodicity=mailing.periodicity,
-        first_send_at=mailing.first_send_at,
-        time_zone=mailing.time_zone,
-        after=after,
-        cron_expression=mailing.cron_expression,
-        end_at=mailing.end_at,
-        inclusive=True,
+    next_send_at = scheduling.next_slot(
+        mailing, after=max(now, mailing.first_send_at), inclusive=True
     )
     paused_runs = list(mailing.runs.filter(status=RunStatus.PAUSED).values_list("pk", flat=True))
     if next_send_at is None and not paused_runs:
@@ -479,10 +429,10 @@ def resume_mailing(*, actor: User, mailing: Mailing) -> Mailing:
         ]
     )
     if paused_runs:
-        from lavka.campaigns import dispatch
-
-        for run_id in paused_runs:
-            dispatch.resume_run(run_id=run_id)
+        MailingRun.objects.filter(pk__in=paused_runs, status=RunStatus.PAUSED).update(
+            status=RunStatus.SENDING, status_reason="", consecutive_failures=0
+        )
+        background.start_each("campaigns.resume_run", [(run_id,) for run_id in paused_runs])
     stats.invalidate(owner_id=mailing.owner_id)
     return mailing
 

@@ -15,6 +15,8 @@ from lavka.campaigns.models import (
     Periodicity,
     RunStatus,
 )
+from lavka.campaigns.tests.helpers import send_everything_now, suppress_recipient
+from lavka.core.work import WorkState
 
 
 def schedule_due(mailing, owner, *, periodicity=Periodicity.ONCE, minutes_ago=1):
@@ -44,7 +46,7 @@ def test_a_second_firing_of_the_same_slot_sends_nothing(ready_mailing, owner):
     now = schedule_due(ready_mailing, owner)
     slot = ready_mailing.next_send_at
     run_id = dispatch.dispatch_due_mailings(now=now)[0]
-    dispatch.send_everything_now(run_id=run_id)
+    send_everything_now(run_id=run_id)
     # a second beat that read the mailing before the first one advanced it
     type(ready_mailing).objects.filter(pk=ready_mailing.pk).update(
         next_send_at=slot, status=MailingStatus.SCHEDULED
@@ -74,7 +76,7 @@ def test_a_run_sends_each_recipient_one_personalised_email(ready_mailing, owner)
     now = schedule_due(ready_mailing, owner)
     run_id = dispatch.dispatch_due_mailings(now=now)[0]
 
-    dispatch.send_everything_now(run_id=run_id)
+    send_everything_now(run_id=run_id)
 
     run = MailingRun.objects.get(pk=run_id)
     ready_mailing.refresh_from_db()
@@ -102,12 +104,12 @@ def test_unsubscribed_suppressed_and_inactive_recipients_are_skipped_and_counted
     ready_mailing, owner, audience
 ):
     services.unsubscribe_recipient(recipient_id=audience[0].pk)
-    services.suppress_recipient(recipient_id=audience[1].pk, reason="550 no such user")
+    suppress_recipient(recipient_id=audience[1].pk, reason="550 no such user")
     services.set_recipient_active(actor=owner, recipient=audience[2], active=False)
     now = schedule_due(ready_mailing, owner)
     run_id = dispatch.dispatch_due_mailings(now=now)[0]
 
-    dispatch.send_everything_now(run_id=run_id)
+    send_everything_now(run_id=run_id)
 
     run = MailingRun.objects.get(pk=run_id)
     assert (run.sent, run.skipped) == (2, 3)
@@ -131,7 +133,7 @@ def test_a_recipient_on_two_lists_and_picked_singly_gets_one_email(
     mailing = mailing_factory(owner=owner, lists=[first, second], recipients=[audience[0]])
     now = schedule_due(mailing, owner)
 
-    dispatch.send_everything_now(run_id=dispatch.dispatch_due_mailings(now=now)[0])
+    send_everything_now(run_id=dispatch.dispatch_due_mailings(now=now)[0])
 
     assert len(mail.outbox) == 5
 
@@ -193,9 +195,10 @@ def test_the_sweeper_requeues_work_whose_claim_expired(ready_mailing, owner, set
     dispatch.start_run(run_id=run_id)
     # a worker claimed everything and died
     Delivery.objects.filter(run_id=run_id).update(
-        claim_token="dead",
-        claimed_until=timezone.now() - timedelta(seconds=1),
-        enqueued_at=timezone.now() - timedelta(hours=1),
+        state=WorkState.CLAIMED,
+        lease_owner="dead",
+        lease_expires_at=timezone.now() - timedelta(seconds=1),
+        queued_at=timezone.now() - timedelta(hours=1),
     )
 
     requeued = dispatch.recover_stalled()
@@ -209,9 +212,10 @@ def test_the_sweeper_leaves_live_claims_alone(ready_mailing, owner):
     run_id = dispatch.dispatch_due_mailings(now=now)[0]
     dispatch.start_run(run_id=run_id)
     Delivery.objects.filter(run_id=run_id).update(
-        claim_token="alive",
-        claimed_until=timezone.now() + timedelta(seconds=60),
-        enqueued_at=timezone.now() - timedelta(hours=1),
+        state=WorkState.CLAIMED,
+        lease_owner="alive",
+        lease_expires_at=timezone.now() + timedelta(seconds=60),
+        queued_at=timezone.now() - timedelta(hours=1),
     )
 
     assert dispatch.recover_stalled() == 0
@@ -223,9 +227,77 @@ def test_dashboard_numbers_are_cached_and_refreshed_after_a_run(ready_mailing, o
 
     before = stats.dashboard(owner_id=owner.pk)
     now = schedule_due(ready_mailing, owner)
-    dispatch.send_everything_now(run_id=dispatch.dispatch_due_mailings(now=now)[0])
+    send_everything_now(run_id=dispatch.dispatch_due_mailings(now=now)[0])
     after = stats.dashboard(owner_id=owner.pk)
 
     assert (before.sent_total, after.sent_total) == (0, 5)
     assert after.recipients_distinct == 5
     assert after.mailings_total == 1
+
+
+@pytest.mark.django_db
+def test_a_run_paused_before_it_was_prepared_is_prepared_when_resumed(ready_mailing, owner):
+    now = schedule_due(ready_mailing, owner)
+    run_id = dispatch.dispatch_due_mailings(now=now)[0]
+    services.pause_mailing(actor=owner, mailing=ready_mailing)
+    dispatch.start_run(run_id=run_id)  # the queued task finds the run paused
+    ready_mailing.refresh_from_db()
+
+    services.resume_mailing(actor=owner, mailing=ready_mailing)
+    resumed = MailingRun.objects.get(pk=run_id).status
+    dispatch.resume_run(run_id=run_id)  # what the queued campaigns.resume_run does
+
+    run = MailingRun.objects.get(pk=run_id)
+    assert resumed == RunStatus.SENDING
+    assert (run.status, run.state, run.total) == (RunStatus.SENDING, WorkState.DONE, 5)
+    assert Delivery.objects.filter(run_id=run_id, state=WorkState.PENDING).count() == 5
+
+
+@pytest.mark.django_db
+def test_the_sweeper_prepares_a_run_whose_task_was_lost(
+    ready_mailing, owner, django_capture_on_commit_callbacks
+):
+    now = schedule_due(ready_mailing, owner)
+    run_id = dispatch.dispatch_due_mailings(now=now)[0]
+    MailingRun.objects.filter(pk=run_id).update(queued_at=timezone.now() - timedelta(hours=1))
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        requeued = dispatch.recover_stalled()
+
+    assert (requeued, len(callbacks)) == (1, 1)
+    assert dispatch.recover_stalled() == 0  # queued just now
+
+
+@pytest.mark.django_db
+def test_a_manual_retry_of_a_failed_delivery_resends_it_and_reopens_its_run(
+    ready_mailing, owner, django_capture_on_commit_callbacks, monkeypatch
+):
+    from celery import current_app
+
+    from lavka.core import work
+
+    now = schedule_due(ready_mailing, owner)
+    run_id = dispatch.dispatch_due_mailings(now=now)[0]
+    send_everything_now(run_id=run_id)
+    failed = Delivery.objects.get(email="r0@example.net")
+    Delivery.objects.filter(pk=failed.pk).update(
+        status=DeliveryStatus.FAILED, state=WorkState.FAILED, sent_at=None
+    )
+    dispatch.finalize_run(run_id=run_id)
+    mail.outbox.clear()
+    queued = []
+    send_chunk = current_app.tasks["campaigns.send_chunk"]
+    monkeypatch.setattr(send_chunk, "delay", lambda *args: queued.append(args))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert work.retry_manually(Delivery, [failed.pk]) == 1
+    reopened = MailingRun.objects.get(pk=run_id).status
+    for args in queued:
+        dispatch.send_chunk(run_id=args[0], first_id=args[1], last_id=args[2])
+
+    failed.refresh_from_db()
+    run = MailingRun.objects.get(pk=run_id)
+    assert (reopened, queued) == (RunStatus.SENDING, [(run_id, failed.pk, failed.pk)])
+    assert (failed.status, failed.state) == (DeliveryStatus.SENT, WorkState.DONE)
+    assert [m.to for m in mail.outbox] == [["r0@example.net"]]
+    assert (run.status, run.sent, run.failed) == (RunStatus.COMPLETED, 5, 0)

@@ -19,6 +19,7 @@ from lavka.campaigns.models import (
     RunStatus,
 )
 from lavka.campaigns.tests.factories import MessageFactory, RecipientFactory, RecipientListFactory
+from lavka.campaigns.tests.helpers import send_everything_now
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -587,7 +588,7 @@ def test_a_real_run_appears_in_the_history_and_its_log(client, owner, ready_mail
     services.schedule_mailing(actor=owner, mailing=ready_mailing)
     ready_mailing.refresh_from_db()
     run_id = dispatch.dispatch_due_mailings(now=ready_mailing.next_send_at)[0]
-    dispatch.send_everything_now(run_id=run_id)
+    send_everything_now(run_id=run_id)
     client.force_login(owner)
 
     detail = client.get(f"/campaigns/mailings/{ready_mailing.pk}/").content.decode()

@@ -18,6 +18,7 @@ from lavka.campaigns.models import (
     RunStatus,
     SendingPolicy,
 )
+from lavka.campaigns.tests.helpers import send_everything_now
 
 
 def fire(mailing, owner):
@@ -32,7 +33,7 @@ def fire(mailing, owner):
 def test_messages_reach_the_smtp_server_with_their_headers(ready_mailing, owner, scripted_smtp):
     run_id = fire(ready_mailing, owner)
 
-    dispatch.send_everything_now(run_id=run_id)
+    send_everything_now(run_id=run_id)
 
     received = scripted_smtp.messages_to("r3@example.net")
     delivery = Delivery.objects.get(email="r3@example.net")
@@ -49,7 +50,7 @@ def test_a_permanent_rejection_fails_without_retry_and_suppresses_the_address(
     scripted_smtp.replies["r1@example.net"] = "550 5.1.1 No such user"
     run_id = fire(ready_mailing, owner)
 
-    dispatch.send_everything_now(run_id=run_id)
+    send_everything_now(run_id=run_id)
 
     delivery = Delivery.objects.get(email="r1@example.net")
     recipient = Recipient.objects.get(email="r1@example.net")
@@ -70,10 +71,10 @@ def test_a_suppressed_address_is_skipped_by_the_owners_next_mailing(
     ready_mailing, owner, audience, scripted_smtp, mailing_factory
 ):
     scripted_smtp.replies["r1@example.net"] = "550 5.1.1 No such user"
-    dispatch.send_everything_now(run_id=fire(ready_mailing, owner))
+    send_everything_now(run_id=fire(ready_mailing, owner))
     next_mailing = mailing_factory(owner=owner, recipients=audience)
 
-    dispatch.send_everything_now(run_id=fire(next_mailing, owner))
+    send_everything_now(run_id=fire(next_mailing, owner))
 
     skipped = Delivery.objects.get(run__mailing=next_mailing, email="r1@example.net")
     assert (skipped.status, skipped.skip_reason) == (DeliveryStatus.SKIPPED, "suppressed")
@@ -106,7 +107,7 @@ def test_a_temporary_refusal_gives_up_after_the_last_attempt(
     settings.CAMPAIGNS_MAX_ATTEMPTS = 3
     scripted_smtp.replies["r2@example.net"] = "450 4.2.1 Mailbox busy"
 
-    dispatch.send_everything_now(run_id=fire(ready_mailing, owner))
+    send_everything_now(run_id=fire(ready_mailing, owner))
 
     delivery = Delivery.objects.get(email="r2@example.net")
     assert (delivery.status, delivery.attempts, delivery.smtp_code) == (
@@ -126,7 +127,7 @@ def test_an_smtp_server_that_is_down_fails_the_run_with_the_reason(ready_mailing
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", closed_port, 2
     settings.CAMPAIGNS_MAX_ATTEMPTS = 2
 
-    dispatch.send_everything_now(run_id=fire(ready_mailing, owner))
+    send_everything_now(run_id=fire(ready_mailing, owner))
 
     run = MailingRun.objects.get()
     assert run.status == RunStatus.FAILED
@@ -145,7 +146,7 @@ def test_many_failures_in_a_row_pause_the_run_and_the_mailing_with_the_reason(
         scripted_smtp.replies[recipient.email] = "550 5.1.1 No such user"
     mailing = mailing_factory(owner=owner, recipients=bad)
 
-    dispatch.send_everything_now(run_id=fire(mailing, owner))
+    send_everything_now(run_id=fire(mailing, owner))
 
     run = MailingRun.objects.get()
     mailing.refresh_from_db()

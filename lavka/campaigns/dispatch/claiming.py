@@ -1,0 +1,37 @@
+"""Taking a batch of deliveries to send: the kernel's claim, under a short lease."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TypedDict
+
+from lavka.campaigns.dispatch.limits import claim_lease
+from lavka.campaigns.models import Delivery, DeliveryStatus
+from lavka.core import work
+
+
+class ClaimedDelivery(TypedDict):
+    pk: int
+    email: str
+    recipient_id: int
+    recipient__full_name: str
+    attempts: int
+
+
+def claim_batch(ids: list[int]) -> list[ClaimedDelivery]:
+    """The due, unleased pending deliveries among `ids`, now leased to this caller."""
+    taken = work.claim(
+        Delivery.objects.filter(pk__in=ids, status=DeliveryStatus.PENDING), lease=claim_lease()
+    )
+    if not taken:
+        return []
+    return list(
+        Delivery.objects.filter(lease_owner=taken.token)
+        .order_by("pk")
+        .values("pk", "email", "recipient_id", "recipient__full_name", "attempts")
+    )
+
+
+def release(ids: list[int], *, not_before: datetime | None) -> None:
+    """Give claimed deliveries back unsent, without counting an attempt."""
+    work.release(Delivery.objects.filter(pk__in=ids), not_before=not_before)

@@ -1,0 +1,119 @@
+"""Sending one chunk of a run over several SMTP connections ("lanes").
+
+A slow, distant server is kept busy by several connections at once; each lane claims a
+small batch at a time, reserves rate slots for it and records its outcomes together.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from django.db import connection
+from django.utils import timezone
+
+from lavka.campaigns.dispatch.claiming import ClaimedDelivery, claim_batch, release
+from lavka.campaigns.dispatch.composing import build_email
+from lavka.campaigns.dispatch.finishing import finalize_run
+from lavka.campaigns.dispatch.limits import batch_size, connections_per_chunk, rate_slack
+from lavka.campaigns.dispatch.outcomes import Outcome, record_outcomes
+from lavka.campaigns.dispatch.rate_limit import reserve_rate_slots
+from lavka.campaigns.models import Delivery, DeliveryStatus, MailingRun, RunStatus
+from lavka.campaigns.sending import ConnectionFailed, Sender, SendResult, open_sender
+
+logger = logging.getLogger(__name__)
+
+
+def send_chunk(*, run_id: int, first_id: int, last_id: int) -> None:
+    """Send the run's pending deliveries with ids in [first_id, last_id]."""
+    run = MailingRun.objects.select_related("mailing").filter(pk=run_id).first()
+    if run is None or run.status != RunStatus.SENDING:
+        return
+    ids = list(
+        Delivery.objects.filter(
+            run_id=run_id, pk__gte=first_id, pk__lte=last_id, status=DeliveryStatus.PENDING
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    lanes = max(1, min(connections_per_chunk(), len(ids) // max(1, batch_size()) or 1))
+    groups = [ids[lane::lanes] for lane in range(lanes)]
+    if lanes == 1:
+        _send_group(run, groups[0])
+    else:
+        threads = [
+            threading.Thread(target=_send_group_in_thread, args=(run, group)) for group in groups
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finalize_run(run_id=run_id)
+
+
+def _send_group_in_thread(run: MailingRun, ids: list[int]) -> None:
+    try:
+        _send_group(run, ids)
+    except Exception:
+        logger.exception("sending lane of run %s failed", run.pk)
+    finally:
+        connection.close()
+
+
+def _run_is_sending(run_id: int) -> bool:
+    return MailingRun.objects.filter(pk=run_id, status=RunStatus.SENDING).exists()
+
+
+def _send_group(run: MailingRun, ids: list[int]) -> None:
+    sender = open_sender()
+    try:
+        for start in range(0, len(ids), batch_size()):
+            if not _run_is_sending(run.pk):
+                return
+            claimed = claim_batch(ids[start : start + batch_size()])
+            if not claimed:
+                continue
+            granted, retry_at = reserve_rate_slots(
+                owner_id=run.mailing.owner_id, delivery_ids=[d["pk"] for d in claimed]
+            )
+            granted_set = set(granted)
+            held_back = [d["pk"] for d in claimed if d["pk"] not in granted_set]
+            if held_back:
+                release(held_back, not_before=retry_at)
+            outcomes = _send_batch(run, sender, [d for d in claimed if d["pk"] in granted_set])
+            record_outcomes(run, outcomes)
+            if held_back:
+                return  # the rest waits for the rate window; the sweeper re-queues it
+    finally:
+        sender.close()
+
+
+def _send_batch(
+    run: MailingRun, sender: Sender, deliveries: list[ClaimedDelivery]
+) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    deadline = timezone.now() + rate_slack()
+    for index, delivery in enumerate(deliveries):
+        delivery_id, recipient_id = delivery["pk"], delivery["recipient_id"]
+        if timezone.now() > deadline:
+            # The rate slot is too old to use; give the rest back for a new reservation.
+            release([d["pk"] for d in deliveries[index:]], not_before=None)
+            break
+        email = build_email(
+            run,
+            delivery_id,
+            recipient_id,
+            str(delivery["email"]),
+            str(delivery["recipient__full_name"] or ""),
+        )
+        try:
+            result = sender.send(email)
+        except ConnectionFailed as exc:
+            reply = str(exc)[:490]
+            outcomes.extend(
+                Outcome(d["pk"], d["recipient_id"], d["attempts"], SendResult(0, reply))
+                for d in deliveries[index:]
+            )
+            break
+        outcomes.append(Outcome(delivery_id, recipient_id, delivery["attempts"], result))
+    return outcomes
