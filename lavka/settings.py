@@ -273,6 +273,11 @@ CELERY_WORKER_SEND_TASK_EVENTS = env_bool("CELERY_WORKER_SEND_TASK_EVENTS", defa
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "core.prune_outbox": {"task": "core.prune_outbox", "schedule": 3600.0},
+    # Queues lost work rows of every app again (lavka/core/work.py, requeue_lost_work).
+    "core.requeue_lost_work": {
+        "task": "core.requeue_lost_work",
+        "schedule": float(env_int("WORK_REQUEUE_INTERVAL_SECONDS", 30)),
+    },
     "accounts.queue_lost_welcome_emails": {
         "task": "accounts.queue_lost_welcome_emails",
         "schedule": 600.0,
