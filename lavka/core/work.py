@@ -94,6 +94,13 @@ class WorkItem(models.Model):
         return cls.queue_work.__func__ is not WorkItem.queue_work.__func__  # type: ignore[attr-defined]
 
     @classmethod
+    def in_motion(cls, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        """Hook: the rows of `queryset` whose work should be moving now. Rows held back
+        on purpose (e.g. deliveries of a paused run) are neither re-queued by the sweeper
+        nor listed as stuck."""
+        return queryset
+
+    @classmethod
     def before_manual_retry(cls, queryset: QuerySet[Any]) -> None:
         """Hook: bring the app's own fields back in line before the rows are retried."""
 
@@ -347,7 +354,7 @@ def lost(model: type[W], *, now: datetime | None = None) -> QuerySet[W]:
     """Rows due for work whose task has not been queued recently: lost messages, dead
     workers, rows retried by `not_before`."""
     now = now or timezone.now()
-    return claimable(model._default_manager.all(), now=now).filter(
+    return claimable(model.in_motion(model._default_manager.all()), now=now).filter(
         Q(queued_at__isnull=True)
         | Q(queued_at__lt=now - timedelta(seconds=model.requeue_after_seconds))
     )
@@ -374,7 +381,7 @@ def stuck(model: type[W], *, now: datetime | None = None) -> QuerySet[W]:
     waiting far past the sweeper's period."""
     now = now or timezone.now()
     late = now - timedelta(seconds=max(model.requeue_after_seconds, model.lease_seconds) * 5)
-    return model._default_manager.filter(
+    return model.in_motion(model._default_manager.all()).filter(
         Q(state=WorkState.CLAIMED, lease_expires_at__lt=late)
         | Q(state=WorkState.PENDING, not_before__isnull=True, state_changed_at__lt=late)
         | Q(state=WorkState.PENDING, not_before__lt=late)

@@ -139,3 +139,25 @@ def test_health_checks_of_core_come_first():
     names = [check.name for check in declarations().health_checks]
 
     assert names[:4] == ["database", "cache", "broker", "worker"]
+
+
+def test_an_actor_without_a_pk_owns_nothing():
+    from django.contrib.auth.models import AnonymousUser
+
+    from lavka.core.actions import SYSTEM, owns
+
+    class Thing:
+        owner_id = None
+
+    assert not owns(AnonymousUser(), Thing())
+    assert not owns(SYSTEM, Thing())
+
+
+def test_an_owner_owns_their_object(customer, other_customer):
+    from lavka.core.actions import owns
+
+    class Thing:
+        owner_id = customer.pk
+
+    assert owns(customer, Thing())
+    assert not owns(other_customer, Thing())

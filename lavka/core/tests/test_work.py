@@ -383,6 +383,21 @@ def test_the_sweeper_queues_lost_work_again_and_nothing_else(
     assert published == []
 
 
+def test_rows_held_back_on_purpose_are_neither_swept_nor_stuck(
+    published, django_capture_on_commit_callbacks
+):
+    long_ago = timezone.now() - timedelta(days=1)
+    held = Chore.objects.create(title="on hold: run paused", state_changed_at=long_ago)
+    moving = Chore.objects.create(title="moving", state_changed_at=long_ago)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        work.requeue_lost_work()
+
+    assert published == [("core_tests.do_chore", (moving.pk,))]
+    assert list(work.stuck(Chore).values_list("pk", flat=True)) == [moving.pk]
+    assert held.pk not in [problem.item.pk for problem in work.problems()]
+
+
 def test_the_sweeper_publishes_nothing_when_its_transaction_rolls_back(
     published, django_capture_on_commit_callbacks
 ):

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import models
+from django.db.models import QuerySet
 
 from lavka.core import background
 from lavka.core.work import WorkItem
@@ -29,6 +30,10 @@ class Chore(WorkItem):
     @classmethod
     def queue_work(cls, pks: Sequence[int]) -> None:
         background.start_each("core_tests.do_chore", [(pk,) for pk in pks])
+
+    @classmethod
+    def in_motion(cls, queryset: QuerySet[Chore]) -> QuerySet[Chore]:
+        return queryset.exclude(title__startswith="on hold")
 
 
 class Errand(WorkItem):
