@@ -278,6 +278,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CONTENT_VIEWS_FLUSH_SECONDS = env_int("CONTENT_VIEWS_FLUSH_SECONDS", 2)
 CELERY_BEAT_SCHEDULE = {
     "core.prune_outbox": {"task": "core.prune_outbox", "schedule": 3600.0},
+    # Queues lost work rows of every app again (lavka/core/work.py, requeue_lost_work).
+    "core.requeue_lost_work": {
+        "task": "core.requeue_lost_work",
+        "schedule": float(env_int("WORK_REQUEUE_INTERVAL_SECONDS", 30)),
+    },
     # One fixed entry fires every due mailing; schedules themselves are rows.
     "campaigns.dispatch_due_mailings": {
         "task": "campaigns.dispatch_due_mailings",

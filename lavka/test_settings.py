@@ -9,7 +9,12 @@ from lavka.settings import *  # noqa: F403
 from lavka.settings import CACHES, CELERY_BROKER_URL, INSTALLED_APPS, VAR_DIR
 
 # A block kind defined only for the tests (lavka/content/tests/extra_kind/).
-INSTALLED_APPS = [*INSTALLED_APPS, "lavka.content.tests.extra_kind"]
+# A work model and task for testing the kernel alone (lavka/core/tests/work_app/).
+INSTALLED_APPS = [
+    *INSTALLED_APPS,
+    "lavka.content.tests.extra_kind",
+    "lavka.core.tests.work_app",
+]
 CONTENT_EXTRA_BLOCK_KINDS = ["lavka.content.tests.extra_kind.kinds.register_quote"]
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -48,8 +48,10 @@ class Action(Generic[T]):
 
 
 def owns(actor: Any, obj: Any) -> bool:
-    """The one spelling of "this object is the actor's own"."""
-    return getattr(obj, "owner_id", None) == getattr(actor, "pk", object())
+    """The one spelling of "this object is the actor's own". An actor without a pk
+    (anonymous, Lavka itself) owns nothing, not even objects without an owner."""
+    actor_pk = getattr(actor, "pk", None)
+    return actor_pk is not None and getattr(obj, "owner_id", None) == actor_pk
 
 
 class RetryWork(Action[int]):
@@ -77,10 +79,7 @@ class DiscardWork(Action[int]):
         model = work.work_model(self.params["label"])
         if model is None:
             return 0
-        note = f"Discarded by {self.actor.email}: " + ", ".join(
-            str(pk) for pk in self.params["pks"]
-        )
-        return work.discard(model, self.params["pks"], note=note)
+        return work.discard(model, self.params["pks"], note=f"Discarded by {self.actor.email}")
 
 
 class SystemActor:

@@ -12,7 +12,6 @@ committed, or that a rollback removed.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from functools import partial
 from typing import Any, TypeVar
 
 from celery import Task, shared_task
@@ -42,19 +41,11 @@ class BackgroundTask(Task):  # type: ignore[misc]
     def after_commit(self, *args: Any) -> None:
         """Queue this task with `args` once the current transaction commits (at once
         outside a transaction)."""
-        transaction.on_commit(partial(self.delay, *args))
+        _publish_after_commit(self, [args])
 
     def after_commit_each(self, calls: Iterable[Sequence[Any]]) -> None:
         """Queue one task per argument tuple, all after the commit."""
-        pending = [tuple(args) for args in calls]
-        if not pending:
-            return
-
-        def publish() -> None:
-            for args in pending:
-                self.delay(*args)
-
-        transaction.on_commit(publish)
+        _publish_after_commit(self, calls)
 
 
 def background_task(
@@ -89,23 +80,37 @@ def background_task(
     return decorate
 
 
+def task_named(name: str) -> Task:
+    """The registered task called `name`; raises celery's NotRegistered (a KeyError)
+    for a name no installed app declares.
+
+    A web process has not imported the apps' `tasks` modules (only a worker does at
+    start), so the first look-up that misses runs Celery's autodiscovery once.
+    """
+    from celery import current_app
+
+    try:
+        return current_app.tasks[name]
+    except KeyError:
+        current_app.loader.import_default_modules()
+        return current_app.tasks[name]
+
+
 def start(name: str, *args: Any) -> None:
     """Queue the task called `name` after the commit, without importing its module.
 
     Services start their app's tasks this way, so `tasks` imports `services` and never
     the other way round (no import circle). An unknown name fails here, at once.
     """
-    from celery import current_app
-
-    task = current_app.tasks[name]
-    transaction.on_commit(partial(task.delay, *args))
+    _publish_after_commit(task_named(name), [args])
 
 
 def start_each(name: str, calls: Iterable[Sequence[Any]]) -> None:
     """Queue the task called `name` once per argument tuple, all after the commit."""
-    from celery import current_app
+    _publish_after_commit(task_named(name), calls)
 
-    task = current_app.tasks[name]
+
+def _publish_after_commit(task: Task, calls: Iterable[Sequence[Any]]) -> None:
     pending = [tuple(args) for args in calls]
     if not pending:
         return

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
-_BREAKS = re.compile(r"[\r\n\x00\x0b\x0c\u2028\u2029]+")
+_BREAKS = re.compile(r"\s*[\r\n\x00\x0b\x0c\u2028\u2029][\s\x00]*")
 
 
 def header_safe(value: str) -> str:

@@ -60,8 +60,14 @@ class LavkaApp(AppConfig):
 class Declarations:
     role_grants: dict[str, list[str]] = field(default_factory=dict)
     navigation: list[NavEntry] = field(default_factory=list)
-    demo_loaders: list[Callable[..., Any]] = field(default_factory=list)
+    # dotted paths of the demo loaders, in the order they run
+    demo_data: list[str] = field(default_factory=list)
     health_checks: list[HealthCheck] = field(default_factory=list)
+
+    @property
+    def demo_loaders(self) -> list[Callable[..., Any]]:
+        """Imported only when asked: the menu reads declarations on every request."""
+        return [import_string(path) for path in self.demo_data]
 
 
 def lavka_apps() -> Iterator[LavkaApp]:
@@ -71,6 +77,7 @@ def lavka_apps() -> Iterator[LavkaApp]:
 
 
 def declarations() -> Declarations:
+    """Everything the installed apps declare, merged (read afresh: cheap, no imports)."""
     found = Declarations()
     for config in lavka_apps():
         for role, permissions in config.role_grants.items():
@@ -78,8 +85,8 @@ def declarations() -> Declarations:
         found.navigation.extend(config.navigation)
         found.health_checks.extend(config.health_checks)
     found.navigation.sort(key=lambda entry: entry.order)
-    found.demo_loaders = [
-        import_string(config.demo_data)
+    found.demo_data = [
+        config.demo_data
         for config in sorted(lavka_apps(), key=lambda config: config.demo_order)
         if config.demo_data
     ]

@@ -31,6 +31,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 ERROR_CHARS = 2000
+# The longest wait a server's Retry-After can impose on a retry.
+MAX_RETRY_AFTER_SECONDS = 86400
 
 
 class WorkState(models.TextChoices):
@@ -92,6 +94,13 @@ class WorkItem(models.Model):
         return cls.queue_work.__func__ is not WorkItem.queue_work.__func__  # type: ignore[attr-defined]
 
     @classmethod
+    def in_motion(cls, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        """Hook: the rows of `queryset` whose work should be moving now. Rows held back
+        on purpose (e.g. deliveries of a paused run) are neither re-queued by the sweeper
+        nor listed as stuck."""
+        return queryset
+
+    @classmethod
     def before_manual_retry(cls, queryset: QuerySet[Any]) -> None:
         """Hook: bring the app's own fields back in line before the rows are retried."""
 
@@ -141,7 +150,10 @@ def claim(
     now = now or timezone.now()
     lease = lease or timedelta(seconds=model.lease_seconds)
     token = uuid.uuid4().hex
+    if limit is not None and limit <= 0:
+        return Claim(token=token, ids=[])
     candidates = claimable(queryset, now=now).order_by("pk")
+    rows = model._default_manager.all()
     stamp = {
         "state": WorkState.CLAIMED,
         "lease_owner": token,
@@ -150,20 +162,20 @@ def claim(
     }
     with transaction.atomic():
         if connection.features.has_select_for_update_skip_locked:
+            # Rows another transaction holds are skipped, not waited for; `of` locks this
+            # table's rows only when the queryset filters through a relation.
             locked = candidates.select_for_update(skip_locked=True, of=("self",))
-            ids = list((locked[:limit] if limit else locked).values_list("pk", flat=True))
+            ids = list(locked.values_list("pk", flat=True)[:limit])
             if ids:
-                model._default_manager.filter(pk__in=ids).update(**stamp)
-        else:
-            if limit is not None:
-                chosen = list(candidates.values_list("pk", flat=True)[:limit])
-                candidates = claimable(model._default_manager.filter(pk__in=chosen), now=now)
-            candidates.update(**stamp)
-            ids = list(
-                model._default_manager.filter(lease_owner=token)
-                .order_by("pk")
-                .values_list("pk", flat=True)
-            )
+                rows.filter(pk__in=ids).update(**stamp)
+            return Claim(token=token, ids=ids)
+        # SQLite: the write transaction is exclusive (IMMEDIATE), so an UPDATE that
+        # re-checks the claimable condition is enough.
+        if limit is not None:
+            chosen = list(candidates.values_list("pk", flat=True)[:limit])
+            candidates = claimable(rows.filter(pk__in=chosen), now=now)
+        candidates.update(**stamp)
+        ids = list(rows.filter(lease_owner=token).order_by("pk").values_list("pk", flat=True))
     return Claim(token=token, ids=ids)
 
 
@@ -186,29 +198,32 @@ def backoff(
     retry_after: timedelta | None = None,
 ) -> timedelta:
     """How long to wait before attempt `attempts + 1`: exponential from `base_seconds`,
-    at most `cap_seconds`, jittered by ±20 % so retries of many rows spread out. A
-    server's Retry-After is honoured when it asks for longer (up to a day)."""
-    delay = min(base_seconds * 2 ** max(0, attempts - 1), cap_seconds)
-    delay *= random.uniform(0.8, 1.2)
+    jittered by ±20 % so retries of many rows spread out, never longer than
+    `cap_seconds`. A server's Retry-After wins when it asks for longer (up to a day)."""
+    exponent = min(max(0, attempts - 1), 32)
+    delay = min(base_seconds * 2**exponent * random.uniform(0.8, 1.2), cap_seconds)
     if retry_after is not None:
-        delay = max(delay, min(retry_after.total_seconds(), 86400))
+        delay = max(delay, min(retry_after.total_seconds(), MAX_RETRY_AFTER_SECONDS))
     return timedelta(seconds=delay)
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> timedelta | None:
-    """An HTTP Retry-After header (seconds or a date) as a delay, or None if absent/bad."""
+    """An HTTP Retry-After header (seconds or an HTTP date) as a delay, or None when it
+    is absent or unreadable. A date in the past is no delay; very long ones are cut to
+    a day."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return timedelta(seconds=int(value))
+    if value.isascii() and value.isdigit():
+        return timedelta(seconds=min(int(value), MAX_RETRY_AFTER_SECONDS))
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         return None
-    return max(when - (now or timezone.now()), timedelta(0))
+    delay = when - (now or timezone.now())
+    return min(max(delay, timedelta(0)), timedelta(seconds=MAX_RETRY_AFTER_SECONDS))
 
 
 def done_fields(*, now: datetime | None = None) -> dict[str, Any]:
@@ -268,8 +283,18 @@ def release(queryset: QuerySet[W], *, not_before: datetime | None = None) -> int
     )
 
 
-def complete(item: WorkItem) -> None:
-    type(item)._default_manager.filter(pk=item.pk).update(**done_fields())
+def _own_row(item: WorkItem) -> QuerySet[Any]:
+    """The item's row, as long as this caller still holds it: once a lease ran out and
+    another worker claimed the row, the first worker's outcome must not overwrite it."""
+    row = type(item)._default_manager.filter(pk=item.pk)
+    if item.lease_owner:
+        row = row.filter(state=WorkState.CLAIMED, lease_owner=item.lease_owner)
+    return row
+
+
+def complete(item: WorkItem) -> bool:
+    """Mark the item done; False when its lease was lost to another worker meanwhile."""
+    return bool(_own_row(item).update(**done_fields()))
 
 
 def record_failure(
@@ -281,27 +306,32 @@ def record_failure(
     needs_attention: bool = False,
 ) -> str:
     """Count a failed attempt: retry with backoff, or give up after the last attempt or
-    a permanent error. Returns the new state."""
+    a permanent error. Returns the row's new state (or, when its lease was lost to
+    another worker meanwhile, the state that worker left it in)."""
     model = type(item)
     attempt = item.attempts + 1
-    manager = model._default_manager.filter(pk=item.pk)
     if needs_attention:
-        manager.update(**failed_fields(error=error, state=WorkState.ATTENTION))
-        return WorkState.ATTENTION
-    if permanent or attempt >= model.max_attempts:
-        manager.update(**failed_fields(error=error))
-        return WorkState.FAILED
-    delay = backoff(
-        attempt,
-        base_seconds=model.retry_base_seconds,
-        cap_seconds=model.retry_cap_seconds,
-        retry_after=retry_after,
+        state, fields = WorkState.ATTENTION, failed_fields(error=error, state=WorkState.ATTENTION)
+    elif permanent or attempt >= model.max_attempts:
+        state, fields = WorkState.FAILED, failed_fields(error=error)
+    else:
+        delay = backoff(
+            attempt,
+            base_seconds=model.retry_base_seconds,
+            cap_seconds=model.retry_cap_seconds,
+            retry_after=retry_after,
+        )
+        state = WorkState.PENDING
+        fields = retry_fields(error=error, not_before=timezone.now() + delay)
+    if _own_row(item).update(**fields):
+        return state
+    return str(
+        model._default_manager.filter(pk=item.pk).values_list("state", flat=True).first() or ""
     )
-    manager.update(**retry_fields(error=error, not_before=timezone.now() + delay))
-    return WorkState.PENDING
 
 
 def mark_queued(queryset: QuerySet[W], *, now: datetime | None = None) -> int:
+    """Stamp rows as handed to the broker now, so the sweeper leaves them alone a while."""
     return queryset.update(queued_at=now or timezone.now())
 
 
@@ -324,7 +354,7 @@ def lost(model: type[W], *, now: datetime | None = None) -> QuerySet[W]:
     """Rows due for work whose task has not been queued recently: lost messages, dead
     workers, rows retried by `not_before`."""
     now = now or timezone.now()
-    return claimable(model._default_manager.all(), now=now).filter(
+    return claimable(model.in_motion(model._default_manager.all()), now=now).filter(
         Q(queued_at__isnull=True)
         | Q(queued_at__lt=now - timedelta(seconds=model.requeue_after_seconds))
     )
@@ -351,7 +381,7 @@ def stuck(model: type[W], *, now: datetime | None = None) -> QuerySet[W]:
     waiting far past the sweeper's period."""
     now = now or timezone.now()
     late = now - timedelta(seconds=max(model.requeue_after_seconds, model.lease_seconds) * 5)
-    return model._default_manager.filter(
+    return model.in_motion(model._default_manager.all()).filter(
         Q(state=WorkState.CLAIMED, lease_expires_at__lt=late)
         | Q(state=WorkState.PENDING, not_before__isnull=True, state_changed_at__lt=late)
         | Q(state=WorkState.PENDING, not_before__lt=late)

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import models
+from django.db.models import QuerySet
+
+from lavka.core import background
+from lavka.core.work import WorkItem
+
+
+class Chore(WorkItem):
+    """A piece of work with a title; no migrations: the test runner creates its table."""
+
+    title = models.CharField(max_length=100)
+
+    max_attempts = 3
+    lease_seconds = 60
+    requeue_after_seconds = 120
+    retry_base_seconds = 10
+    retry_cap_seconds = 600
+
+    class Meta:
+        verbose_name = "chore"
+        verbose_name_plural = "chores"
+
+    def __str__(self) -> str:
+        return self.title
+
+    @classmethod
+    def queue_work(cls, pks: Sequence[int]) -> None:
+        background.start_each("core_tests.do_chore", [(pk,) for pk in pks])
+
+    @classmethod
+    def in_motion(cls, queryset: QuerySet[Chore]) -> QuerySet[Chore]:
+        return queryset.exclude(title__startswith="on hold")
+
+
+class Errand(WorkItem):
+    """Work driven by a parent row: no task of its own, so the sweeper leaves it alone."""
+
+    title = models.CharField(max_length=100)
+
+    class Meta:
+        verbose_name = "errand"
+        verbose_name_plural = "errands"
+
+    def __str__(self) -> str:
+        return self.title
