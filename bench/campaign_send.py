@@ -201,7 +201,6 @@ def measure_lavka(
     )
     from lavka.celery import app
 
-    app.loader.import_default_modules()  # dispatch starts tasks by name, as a worker would
     app.control.purge()
     owner = User.objects.create_user(f"bench-{time.time_ns()}@example.com", "x")
     SendingPolicy.objects.create(owner=owner, messages_per_minute=10_000_000)

@@ -15,16 +15,6 @@ from lavka.campaigns.tests.factories import (
 )
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _tasks_registered() -> None:
-    """`background.start` looks tasks up by name in Celery's registry, which only a
-    worker fills at start-up (the kernel does not import tasks modules for a web
-    process yet); register them as a worker would."""
-    from celery import current_app
-
-    current_app.loader.import_default_modules()
-
-
 @pytest.fixture(autouse=True)
 def _one_smtp_lane_in_process(settings: Any) -> None:
     """Sending lanes are threads with their own database connections, which cannot see

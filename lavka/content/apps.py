@@ -12,6 +12,6 @@ class ContentConfig(LavkaApp):
     demo_data = "lavka.content.demo.load_demo_content"
 
     def ready(self) -> None:
-        from lavka.content import blocks, tasks  # noqa: F401  (tasks: known to Celery by name)
+        from lavka.content import blocks
 
         blocks.load_registry()
