@@ -243,6 +243,11 @@ class MailingRun(WorkItem):
         return self.status in {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.MISSED}
 
     @classmethod
+    def in_motion(cls, queryset: models.QuerySet[Any]) -> models.QuerySet[Any]:
+        """Only a run still preparing has work of its own; a paused one waits on purpose."""
+        return queryset.filter(status=RunStatus.PREPARING)
+
+    @classmethod
     def queue_work(cls, pks: Sequence[int]) -> None:
         """Prepare the runs still waiting for their deliveries."""
         preparing = cls.objects.filter(pk__in=list(pks), status=RunStatus.PREPARING)
@@ -312,6 +317,11 @@ class Delivery(WorkItem):
 
     def __str__(self) -> str:
         return f"{self.email} ({self.status})"
+
+    @classmethod
+    def in_motion(cls, queryset: models.QuerySet[Any]) -> models.QuerySet[Any]:
+        """Deliveries of a paused run wait on purpose: neither swept nor stuck."""
+        return queryset.filter(run__status=RunStatus.SENDING)
 
     @classmethod
     def queue_work(cls, pks: Sequence[int]) -> None:

@@ -360,11 +360,17 @@ def lost(model: type[W], *, now: datetime | None = None) -> QuerySet[W]:
     )
 
 
-def requeue_lost_work(*, now: datetime | None = None, limit: int = 5000) -> int:
-    """Queue tasks again for lost work of every queueable work model (a beat entry)."""
+def requeue_lost_work(
+    *,
+    now: datetime | None = None,
+    limit: int = 5000,
+    models: Sequence[type[WorkItem]] | None = None,
+) -> int:
+    """Queue tasks again for lost work of every queueable work model (a beat entry), or
+    of `models` only (an app sweeping its own more often)."""
     now = now or timezone.now()
     total = 0
-    for model in work_models():
+    for model in work_models() if models is None else models:
         if not model.is_queueable():
             continue
         with transaction.atomic():
