@@ -238,7 +238,7 @@ class SaveMessage(Action[Message]):
         super().__init__(actor)
         self.message = message
         self.owner = owner if owner is not None else actor
-        self.values = {
+        self.values: dict[str, Any] = {
             "subject": subject,
             "html_body": html_body,
             "text_body": text_body,
