@@ -2,9 +2,10 @@
 
 Objects are found through the selectors first; an action refused on an object the
 caller does not own answers 404, like an object that does not exist (a moderator sees
-every mailing but may not edit another owner's). A service's ValidationError becomes a 400 with the same field map; an error that
-belongs to no field is also given as the `detail`. Invalid status changes (scheduling a
-mailing twice, resuming one that is not paused) are such errors: 400, never 409.
+every mailing but may not edit another owner's). A ValidationError becomes a 400 with
+the same field map; an error that belongs to no field is also given as the `detail`.
+Invalid status changes (scheduling a mailing twice, resuming one that is not paused) are
+such errors: 400, never 409.
 """
 
 from __future__ import annotations
