@@ -24,6 +24,7 @@ import re
 import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -54,6 +55,15 @@ class ImportRefused(Exception):
 
 class ImportStale(Exception):
     """What an import would do is no longer what the preview showed."""
+
+
+class ImportNotFound(Exception):
+    """No previewed import answers the confirmation: none was made, the token names
+    another, or the stashed file expired or changed."""
+
+
+class ImportListGone(Exception):
+    """The list chosen at the preview was deleted since."""
 
 
 class Action:
@@ -375,6 +385,67 @@ def import_recipients(
         unchanged=counts[Action.UNCHANGED],
         rejected=counts[Action.REJECT],
     )
+
+
+# --- the two steps as the owner takes them --------------------------------------------
+
+# What the preview remembers for its confirmation (kept in the owner's session).
+PendingImport = dict[str, Any]
+
+
+def preview_import(
+    *,
+    owner: User,
+    data: bytes,
+    filename: str,
+    target_list: RecipientList | None,
+    previous: PendingImport | None,
+) -> tuple[ImportPlan, PendingImport]:
+    """Read and plan an upload, and stash its text for the confirmation; a previous
+    preview's stash is dropped. Writes no recipient. Raises ImportRefused."""
+    text = decode_upload(data)
+    plan = plan_import(owner=owner, text=text)
+    if previous:
+        drop_stash(owner_id=owner.pk, token=previous["token"])
+    pending: PendingImport = {
+        "token": stash_upload(owner_id=owner.pk, text=text),
+        "digest": text_digest(text),
+        "fingerprint": plan.fingerprint(),
+        "list_id": target_list.pk if target_list else None,
+        "filename": filename,
+    }
+    return plan, pending
+
+
+@dataclass(frozen=True)
+class ConfirmedImport:
+    result: ImportResult
+    target_list: RecipientList | None
+
+
+def confirm_import(*, owner: User, pending: PendingImport | None, token: str) -> ConfirmedImport:
+    """Import exactly what the preview `pending` showed, in one transaction.
+
+    Raises ImportNotFound or ImportListGone (nothing tried, the stash is kept) or
+    ImportStale (tried and refused; the stash is dropped like after a success).
+    """
+    if not pending or not token or not secrets.compare_digest(token, pending["token"]):
+        raise ImportNotFound
+    text = load_stash(owner_id=owner.pk, token=pending["token"])
+    if text is None or text_digest(text) != pending["digest"]:
+        raise ImportNotFound
+    target_list = None
+    if pending["list_id"] is not None:
+        target_list = RecipientList.objects.filter(owner=owner, pk=pending["list_id"]).first()
+        if target_list is None:
+            raise ImportListGone
+    try:
+        result = import_recipients(
+            owner=owner, text=text, fingerprint=pending["fingerprint"], target_list=target_list
+        )
+    finally:
+        drop_stash(owner_id=owner.pk, token=pending["token"])
+    return ConfirmedImport(result=result, target_list=target_list)
 
 
 # --- keeping the file between preview and confirmation -------------------------------

@@ -121,3 +121,16 @@ def html_to_text(markup: str) -> str:
     text = "".join(extractor.parts)
     lines = [line.strip() for line in text.splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def placeholder_error(*texts: str) -> str:
+    """The one message for unknown placeholders in `texts` ("" when there are none);
+    forms give it at the field that holds them, the services for the whole message."""
+    from django.utils.translation import gettext as _
+
+    unknown = unknown_placeholders(*texts)
+    if not unknown:
+        return ""
+    return _(
+        "Unknown placeholder: %(names)s. Use {{ name }}, {{ email }} or {{ unsubscribe_url }}."
+    ) % {"names": ", ".join("{{ " + name + " }}" for name in unknown)}

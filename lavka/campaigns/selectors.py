@@ -1,27 +1,30 @@
 """Reads, already scoped to what the acting user may see.
 
-Owners see only their own objects; managers see every mailing (and its runs) but
-no one else's recipients, lists or messages. Objects outside the scope are simply not
-in the queryset, so a direct URL to them is a 404 that reveals nothing.
+Owners see only their own objects; moderators (`campaigns.moderate_mailing`) see every
+mailing (and its runs) but no one else's recipients, lists or messages. Objects outside
+the scope are simply not in the queryset, so a direct URL to them is a 404 that reveals
+nothing.
 """
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet, Sum
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 
 from lavka.accounts.models import User
 from lavka.campaigns.models import (
+    ACTIVE_STATUSES,
     Delivery,
     DeliveryStatus,
     Mailing,
     MailingRun,
-    MailingStatus,
     Message,
     Recipient,
     RecipientList,
 )
 from lavka.campaigns.stats import Dashboard
-from lavka.core.roles import Role, has_role
 
 
 def recipients_of(*, actor: User, search: str = "", state: str = "") -> QuerySet[Recipient]:
@@ -33,9 +36,7 @@ def recipients_of(*, actor: User, search: str = "", state: str = "") -> QuerySet
             | Q(comment__icontains=search)
         )
     if state == "active":
-        recipients = recipients.filter(
-            is_active=True, unsubscribed_at__isnull=True, suppressed_at__isnull=True
-        )
+        recipients = recipients.reachable()
     elif state == "inactive":
         recipients = recipients.filter(is_active=False)
     elif state == "unsubscribed":
@@ -58,7 +59,8 @@ def messages_of(*, actor: User) -> QuerySet[Message]:
 
 
 def can_see_all_mailings(actor: User) -> bool:
-    return has_role(actor, Role.MANAGER)
+    """Moderators see every mailing and its runs (not the audiences behind them)."""
+    return bool(actor.has_perm("campaigns.moderate_mailing"))
 
 
 def mailings_visible_to(*, actor: User) -> QuerySet[Mailing]:
@@ -79,26 +81,17 @@ def runs_visible_to(*, actor: User) -> QuerySet[MailingRun]:
     return runs.filter(mailing__owner=actor)
 
 
-def deliveries_visible_to(*, actor: User, run: MailingRun) -> QuerySet[Delivery]:
-    return (
-        Delivery.objects.filter(run=run).order_by("pk")
-        if runs_visible_to(actor=actor).filter(pk=run.pk).exists()
-        else Delivery.objects.none()
-    )
+def deliveries_of(*, run: MailingRun) -> QuerySet[Delivery]:
+    """A run's deliveries; the caller found `run` through `runs_visible_to`."""
+    return Delivery.objects.filter(run=run).order_by("pk")
 
 
 def compute_dashboard(*, owner_id: int) -> Dashboard:
     mailings = Mailing.objects.filter(owner_id=owner_id).aggregate(
         total=Count("pk"),
-        active=Count("pk", filter=Q(status__in=[MailingStatus.SCHEDULED, MailingStatus.RUNNING])),
+        active=Count("pk", filter=Q(status__in=ACTIVE_STATUSES)),
     )
-    recipients = Recipient.objects.filter(owner_id=owner_id).aggregate(
-        distinct=Count("pk"),
-        reachable=Count(
-            "pk",
-            filter=Q(is_active=True, unsubscribed_at__isnull=True, suppressed_at__isnull=True),
-        ),
-    )
+    recipients = Recipient.objects.filter(owner_id=owner_id)
     deliveries = Delivery.objects.filter(owner_id=owner_id).aggregate(
         sent=Count("pk", filter=Q(status=DeliveryStatus.SENT)),
         failed=Count("pk", filter=Q(status=DeliveryStatus.FAILED)),
@@ -106,8 +99,8 @@ def compute_dashboard(*, owner_id: int) -> Dashboard:
     return Dashboard(
         mailings_total=mailings["total"],
         mailings_active=mailings["active"],
-        recipients_distinct=recipients["distinct"],
-        recipients_reachable=recipients["reachable"],
+        recipients_distinct=recipients.count(),
+        recipients_reachable=recipients.reachable().count(),
         sent_total=deliveries["sent"],
         failed_total=deliveries["failed"],
     )
@@ -118,9 +111,29 @@ def recent_runs_of(*, actor: User, limit: int = 10) -> QuerySet[MailingRun]:
     return runs_visible_to(actor=actor).filter(mailing__owner=actor)[:limit]
 
 
-def run_totals_of(*, mailing: Mailing) -> dict[str, int]:
+def _run_totals() -> dict[str, Any]:
     """Sent / failed / skipped over all of a mailing's runs, and how many runs."""
-    totals = mailing.runs.aggregate(
-        runs=Count("pk"), sent=Sum("sent"), failed=Sum("failed"), skipped=Sum("skipped")
+    return {
+        "stat_runs": Count("runs"),
+        "stat_sent": Coalesce(Sum("runs__sent"), 0),
+        "stat_failed": Coalesce(Sum("runs__failed"), 0),
+        "stat_skipped": Coalesce(Sum("runs__skipped"), 0),
+    }
+
+
+def run_totals_of(*, mailing: Mailing) -> dict[str, int]:
+    totals = Mailing.objects.filter(pk=mailing.pk).aggregate(**_run_totals())
+    return {name.removeprefix("stat_"): value for name, value in totals.items()}
+
+
+def with_details(mailings: QuerySet[Mailing]) -> QuerySet[Mailing]:
+    """What a mailing's full description shows: its run totals (`stat_*`), its owner and
+    the ids of its lists and single recipients."""
+    return (
+        mailings.select_related("owner")
+        .annotate(**_run_totals())
+        .prefetch_related(
+            Prefetch("lists", queryset=RecipientList.objects.only("pk", "owner")),
+            Prefetch("recipients", queryset=Recipient.objects.only("pk", "owner")),
+        )
     )
-    return {name: value or 0 for name, value in totals.items()}

@@ -1,6 +1,10 @@
 """Every write that matters in campaigns, one function per business action.
 
-Sending itself (firing runs, fanning out chunks, rate limits) is in `dispatch.py`.
+Who may do what is decided in `actions.py`, before any of these run; a function here
+takes the acting user only to attribute the change, and raises ValidationError for input
+that cannot be written (objects of different owners mixed, a wrong status, a bad
+schedule). Sending itself (firing runs, fanning out chunks, rate limits) is in
+the `dispatch/` package.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -28,18 +32,27 @@ from lavka.campaigns.models import (
     RecipientList,
     RunStatus,
 )
-from lavka.campaigns.personalisation import UnknownPlaceholder, check_placeholders
+from lavka.campaigns.personalisation import placeholder_error
 from lavka.core import background
-from lavka.core.roles import Role, has_role
 
 
 def normalize_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def _require_owner(actor: User, obj: Any) -> None:
-    if obj.owner_id != actor.pk:
-        raise PermissionDenied
+def not_owned_by(owner_id: int | None, objects: Iterable[Any]) -> list[Any]:
+    """Those of `objects` that belong to someone other than `owner_id`."""
+    return [obj for obj in objects if obj.owner_id != owner_id]
+
+
+def _require_same_owner(owner_id: int | None, objects: Iterable[Any]) -> None:
+    """One owner's mailing, lists and recipients never mix with another's."""
+    foreign = not_owned_by(owner_id, objects)
+    if foreign:
+        raise ValidationError(
+            _("These belong to someone else: %(names)s")
+            % {"names": ", ".join(str(obj) for obj in foreign)}
+        )
 
 
 # --- recipients and lists -------------------------------------------------------------
@@ -54,45 +67,44 @@ def create_recipient(
     recipient.full_clean(exclude=["owner"])
     if Recipient.objects.filter(owner=owner, email__iexact=recipient.email).exists():
         raise ValidationError({"email": _("You already have a recipient with this email.")})
+    lists = list(lists)
+    _require_same_owner(owner.pk, lists)
     with transaction.atomic():
         recipient.save()
         for recipient_list in lists:
-            _require_owner(owner, recipient_list)
             recipient_list.recipients.add(recipient)
     stats.invalidate(owner_id=owner.pk)
     return recipient
 
 
 def update_recipient(*, actor: User, recipient: Recipient, email: str, **fields: Any) -> Recipient:
-    _require_owner(actor, recipient)
     recipient.email = normalize_email(email)
     for name, value in fields.items():
         if name not in RECIPIENT_FIELDS:
             raise TypeError(name)
         setattr(recipient, name, value)
     recipient.full_clean(exclude=["owner"])
-    duplicate = Recipient.objects.filter(owner=actor, email__iexact=recipient.email).exclude(
-        pk=recipient.pk
-    )
+    duplicate = Recipient.objects.filter(
+        owner_id=recipient.owner_id, email__iexact=recipient.email
+    ).exclude(pk=recipient.pk)
     if duplicate.exists():
         raise ValidationError({"email": _("You already have a recipient with this email.")})
     recipient.save()
-    stats.invalidate(owner_id=actor.pk)
+    stats.invalidate(owner_id=recipient.owner_id)
     return recipient
 
 
 def set_recipient_active(*, actor: User, recipient: Recipient, active: bool) -> Recipient:
-    _require_owner(actor, recipient)
     recipient.is_active = active
     recipient.save(update_fields=["is_active", "updated_at"])
-    stats.invalidate(owner_id=actor.pk)
+    stats.invalidate(owner_id=recipient.owner_id)
     return recipient
 
 
 def delete_recipient(*, actor: User, recipient: Recipient) -> None:
-    _require_owner(actor, recipient)
+    owner_id = recipient.owner_id
     recipient.delete()
-    stats.invalidate(owner_id=actor.pk)
+    stats.invalidate(owner_id=owner_id)
 
 
 def unsubscribe_recipient(*, recipient_id: int) -> Recipient | None:
@@ -108,14 +120,13 @@ def unsubscribe_recipient(*, recipient_id: int) -> Recipient | None:
 
 
 def resubscribe_recipient(*, actor: User, recipient: Recipient) -> Recipient:
-    _require_owner(actor, recipient)
     recipient.unsubscribed_at = None
     recipient.suppressed_at = None
     recipient.suppression_reason = ""
     recipient.save(
         update_fields=["unsubscribed_at", "suppressed_at", "suppression_reason", "updated_at"]
     )
-    stats.invalidate(owner_id=actor.pk)
+    stats.invalidate(owner_id=recipient.owner_id)
     return recipient
 
 
@@ -136,14 +147,12 @@ def save_list(
 ) -> RecipientList:
     if recipient_list is None:
         recipient_list = RecipientList(owner=owner)
-    else:
-        _require_owner(owner, recipient_list)
     recipient_list.name = name.strip()
     recipient_list.description = description
     recipient_list.full_clean(exclude=["owner"], validate_unique=False)
-    clash = RecipientList.objects.filter(owner=owner, name=recipient_list.name).exclude(
-        pk=recipient_list.pk
-    )
+    clash = RecipientList.objects.filter(
+        owner_id=recipient_list.owner_id, name=recipient_list.name
+    ).exclude(pk=recipient_list.pk)
     if clash.exists():
         raise ValidationError({"name": _("You already have a list with this name.")})
     recipient_list.save()
@@ -153,20 +162,16 @@ def save_list(
 def set_list_members(
     *, actor: User, recipient_list: RecipientList, recipients: Iterable[Recipient]
 ) -> None:
-    _require_owner(actor, recipient_list)
     members = list(recipients)
-    for recipient in members:
-        _require_owner(actor, recipient)
+    _require_same_owner(recipient_list.owner_id, members)
     recipient_list.recipients.set(members)
 
 
 def set_recipient_lists(
     *, actor: User, recipient: Recipient, lists: Iterable[RecipientList]
 ) -> None:
-    _require_owner(actor, recipient)
     chosen = list(lists)
-    for recipient_list in chosen:
-        _require_owner(actor, recipient_list)
+    _require_same_owner(recipient.owner_id, chosen)
     recipient.lists.set(chosen)
 
 
@@ -190,35 +195,24 @@ def save_list_with_members(
     owner: User,
     name: str,
     description: str,
-    members: Iterable[Recipient],
+    members: Iterable[Recipient] | None,
     recipient_list: RecipientList | None = None,
 ) -> RecipientList:
+    """The list and who is on it, together; `members=None` leaves the members as they are."""
     with transaction.atomic():
         recipient_list = save_list(
             owner=owner, name=name, description=description, recipient_list=recipient_list
         )
-        set_list_members(actor=owner, recipient_list=recipient_list, recipients=members)
+        if members is not None:
+            set_list_members(actor=owner, recipient_list=recipient_list, recipients=members)
     return recipient_list
 
 
 def delete_list(*, actor: User, recipient_list: RecipientList) -> None:
-    _require_owner(actor, recipient_list)
     recipient_list.delete()
 
 
 # --- messages -------------------------------------------------------------------------
-
-
-def _check_message_placeholders(subject: str, html_body: str, text_body: str) -> None:
-    try:
-        check_placeholders(subject, html_body, text_body)
-    except UnknownPlaceholder as exc:
-        raise ValidationError(
-            _(
-                "Unknown placeholder: %(names)s. Use {{ name }}, {{ email }} or {{ unsubscribe_url }}."
-            )
-            % {"names": ", ".join("{{ " + name + " }}" for name in exc.names)}
-        ) from exc
 
 
 def save_message(
@@ -232,9 +226,9 @@ def save_message(
 ) -> Message:
     if message is None:
         message = Message(owner=owner)
-    else:
-        _require_owner(owner, message)
-    _check_message_placeholders(subject, html_body, text_body)
+    error = placeholder_error(subject, html_body, text_body)
+    if error:
+        raise ValidationError(error)
     message.subject = subject.strip()
     message.html_body = html_body
     message.text_body = text_body
@@ -246,7 +240,6 @@ def save_message(
 
 def send_test_message(*, actor: User, message: Message) -> None:
     """Queue the message to the owner's own address, personalised as for them."""
-    _require_owner(actor, message)
     background.start("campaigns.send_test_message", message.pk, actor.pk)
 
 
@@ -305,14 +298,10 @@ def save_mailing(
     now = timezone.now()
     if mailing is None:
         mailing = Mailing(owner=owner, time_zone=owner.time_zone)
-    else:
-        _require_owner(owner, mailing)
-        if mailing.status == MailingStatus.COMPLETED:
-            raise ValidationError(_("A completed mailing cannot be edited."))
-    _require_owner(owner, message)
+    elif mailing.status == MailingStatus.COMPLETED:
+        raise ValidationError(_("A completed mailing cannot be edited."))
     lists, recipients = list(lists), list(recipients)
-    for item in (*lists, *recipients):
-        _require_owner(owner, item)
+    _require_same_owner(mailing.owner_id, [message, *lists, *recipients])
     mailing.name = name.strip()
     mailing.message = message
     mailing.first_send_at = first_send_at.replace(microsecond=0)
@@ -333,7 +322,6 @@ def save_mailing(
 
 
 def schedule_mailing(*, actor: User, mailing: Mailing) -> Mailing:
-    _require_owner(actor, mailing)
     if mailing.status not in (MailingStatus.DRAFT,):
         raise ValidationError(_("Only a draft can be scheduled; use resume for a paused mailing."))
     now = timezone.now()
@@ -353,26 +341,18 @@ def schedule_mailing(*, actor: User, mailing: Mailing) -> Mailing:
     return mailing
 
 
-def _may_moderate(actor: User) -> bool:
-    return has_role(actor, Role.MANAGER)
-
-
-@transaction.atomic
 def pause_mailing(
-    *, actor: User, mailing: Mailing, reason: str = "", disable: bool = False
+    *, actor: Any, mailing: Mailing, reason: str = "", disable: bool = False
 ) -> Mailing:
     """Freeze a mailing: no new runs fire and a run in progress stops sending.
 
-    Managers may pause anyone's mailing; `disable` also keeps the owner from resuming.
+    A person pausing someone else's mailing (a moderator) is named in the reason when
+    they give none; `disable` also keeps the owner from resuming.
     """
-    is_owner = mailing.owner_id == actor.pk
-    if not is_owner and not _may_moderate(actor):
-        raise PermissionDenied
-    if disable and not _may_moderate(actor):
-        raise PermissionDenied
+    by_someone_else = actor.pk is not None and mailing.owner_id != actor.pk
     return freeze_mailing(
         mailing=mailing,
-        reason=reason or (_("Paused by a manager.") if not is_owner else ""),
+        reason=reason or (paused_by_manager_reason() if by_someone_else else ""),
         disable=disable,
     )
 
@@ -398,14 +378,10 @@ def freeze_mailing(*, mailing: Mailing, reason: str, disable: bool = False) -> M
 
 
 @transaction.atomic
-def resume_mailing(*, actor: User, mailing: Mailing) -> Mailing:
+def resume_mailing(*, actor: Any, mailing: Mailing) -> Mailing:
     """Pick up from now: slots that passed while paused are not sent."""
-    if mailing.owner_id != actor.pk and not _may_moderate(actor):
-        raise PermissionDenied
     if mailing.status != MailingStatus.PAUSED:
         raise ValidationError(_("Only a paused mailing can be resumed."))
-    if mailing.disabled_by_manager and not _may_moderate(actor):
-        raise ValidationError(_("A manager disabled this mailing; ask them to resume it."))
     now = timezone.now()
     has_runs = mailing.runs.exclude(status=RunStatus.MISSED).exists()
     next_send_at = scheduling.next_slot(
@@ -437,10 +413,8 @@ def resume_mailing(*, actor: User, mailing: Mailing) -> Mailing:
     return mailing
 
 
-def complete_mailing(*, actor: User, mailing: Mailing) -> Mailing:
-    """Final: no further runs. A run already sending finishes. Managers may end any."""
-    if mailing.owner_id != actor.pk and not _may_moderate(actor):
-        raise PermissionDenied
+def complete_mailing(*, actor: Any, mailing: Mailing) -> Mailing:
+    """Final: no further runs. A run already sending finishes."""
     if mailing.status == MailingStatus.COMPLETED:
         return mailing
     mailing.status = MailingStatus.COMPLETED
@@ -451,13 +425,12 @@ def complete_mailing(*, actor: User, mailing: Mailing) -> Mailing:
 
 
 def delete_mailing(*, actor: User, mailing: Mailing) -> None:
-    _require_owner(actor, mailing)
+    owner_id = mailing.owner_id
     mailing.delete()
-    stats.invalidate(owner_id=actor.pk)
+    stats.invalidate(owner_id=owner_id)
 
 
 def delete_message(*, actor: User, message: Message) -> None:
-    _require_owner(actor, message)
     if message.mailings.exists():
         raise ValidationError(_("This message is used by a mailing; deactivate it instead."))
     try:

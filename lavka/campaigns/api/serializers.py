@@ -1,5 +1,5 @@
 """Serializers of the campaigns API. They check the shape of input; the rules are in
-`services`, which the views call with `validated_data`."""
+`actions`, which the views call with `validated_data`."""
 
 from __future__ import annotations
 

@@ -1,8 +1,11 @@
-"""Viewsets of the campaigns API.
+"""Viewsets of the campaigns API. They validate input and call the actions.
 
-A service's ValidationError becomes a 400 with the same field map; an error that
-belongs to no field is also given as the `detail`. Invalid status changes (scheduling a
-mailing twice, resuming one that is not paused) are such errors: 400, never 409.
+Objects are found through the selectors first; an action refused on an object the
+caller does not own answers 404, like an object that does not exist (a moderator sees
+every mailing but may not edit another owner's). A ValidationError becomes a 400 with
+the same field map; an error that belongs to no field is also given as the `detail`.
+Invalid status changes (scheduling a mailing twice, resuming one that is not paused) are
+such errors: 400, never 409.
 """
 
 from __future__ import annotations
@@ -11,11 +14,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
-from django.db.models import Count, Prefetch, QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -25,7 +27,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from lavka.campaigns import selectors, services
+from lavka.campaigns import actions, selectors
 from lavka.campaigns.api.serializers import (
     CampaignsErrorSerializer,
     DeliveryFilterSerializer,
@@ -39,6 +41,7 @@ from lavka.campaigns.api.serializers import (
     RecipientSerializer,
 )
 from lavka.campaigns.models import Mailing, MailingRun, Message, Recipient, RecipientList
+from lavka.core.actions import Action, owns
 
 NON_FIELD_KEY = api_settings.NON_FIELD_ERRORS_KEY
 
@@ -59,6 +62,31 @@ def service_errors() -> Iterator[None]:
         if NON_FIELD_KEY in errors:
             errors["detail"] = " ".join(errors[NON_FIELD_KEY])
         raise serializers.ValidationError(errors) from exc
+
+
+@contextmanager
+def refusal_as_missing(action: Action[Any]) -> Iterator[None]:
+    """An action refused on a mailing the caller does not own answers 404: they found it
+    only because they may see it (a moderator), as if it did not exist for this."""
+    try:
+        yield
+    except PermissionDenied:
+        mailing = getattr(action, "mailing", None)
+        if mailing is not None and not owns(action.actor, mailing):
+            raise Http404 from None
+        raise
+
+
+def carry_out(action: Action[Any]) -> Any:
+    """Execute an action; its ValidationError is a 400."""
+    with refusal_as_missing(action), service_errors():
+        return action.execute()
+
+
+def check_first(action: Action[Any]) -> None:
+    """Only the check of an action, before the input is looked at."""
+    with refusal_as_missing(action):
+        action.check()
 
 
 INVALID_INPUT = OpenApiResponse(
@@ -94,23 +122,21 @@ class RecipientViewSet(viewsets.ModelViewSet[Recipient]):
         return selectors.recipients_of(actor=self.request.user, **filters.validated_data)
 
     def perform_create(self, serializer: RecipientSerializer) -> None:  # type: ignore[override]
-        with service_errors():
-            serializer.instance = services.create_recipient(
-                owner=self.request.user, **serializer.validated_data
-            )
+        serializer.instance = carry_out(
+            actions.CreateRecipient(self.request.user, **serializer.validated_data)
+        )
 
     def perform_update(self, serializer: RecipientSerializer) -> None:  # type: ignore[override]
-        fields = dict(serializer.validated_data)
         recipient = serializer.instance
         assert recipient is not None
-        email = fields.pop("email", recipient.email)
-        with service_errors():
-            services.update_recipient(
-                actor=self.request.user, recipient=recipient, email=email, **fields
+        carry_out(
+            actions.UpdateRecipient(
+                self.request.user, recipient=recipient, **serializer.validated_data
             )
+        )
 
     def perform_destroy(self, instance: Recipient) -> None:
-        services.delete_recipient(actor=self.request.user, recipient=instance)
+        carry_out(actions.DeleteRecipient(self.request.user, recipient=instance))
 
 
 @_crud_schema(RecipientListSerializer)
@@ -128,17 +154,15 @@ class RecipientListViewSet(viewsets.ModelViewSet[RecipientList]):
     def _save(self, serializer: RecipientListSerializer) -> None:
         data = serializer.validated_data
         current = serializer.instance
-        with service_errors(), transaction.atomic():
-            saved = services.save_list(
-                owner=self.request.user,
+        saved = carry_out(
+            actions.SaveList(
+                self.request.user,
                 name=data.get("name", current.name if current else ""),
                 description=data.get("description", current.description if current else ""),
+                members=data.get("recipients"),
                 recipient_list=current,
             )
-            if "recipients" in data:
-                services.set_list_members(
-                    actor=self.request.user, recipient_list=saved, recipients=data["recipients"]
-                )
+        )
         serializer.instance = self.get_queryset().get(pk=saved.pk)
 
     def perform_create(self, serializer: RecipientListSerializer) -> None:  # type: ignore[override]
@@ -148,7 +172,7 @@ class RecipientListViewSet(viewsets.ModelViewSet[RecipientList]):
         self._save(serializer)
 
     def perform_destroy(self, instance: RecipientList) -> None:
-        services.delete_list(actor=self.request.user, recipient_list=instance)
+        carry_out(actions.DeleteList(self.request.user, recipient_list=instance))
 
 
 @_crud_schema(MessageSerializer, destroy=extend_schema(responses={204: None, 400: INVALID_INPUT}))
@@ -173,10 +197,9 @@ class MessageViewSet(viewsets.ModelViewSet[Message]):
                 ("is_active", True),
             )
         }
-        with service_errors():
-            serializer.instance = services.save_message(
-                owner=self.request.user, message=current, **values
-            )
+        serializer.instance = carry_out(
+            actions.SaveMessage(self.request.user, message=current, **values)
+        )
 
     def perform_create(self, serializer: MessageSerializer) -> None:  # type: ignore[override]
         self._save(serializer)
@@ -185,8 +208,7 @@ class MessageViewSet(viewsets.ModelViewSet[Message]):
         self._save(serializer)
 
     def perform_destroy(self, instance: Message) -> None:
-        with service_errors():
-            services.delete_message(actor=self.request.user, message=instance)
+        carry_out(actions.DeleteMessage(self.request.user, message=instance))
 
 
 class MailingRunViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[MailingRun]):
@@ -209,7 +231,7 @@ class MailingRunViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Maili
         run = self.get_object()
         filters = DeliveryFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        deliveries = selectors.deliveries_visible_to(actor=request.user, run=run)
+        deliveries = selectors.deliveries_of(run=run)
         if filters.validated_data.get("status"):
             deliveries = deliveries.filter(status=filters.validated_data["status"])
         page = self.paginate_queryset(deliveries)
@@ -236,36 +258,31 @@ class MailingViewSet(viewsets.ModelViewSet[Mailing]):
     serializer_class = MailingSerializer
     lookup_value_converter = "int"
 
-    OWNER_ONLY = {"update", "partial_update", "destroy", "schedule"}
     LOADS_ONE = {"schedule", "pause", "resume", "complete", "runs"}
+    # What each change does, checked as soon as the mailing is found (before the input).
+    CHANGES: dict[str, type[Action[Any]]] = {
+        "update": actions.SaveMailing,
+        "partial_update": actions.SaveMailing,
+        "destroy": actions.DeleteMailing,
+        "schedule": actions.ScheduleMailing,
+        "pause": actions.PauseMailing,
+        "resume": actions.ResumeMailing,
+        "complete": actions.CompleteMailing,
+    }
 
     def get_queryset(self) -> QuerySet[Mailing]:
-        user = self.request.user
-        if self.action in self.OWNER_ONLY:
-            mailings = selectors.mailings_owned_by(actor=user)
-        else:
-            mailings = selectors.mailings_visible_to(actor=user)
-        return mailings if self.action in self.LOADS_ONE else self._detailed(mailings)
+        mailings = selectors.mailings_visible_to(actor=self.request.user)
+        return mailings if self.action in self.LOADS_ONE else selectors.with_details(mailings)
 
-    @staticmethod
-    def _detailed(mailings: QuerySet[Mailing]) -> QuerySet[Mailing]:
-        """What the serializer shows: stats over the runs, the owner, the audience ids."""
-        return (
-            mailings.select_related("owner")
-            .annotate(
-                stat_runs=Count("runs"),
-                stat_sent=Coalesce(Sum("runs__sent"), 0),
-                stat_failed=Coalesce(Sum("runs__failed"), 0),
-                stat_skipped=Coalesce(Sum("runs__skipped"), 0),
-            )
-            .prefetch_related(
-                Prefetch("lists", queryset=RecipientList.objects.only("pk", "owner")),
-                Prefetch("recipients", queryset=Recipient.objects.only("pk", "owner")),
-            )
-        )
+    def get_object(self) -> Mailing:
+        mailing = super().get_object()
+        change = self.CHANGES.get(self.action or "")
+        if change is not None:
+            check_first(change(self.request.user, mailing=mailing))
+        return mailing
 
     def _fresh(self, mailing: Mailing) -> Mailing:
-        return self._detailed(Mailing.objects.all()).get(pk=mailing.pk)
+        return selectors.with_details(Mailing.objects.all()).get(pk=mailing.pk)
 
     def _save(self, serializer: MailingSerializer) -> None:
         data = serializer.validated_data
@@ -276,9 +293,9 @@ class MailingViewSet(viewsets.ModelViewSet[Mailing]):
                 return data[name]
             return getattr(current, name) if current else default
 
-        with service_errors():
-            saved = services.save_mailing(
-                owner=self.request.user,
+        saved = carry_out(
+            actions.SaveMailing(
+                self.request.user,
                 mailing=current,
                 name=value("name"),
                 message=value("message"),
@@ -289,6 +306,7 @@ class MailingViewSet(viewsets.ModelViewSet[Mailing]):
                 lists=data.get("lists", current.lists.all() if current else ()),
                 recipients=data.get("recipients", current.recipients.all() if current else ()),
             )
+        )
         serializer.instance = self._fresh(saved)
 
     def perform_create(self, serializer: MailingSerializer) -> None:  # type: ignore[override]
@@ -298,12 +316,11 @@ class MailingViewSet(viewsets.ModelViewSet[Mailing]):
         self._save(serializer)
 
     def perform_destroy(self, instance: Mailing) -> None:
-        services.delete_mailing(actor=self.request.user, mailing=instance)
+        carry_out(actions.DeleteMailing(self.request.user, mailing=instance))
 
-    def _transition(self, change: Any, **kwargs: Any) -> Response:
+    def _transition(self, **options: Any) -> Response:
         mailing = self.get_object()
-        with service_errors():
-            change(actor=self.request.user, mailing=mailing, **kwargs)
+        carry_out(self.CHANGES[self.action or ""](self.request.user, mailing=mailing, **options))
         return Response(self.get_serializer(self._fresh(mailing)).data)
 
     @_transition_schema(
@@ -312,7 +329,7 @@ class MailingViewSet(viewsets.ModelViewSet[Mailing]):
     )
     @action(detail=True, methods=["post"])
     def schedule(self, request: Request, pk: str | None = None) -> Response:
-        return self._transition(services.schedule_mailing)
+        return self._transition()
 
     @_transition_schema(
         "campaigns_mailings_pause",
@@ -323,7 +340,7 @@ class MailingViewSet(viewsets.ModelViewSet[Mailing]):
     def pause(self, request: Request, pk: str | None = None) -> Response:
         options = MailingPauseSerializer(data=request.data)
         options.is_valid(raise_exception=True)
-        return self._transition(services.pause_mailing, **options.validated_data)
+        return self._transition(**options.validated_data)
 
     @_transition_schema(
         "campaigns_mailings_resume",
@@ -331,7 +348,7 @@ class MailingViewSet(viewsets.ModelViewSet[Mailing]):
     )
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: str | None = None) -> Response:
-        return self._transition(services.resume_mailing)
+        return self._transition()
 
     @_transition_schema(
         "campaigns_mailings_complete",
@@ -339,7 +356,7 @@ class MailingViewSet(viewsets.ModelViewSet[Mailing]):
     )
     @action(detail=True, methods=["post"])
     def complete(self, request: Request, pk: str | None = None) -> Response:
-        return self._transition(services.complete_mailing)
+        return self._transition()
 
     @extend_schema(
         operation_id="campaigns_mailings_runs_list",

@@ -1,14 +1,13 @@
-"""The message form. Saving goes through services.save_message."""
+"""The message form. Saving goes through actions.SaveMessage."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
-from django.utils.translation import gettext_lazy as _
 
 from lavka.campaigns.models import Message
-from lavka.campaigns.personalisation import unknown_placeholders
+from lavka.campaigns.personalisation import placeholder_error
 
 
 class MessageForm(forms.ModelForm):
@@ -24,13 +23,7 @@ class MessageForm(forms.ModelForm):
         """Each unknown placeholder is reported at the field that holds it."""
         cleaned = super().clean() or {}
         for name in ("subject", "html_body", "text_body"):
-            unknown = unknown_placeholders(cleaned.get(name) or "")
-            if unknown:
-                self.add_error(
-                    name,
-                    _(
-                        "Unknown placeholder: %(names)s. Use {{ name }}, {{ email }} or {{ unsubscribe_url }}."
-                    )
-                    % {"names": ", ".join("{{ " + u + " }}" for u in unknown)},
-                )
+            error = placeholder_error(cleaned.get(name) or "")
+            if error:
+                self.add_error(name, error)
         return cleaned

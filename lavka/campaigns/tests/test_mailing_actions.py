@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from lavka.campaigns import dispatch, services
+from lavka.campaigns import actions, dispatch, services
 from lavka.campaigns.models import MailingRun, MailingStatus, Periodicity, RunStatus
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
@@ -86,7 +86,7 @@ def test_a_mailing_without_recipients_cannot_be_scheduled(mailing_factory, owner
 @pytest.mark.django_db
 def test_another_owner_cannot_schedule_it(ready_mailing, other_customer):
     with pytest.raises(PermissionDenied):
-        services.schedule_mailing(actor=other_customer, mailing=ready_mailing)
+        actions.ScheduleMailing(other_customer, mailing=ready_mailing).execute()
 
 
 @pytest.mark.django_db
@@ -169,11 +169,11 @@ def test_a_manager_may_pause_and_disable_any_mailing_but_the_owner_cannot_resume
 ):
     services.schedule_mailing(actor=owner, mailing=ready_mailing)
 
-    services.pause_mailing(actor=manager, mailing=ready_mailing, disable=True)
+    actions.PauseMailing(manager, mailing=ready_mailing, disable=True).execute()
 
     with pytest.raises(ValidationError, match="manager disabled"):
-        services.resume_mailing(actor=owner, mailing=ready_mailing)
-    services.resume_mailing(actor=manager, mailing=ready_mailing)
+        actions.ResumeMailing(owner, mailing=ready_mailing).execute()
+    actions.ResumeMailing(manager, mailing=ready_mailing).execute()
     ready_mailing.refresh_from_db()
     assert ready_mailing.status == MailingStatus.SCHEDULED
 
@@ -183,20 +183,20 @@ def test_a_customer_cannot_pause_someone_elses_mailing(ready_mailing, owner, oth
     services.schedule_mailing(actor=owner, mailing=ready_mailing)
 
     with pytest.raises(PermissionDenied):
-        services.pause_mailing(actor=other_customer, mailing=ready_mailing)
+        actions.PauseMailing(other_customer, mailing=ready_mailing).execute()
 
 
 @pytest.mark.django_db
 def test_a_manager_cannot_edit_someone_elses_mailing(ready_mailing, manager):
     with pytest.raises(PermissionDenied):
-        services.save_mailing(
-            owner=manager,
+        actions.SaveMailing(
+            manager,
             mailing=ready_mailing,
             name="Mine now",
             message=ready_mailing.message,
             first_send_at=timezone.now() + timedelta(days=1),
             periodicity=Periodicity.ONCE,
-        )
+        ).execute()
 
 
 @pytest.mark.django_db

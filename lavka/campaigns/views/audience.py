@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from lavka.accounts.models import User
-from lavka.campaigns import csv_io, selectors, services
+from lavka.campaigns import actions, csv_io, selectors
 from lavka.campaigns.forms.audience import (
     STATE_CHOICES,
     ImportConfirmForm,
@@ -92,13 +92,13 @@ def recipient_create(request: HttpRequest) -> HttpResponse:
     form = RecipientForm(request.POST or None, owner=owner)
     if request.method == "POST" and form.is_valid():
         try:
-            recipient = services.create_recipient(
-                owner=owner,
+            recipient = actions.CreateRecipient(
+                owner,
                 email=form.cleaned_data["email"],
                 lists=form.cleaned_data["lists"],
                 is_active=True,
                 **_recipient_fields(form),
-            )
+            ).execute()
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -117,13 +117,13 @@ def recipient_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = RecipientForm(request.POST or None, instance=recipient, owner=owner)
     if request.method == "POST" and form.is_valid():
         try:
-            services.edit_recipient(
-                actor=owner,
+            actions.UpdateRecipient(
+                owner,
                 recipient=recipient,
                 email=form.cleaned_data["email"],
                 lists=form.cleaned_data["lists"],
                 **_recipient_fields(form),
-            )
+            ).execute()
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -143,7 +143,7 @@ def recipient_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def recipient_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
     recipient = _own_recipient(request, pk)
-    services.set_recipient_active(actor=_owner(request), recipient=recipient, active=False)
+    actions.SetRecipientActive(_owner(request), recipient=recipient, active=False).execute()
     messages.success(
         request, _("%(email)s is inactive and gets no mailings.") % {"email": recipient.email}
     )
@@ -154,7 +154,7 @@ def recipient_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def recipient_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
     recipient = _own_recipient(request, pk)
-    services.set_recipient_active(actor=_owner(request), recipient=recipient, active=True)
+    actions.SetRecipientActive(_owner(request), recipient=recipient, active=True).execute()
     messages.success(request, _("%(email)s is active again.") % {"email": recipient.email})
     return redirect("campaigns:recipient_edit", pk=recipient.pk)
 
@@ -163,7 +163,7 @@ def recipient_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def recipient_resubscribe(request: HttpRequest, pk: int) -> HttpResponse:
     recipient = _own_recipient(request, pk)
-    services.resubscribe_recipient(actor=_owner(request), recipient=recipient)
+    actions.ResubscribeRecipient(_owner(request), recipient=recipient).execute()
     messages.success(
         request,
         _("%(email)s will receive mailings again. Only do this if they asked for it.")
@@ -176,7 +176,7 @@ def recipient_resubscribe(request: HttpRequest, pk: int) -> HttpResponse:
 def recipient_delete(request: HttpRequest, pk: int) -> HttpResponse:
     recipient = _own_recipient(request, pk)
     if request.method == "POST":
-        services.delete_recipient(actor=_owner(request), recipient=recipient)
+        actions.DeleteRecipient(_owner(request), recipient=recipient).execute()
         messages.success(request, _("%(email)s was deleted.") % {"email": recipient.email})
         return redirect("campaigns:recipient_list")
     return render(request, "campaigns/recipient_confirm_delete.html", {"recipient": recipient})
@@ -209,13 +209,13 @@ def _list_form(request: HttpRequest, recipient_list: RecipientList | None) -> Ht
     form = RecipientListForm(request.POST or None, instance=recipient_list, owner=owner)
     if request.method == "POST" and form.is_valid():
         try:
-            saved = services.save_list_with_members(
-                owner=owner,
+            saved = actions.SaveList(
+                owner,
                 name=form.cleaned_data["name"],
                 description=form.cleaned_data["description"],
                 members=form.cleaned_data["members"],
                 recipient_list=recipient_list,
-            )
+            ).execute()
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -245,7 +245,7 @@ def list_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def list_delete(request: HttpRequest, pk: int) -> HttpResponse:
     recipient_list = _own_list(request, pk)
     if request.method == "POST":
-        services.delete_list(actor=_owner(request), recipient_list=recipient_list)
+        actions.DeleteList(_owner(request), recipient_list=recipient_list).execute()
         messages.success(
             request, _("The list “%(name)s” was deleted.") % {"name": recipient_list.name}
         )
@@ -286,24 +286,19 @@ def recipient_import(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _import_page(request, form, status=400)
     upload = form.cleaned_data["file"]
+    target_list = form.cleaned_data["target_list"]
     try:
-        text = csv_io.decode_upload(upload.read())
-        plan = csv_io.plan_import(owner=owner, text=text)
+        plan, pending = csv_io.preview_import(
+            owner=owner,
+            data=upload.read(),
+            filename=upload.name,
+            target_list=target_list,
+            previous=request.session.get(IMPORT_SESSION_KEY),
+        )
     except csv_io.ImportRefused as exc:
         form.add_error("file", str(exc))
         return _import_page(request, form, status=400)
-    previous = request.session.get(IMPORT_SESSION_KEY)
-    if previous:
-        csv_io.drop_stash(owner_id=owner.pk, token=previous["token"])
-    target_list = form.cleaned_data["target_list"]
-    token = csv_io.stash_upload(owner_id=owner.pk, text=text)
-    request.session[IMPORT_SESSION_KEY] = {
-        "token": token,
-        "digest": csv_io.text_digest(text),
-        "fingerprint": plan.fingerprint(),
-        "list_id": target_list.pk if target_list else None,
-        "filename": upload.name,
-    }
+    request.session[IMPORT_SESSION_KEY] = pending
     return render(
         request,
         "campaigns/import_preview.html",
@@ -320,22 +315,9 @@ def recipient_import(request: HttpRequest) -> HttpResponse:
             "preview_rows": PREVIEW_ROWS,
             "filename": upload.name,
             "target_list": target_list,
-            "confirm_form": ImportConfirmForm(initial={"token": token}),
+            "confirm_form": ImportConfirmForm(initial={"token": pending["token"]}),
         },
     )
-
-
-def _pending_import(request: HttpRequest, owner: User) -> tuple[dict[str, Any], str] | None:
-    """The previewed import this session may confirm, and its text; None if there is none
-    or the confirmation does not name it."""
-    pending = request.session.get(IMPORT_SESSION_KEY)
-    form = ImportConfirmForm(request.POST)
-    if not pending or not form.is_valid() or form.cleaned_data["token"] != pending["token"]:
-        return None
-    text = csv_io.load_stash(owner_id=owner.pk, token=pending["token"])
-    if text is None or csv_io.text_digest(text) != pending["digest"]:
-        return None
-    return pending, text
 
 
 @login_required
@@ -343,24 +325,24 @@ def _pending_import(request: HttpRequest, owner: User) -> tuple[dict[str, Any], 
 def recipient_import_confirm(request: HttpRequest) -> HttpResponse:
     """Step 2: import exactly what the preview showed, in one transaction."""
     owner = _owner(request)
-    found = _pending_import(request, owner)
-    if found is None:
+    form = ImportConfirmForm(request.POST)
+    confirm = actions.ConfirmImport(
+        owner,
+        pending=request.session.get(IMPORT_SESSION_KEY),
+        token=form.cleaned_data["token"] if form.is_valid() else "",
+    )
+    try:
+        confirmed = confirm.execute()
+    except csv_io.ImportNotFound:
         messages.error(
             request, _("There is no previewed import to confirm. Upload the file again.")
         )
         return _import_page(request, ImportUploadForm(owner=owner), status=400)
-    pending, text = found
-    target_list = None
-    if pending["list_id"] is not None:
-        target_list = selectors.lists_of(actor=owner).filter(pk=pending["list_id"]).first()
-        if target_list is None:
-            messages.error(request, _("The chosen list no longer exists. Upload the file again."))
-            return _import_page(request, ImportUploadForm(owner=owner), status=400)
-    try:
-        result = csv_io.import_recipients(
-            owner=owner, text=text, fingerprint=pending["fingerprint"], target_list=target_list
-        )
+    except csv_io.ImportListGone:
+        messages.error(request, _("The chosen list no longer exists. Upload the file again."))
+        return _import_page(request, ImportUploadForm(owner=owner), status=400)
     except csv_io.ImportStale:
+        request.session.pop(IMPORT_SESSION_KEY, None)
         messages.error(
             request,
             _(
@@ -368,9 +350,8 @@ def recipient_import_confirm(request: HttpRequest) -> HttpResponse:
             ),
         )
         return _import_page(request, ImportUploadForm(owner=owner), status=409)
-    finally:
-        csv_io.drop_stash(owner_id=owner.pk, token=pending["token"])
-        request.session.pop(IMPORT_SESSION_KEY, None)
+    request.session.pop(IMPORT_SESSION_KEY, None)
+    result = confirmed.result
     messages.success(
         request,
         _(
@@ -384,6 +365,6 @@ def recipient_import_confirm(request: HttpRequest) -> HttpResponse:
             "rejected": result.rejected,
         },
     )
-    if target_list is not None:
-        return redirect("campaigns:list_detail", pk=target_list.pk)
+    if confirmed.target_list is not None:
+        return redirect("campaigns:list_detail", pk=confirmed.target_list.pk)
     return redirect("campaigns:recipient_list")

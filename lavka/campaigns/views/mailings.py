@@ -1,10 +1,10 @@
 """Mailing pages: list, create/edit, detail with the countdown to the next send, the
 schedule/pause/resume/complete/delete actions, and a run's delivery log.
 
-Who may do what follows the selectors and services: an owner sees and changes their own
-mailings; a manager sees every mailing and run and may pause, disable or resume any of
-them, but editing, scheduling, completing and deleting look the mailing up among the
-actor's own, so another owner's mailing is a 404 there even for a manager.
+Who may do what is the actions' business. The pages find a mailing through the
+selectors first: the owner's buttons (edit, schedule, complete, delete) among the
+actor's own mailings, the moderation buttons (pause, disable, resume) among those the
+actor may see, so another owner's mailing is a 404 there, as if it did not exist.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats, timezone
@@ -28,9 +28,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from lavka.accounts.models import User
-from lavka.campaigns import selectors, services
+from lavka.campaigns import actions, selectors, services
 from lavka.campaigns.forms.mailings import MailingForm, PauseForm
 from lavka.campaigns.models import (
+    ACTIVE_STATUSES,
     DeliveryStatus,
     Mailing,
     MailingRun,
@@ -103,7 +104,7 @@ def countdown_for(
 ) -> Countdown | None:
     """Measured from the latest run's slot, or from when the mailing was last (re)scheduled."""
     next_send_at = mailing.next_send_at
-    if mailing.status not in services.ACTIVE_STATUSES or next_send_at is None:
+    if mailing.status not in ACTIVE_STATUSES or next_send_at is None:
         return None
     started_at = mailing.updated_at
     if latest_run is not None and latest_run.scheduled_for < next_send_at:
@@ -135,33 +136,29 @@ def _mailing_form_page(
     if request.method != "POST" or not form.is_valid():
         return None, form
     data = form.cleaned_data
-    then_schedule = request.POST.get("then") == "schedule" and (
-        mailing is None or mailing.status == MailingStatus.DRAFT
+    save = actions.SaveMailing(
+        owner,
+        mailing=mailing,
+        name=data["name"],
+        message=data["message"],
+        first_send_at=data["first_send_at"],
+        periodicity=data["periodicity"],
+        cron_expression=data["cron_expression"],
+        end_at=data["end_at"],
+        lists=data["lists"],
+        recipients=data["recipients"],
+        then_schedule=request.POST.get("then") == "schedule",
     )
     try:
-        with transaction.atomic():
-            saved = services.save_mailing(
-                owner=owner,
-                mailing=mailing,
-                name=data["name"],
-                message=data["message"],
-                first_send_at=data["first_send_at"],
-                periodicity=data["periodicity"],
-                cron_expression=data["cron_expression"],
-                end_at=data["end_at"],
-                lists=data["lists"],
-                recipients=data["recipients"],
-            )
-            if then_schedule:
-                services.schedule_mailing(actor=owner, mailing=saved)
+        saved = save.execute()
     except ValidationError as exc:
         _apply_errors(form, exc)
         return None, form
-    if then_schedule:
+    if save.scheduled:
         messages.success(
             request, _("Scheduled. Next send: %(when)s.") % {"when": _when(saved.next_send_at)}
         )
-    elif saved.status in services.ACTIVE_STATUSES:
+    elif saved.status in ACTIVE_STATUSES:
         messages.success(
             request, _("Saved. Next send: %(when)s.") % {"when": _when(saved.next_send_at)}
         )
@@ -196,7 +193,7 @@ def mailing_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def mailing_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    mailing = get_object_or_404(selectors.mailings_owned_by(actor=_actor(request)), pk=pk)
+    mailing = get_object_or_404(_owned(_actor(request)), pk=pk)
     if mailing.status == MailingStatus.COMPLETED:
         messages.error(request, _("A completed mailing cannot be edited."))
         return redirect("campaigns:mailing_detail", mailing.pk)
@@ -243,7 +240,7 @@ def mailing_detail(request: HttpRequest, pk: int) -> HttpResponse:
         latest_run = mailing.runs.order_by("-scheduled_for").first()
     audience = services.audience_queryset(mailing)
     is_owner = mailing.owner_id == actor.pk
-    may_moderate = selectors.can_see_all_mailings(actor)
+    may_moderate = actions.is_moderator(actor)
     return render(
         request,
         "campaigns/mailing_detail.html",
@@ -256,30 +253,32 @@ def mailing_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "schedule_in_words": describe_schedule(mailing),
             "countdown": countdown_for(mailing, latest_run=latest_run, now=timezone.now()),
             "audience_size": audience.count(),
-            "reachable_size": audience.filter(
-                is_active=True, unsubscribed_at__isnull=True, suppressed_at__isnull=True
-            ).count(),
+            "reachable_size": audience.reachable().count(),
             "totals": selectors.run_totals_of(mailing=mailing),
-            "is_active": mailing.status in services.ACTIVE_STATUSES,
+            "is_active": mailing.status in ACTIVE_STATUSES,
             "pause_form": PauseForm(),
         },
     )
 
 
-def _action(
+def _owned(actor: User) -> QuerySet[Mailing]:
+    return selectors.mailings_owned_by(actor=actor)
+
+
+def _visible(actor: User) -> QuerySet[Mailing]:
+    return selectors.mailings_visible_to(actor=actor)
+
+
+def _act(
     request: HttpRequest,
     pk: int,
     *,
-    own_only: bool,
+    find_among: Callable[[User], QuerySet[Mailing]],
     act: Callable[[User, Mailing], str],
 ) -> HttpResponse:
+    """Find the mailing, run the action, and say on the detail page how it went."""
     actor = _actor(request)
-    visible = (
-        selectors.mailings_owned_by(actor=actor)
-        if own_only
-        else selectors.mailings_visible_to(actor=actor)
-    )
-    mailing = get_object_or_404(visible, pk=pk)
+    mailing = get_object_or_404(find_among(actor), pk=pk)
     try:
         result = act(actor, mailing)
     except ValidationError as exc:
@@ -293,10 +292,10 @@ def _action(
 @require_POST
 def mailing_schedule(request: HttpRequest, pk: int) -> HttpResponse:
     def act(actor: User, mailing: Mailing) -> str:
-        services.schedule_mailing(actor=actor, mailing=mailing)
+        actions.ScheduleMailing(actor, mailing=mailing).execute()
         return _("Scheduled. Next send: %(when)s.") % {"when": _when(mailing.next_send_at)}
 
-    return _action(request, pk, own_only=True, act=act)
+    return _act(request, pk, find_among=_owned, act=act)
 
 
 def _pause_reason(request: HttpRequest) -> str:
@@ -308,52 +307,55 @@ def _pause_reason(request: HttpRequest) -> str:
 @require_POST
 def mailing_pause(request: HttpRequest, pk: int) -> HttpResponse:
     def act(actor: User, mailing: Mailing) -> str:
-        services.pause_mailing(actor=actor, mailing=mailing, reason=_pause_reason(request))
+        actions.PauseMailing(actor, mailing=mailing, reason=_pause_reason(request)).execute()
         return _("Paused. Nothing is sent until the mailing is resumed.")
 
-    return _action(request, pk, own_only=False, act=act)
+    return _act(request, pk, find_among=_visible, act=act)
 
 
 @login_required
 @require_POST
 def mailing_disable(request: HttpRequest, pk: int) -> HttpResponse:
     def act(actor: User, mailing: Mailing) -> str:
-        services.pause_mailing(
-            actor=actor, mailing=mailing, reason=_pause_reason(request), disable=True
-        )
+        actions.PauseMailing(
+            actor, mailing=mailing, reason=_pause_reason(request), disable=True
+        ).execute()
         return _("Disabled. Its owner cannot resume it; a manager can.")
 
-    return _action(request, pk, own_only=False, act=act)
+    return _act(request, pk, find_among=_visible, act=act)
 
 
 @login_required
 @require_POST
 def mailing_resume(request: HttpRequest, pk: int) -> HttpResponse:
     def act(actor: User, mailing: Mailing) -> str:
-        services.resume_mailing(actor=actor, mailing=mailing)
+        actions.ResumeMailing(actor, mailing=mailing).execute()
         if mailing.status == MailingStatus.COMPLETED:
             return _("Resumed. The schedule has no further sends, so the mailing is completed.")
         return _("Resumed. Next send: %(when)s.") % {"when": _when(mailing.next_send_at)}
 
-    return _action(request, pk, own_only=False, act=act)
+    return _act(request, pk, find_among=_visible, act=act)
 
 
 @login_required
 @require_POST
 def mailing_complete(request: HttpRequest, pk: int) -> HttpResponse:
+    """The owner's button; moderators end others' mailings from the API or the admin."""
+
     def act(actor: User, mailing: Mailing) -> str:
-        services.complete_mailing(actor=actor, mailing=mailing)
+        actions.CompleteMailing(actor, mailing=mailing).execute()
         return _("Completed. The mailing will not send again.")
 
-    return _action(request, pk, own_only=True, act=act)
+    return _act(request, pk, find_among=_owned, act=act)
 
 
 @login_required
 def mailing_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    mailing = get_object_or_404(selectors.mailings_owned_by(actor=_actor(request)), pk=pk)
+    actor = _actor(request)
+    mailing = get_object_or_404(_owned(actor), pk=pk)
     if request.method == "POST":
         name = mailing.name
-        services.delete_mailing(actor=_actor(request), mailing=mailing)
+        actions.DeleteMailing(actor, mailing=mailing).execute()
         messages.success(request, _("Mailing “%(name)s” was deleted.") % {"name": name})
         return redirect("campaigns:mailing_list")
     return render(
@@ -376,7 +378,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         selectors.runs_visible_to(actor=actor).select_related("mailing__owner"), pk=pk
     )
     status = request.GET.get("status", "")
-    deliveries = selectors.deliveries_visible_to(actor=actor, run=run)
+    deliveries = selectors.deliveries_of(run=run)
     if status in DeliveryStatus.values:
         deliveries = deliveries.filter(status=status)
     else:

@@ -19,7 +19,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from lavka.accounts.models import User
-from lavka.campaigns import selectors, services
+from lavka.campaigns import actions, selectors
 from lavka.campaigns.forms.messages import MessageForm
 from lavka.campaigns.models import Message
 from lavka.campaigns.personalisation import Personalisation, html_to_text, unknown_placeholders
@@ -80,14 +80,14 @@ def _message_form(request: HttpRequest, message: Message | None) -> HttpResponse
     form = MessageForm(request.POST or None, instance=message)
     if request.method == "POST" and form.is_valid():
         try:
-            saved = services.save_message(
-                owner=_owner(request),
+            saved = actions.SaveMessage(
+                _owner(request),
                 subject=form.cleaned_data["subject"],
                 html_body=form.cleaned_data["html_body"],
                 text_body=form.cleaned_data["text_body"],
                 is_active=form.cleaned_data["is_active"],
                 message=message,
-            )
+            ).execute()
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -144,10 +144,11 @@ def message_preview_html(request: HttpRequest, pk: int) -> HttpResponse:
 def message_send_test(request: HttpRequest, pk: int) -> HttpResponse:
     message = _own_message(request, pk)
     owner = _owner(request)
-    if unknown_placeholders(message.subject, message.html_body, message.text_body):
-        flash.error(request, _("Fix the unknown placeholders before sending a test."))
+    try:
+        actions.SendTestMessage(owner, message=message).execute()
+    except ValidationError as exc:
+        flash.error(request, " ".join(exc.messages))
     else:
-        services.send_test_message(actor=owner, message=message)
         flash.success(
             request, _("A test copy is on its way to %(email)s.") % {"email": owner.email}
         )
@@ -159,7 +160,7 @@ def message_delete(request: HttpRequest, pk: int) -> HttpResponse:
     message = _own_message(request, pk)
     if request.method == "POST":
         try:
-            services.delete_message(actor=_owner(request), message=message)
+            actions.DeleteMessage(_owner(request), message=message).execute()
         except ValidationError as exc:
             flash.error(request, " ".join(exc.messages))
             return redirect("campaigns:message_preview", pk=message.pk)
