@@ -8,12 +8,15 @@ nothing.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from lavka.accounts.models import User
+from lavka.campaigns import stats
 from lavka.campaigns.models import (
     ACTIVE_STATUSES,
     Delivery,
@@ -84,6 +87,16 @@ def runs_visible_to(*, actor: User) -> QuerySet[MailingRun]:
 def deliveries_of(*, run: MailingRun) -> QuerySet[Delivery]:
     """A run's deliveries; the caller found `run` through `runs_visible_to`."""
     return Delivery.objects.filter(run=run).order_by("pk")
+
+
+def dashboard(*, owner_id: int) -> Dashboard:
+    """The owner's numbers, from the cache when nothing changed since (see `stats`)."""
+    cached = cache.get(stats.cache_key(owner_id))
+    if cached is not None:
+        return Dashboard(**cached)
+    fresh = compute_dashboard(owner_id=owner_id)
+    cache.set(stats.cache_key(owner_id), asdict(fresh), stats.CACHE_SECONDS)
+    return fresh
 
 
 def compute_dashboard(*, owner_id: int) -> Dashboard:

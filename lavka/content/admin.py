@@ -109,7 +109,7 @@ class UploadForm(forms.ModelForm):
 
     def _get_validation_exclusions(self) -> set[str]:
         """The stand-ins are no rows: the model does not look them up."""
-        return {*super()._get_validation_exclusions(), *self.pending_uploads}
+        return {*super()._get_validation_exclusions(), *self.pending_uploads}  # type: ignore[misc]
 
     @property
     def pending_uploads(self) -> dict[str, Upload]:

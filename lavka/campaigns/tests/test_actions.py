@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from lavka.campaigns import actions, stats
+from lavka.campaigns import actions, selectors
 from lavka.campaigns.models import Mailing, MailingStatus, Periodicity
 from lavka.campaigns.tests.factories import (
     MailingFactory,
@@ -276,7 +276,7 @@ def test_a_list_never_takes_another_owners_recipients(owner, other_customer):
 def test_the_admins_save_of_a_recipient_drops_the_owners_dashboard_numbers(
     client, superuser, owner, audience
 ):
-    before = stats.dashboard(owner_id=owner.pk)
+    before = selectors.dashboard(owner_id=owner.pk)
     client.force_login(superuser)
     reader = audience[0]
 
@@ -288,13 +288,13 @@ def test_the_admins_save_of_a_recipient_drops_the_owners_dashboard_numbers(
     assert response.status_code == 302
     reader.refresh_from_db()
     assert not reader.is_active
-    after = stats.dashboard(owner_id=owner.pk)
+    after = selectors.dashboard(owner_id=owner.pk)
     assert after.recipients_reachable == before.recipients_reachable - 1
 
 
 @pytest.mark.django_db
 def test_the_admin_adds_and_deletes_a_recipient_for_its_owner(client, superuser, owner):
-    stats.dashboard(owner_id=owner.pk)
+    selectors.dashboard(owner_id=owner.pk)
     client.force_login(superuser)
 
     added = client.post(
@@ -310,7 +310,7 @@ def test_the_admin_adds_and_deletes_a_recipient_for_its_owner(client, superuser,
         },
     )
     created = owner.recipients.get()
-    counted = stats.dashboard(owner_id=owner.pk).recipients_distinct
+    counted = selectors.dashboard(owner_id=owner.pk).recipients_distinct
     deleted = client.post(
         reverse("admin:campaigns_recipient_delete", args=[created.pk]), {"post": "yes"}
     )
@@ -318,4 +318,4 @@ def test_the_admin_adds_and_deletes_a_recipient_for_its_owner(client, superuser,
     assert added.status_code == deleted.status_code == 302
     assert created.email == "added@example.net"
     assert counted == 1
-    assert stats.dashboard(owner_id=owner.pk).recipients_distinct == 0
+    assert selectors.dashboard(owner_id=owner.pk).recipients_distinct == 0

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from lavka.accounts.models import User
-from lavka.campaigns import selectors, stats
+from lavka.campaigns import selectors
 
 
 @login_required
@@ -17,7 +17,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         request,
         "campaigns/dashboard.html",
         {
-            "numbers": stats.dashboard(owner_id=owner.pk),
+            "numbers": selectors.dashboard(owner_id=owner.pk),
             "recent_runs": selectors.recent_runs_of(actor=owner),
             "sees_all": selectors.can_see_all_mailings(owner),
         },
