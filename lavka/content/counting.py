@@ -42,12 +42,12 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
-from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 
 from lavka.content.models import Block, PendingBlockViews
+from lavka.core import background
 
 logger = logging.getLogger(__name__)
 
@@ -176,9 +176,8 @@ def _nudge() -> None:
             return
         _last_nudge = now
     try:
-        # By name, like `background.start` (which has no countdown): counting is below
-        # the tasks module and does not import it.
-        current_app.tasks["content.flush_views"].apply_async(countdown=interval)
+        # By name (counting is below the tasks module), delayed: so not `start`.
+        background.task_named("content.flush_views").apply_async(countdown=interval)
     except Exception:  # the views are stored; the beat entry flushes them
         logger.warning("could not queue content.flush_views", exc_info=True)
 
