@@ -12,6 +12,15 @@ from drf_spectacular.views import (
 
 from lavka.accounts.api import MeView
 from lavka.core import views as core_views
+from lavka.core.access import (
+    API_SIGNED_IN,
+    MANAGERS_ONLY,
+    NOT_FOUND,
+    PUBLIC,
+    SIGNED_IN,
+    SUPERUSERS_ONLY,
+    Access,
+)
 
 # Swagger UI and Redoc inject inline styles at run time; scripts stay 'self' only.
 api_docs_csp = csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["'self'", "blob:"]})
@@ -55,6 +64,47 @@ urlpatterns = [
         name="api_redoc",
     ),
 ]
+
+# Who may reach each route (lavka/core/access.py); the access test checks every one.
+ACCESS = {
+    "home": PUBLIC,
+    "healthz": PUBLIC,
+    "outbox_list": MANAGERS_ONLY,
+    "outbox_detail": MANAGERS_ONLY.of("core.outbox_message"),
+    "outbox_html": MANAGERS_ONLY.of("core.outbox_message"),
+    "background_work": MANAGERS_ONLY,
+    "background_work_act": MANAGERS_ONLY.post_only(),
+    "api:me": API_SIGNED_IN,
+    "api_schema": PUBLIC,
+    "api_docs": PUBLIC,
+    "api_redoc": PUBLIC,
+    # allauth: public pages (signed-in visitors are sent on), except these
+    "account_reauthenticate": SIGNED_IN,
+    "account_email": SIGNED_IN,
+    "account_change_password": SIGNED_IN,
+    "account_set_password": SIGNED_IN,
+    "account_confirm_login_code": SIGNED_IN,  # only in the middle of a login
+    # the Django admin: its own login and logout are public
+    "admin:login": PUBLIC,
+    "admin:logout": PUBLIC.post_only(),
+    # no Lavka model has a page of its own to view on the site
+    "admin:view_on_site": SUPERUSERS_ONLY.but(superuser=NOT_FOUND),
+}
+
+# Third-party route groups and unnamed routes, by the start of their path.
+ACCESS_BY_PREFIX = {
+    "favicon.ico": PUBLIC,
+    "accounts/": PUBLIC,
+    "admin/": SUPERUSERS_ONLY,
+    # served only with DEBUG; the test asks for a file that does not exist
+    "^media/": Access(
+        anonymous=NOT_FOUND,
+        customer=NOT_FOUND,
+        creator=NOT_FOUND,
+        manager=NOT_FOUND,
+        superuser=NOT_FOUND,
+    ),
+}
 
 if settings.DEBUG:
     from django.conf.urls.static import static as serve_from
