@@ -14,7 +14,9 @@ from lavka.accounts.api import MeView
 from lavka.core import views as core_views
 from lavka.core.access import (
     API_SIGNED_IN,
+    FORBIDDEN,
     MANAGERS_ONLY,
+    METHOD,
     NOT_FOUND,
     PUBLIC,
     SIGNED_IN,
@@ -65,6 +67,8 @@ urlpatterns = [
     ),
 ]
 
+ADMIN_REFUSES_SUPERUSERS = SUPERUSERS_ONLY.but(superuser=FORBIDDEN)
+
 # Who may reach each route (lavka/core/access.py); the access test checks every one.
 ACCESS = {
     "home": PUBLIC,
@@ -84,11 +88,21 @@ ACCESS = {
     "account_change_password": SIGNED_IN,
     "account_set_password": SIGNED_IN,
     "account_confirm_login_code": SIGNED_IN,  # only in the middle of a login
-    # the Django admin: its own login and logout are public
+    # the Django admin: its own login page is public; logout sends whoever is not staff
+    # on to the admin's index, and staff log out with a POST
     "admin:login": PUBLIC,
-    "admin:logout": PUBLIC.post_only(),
+    "admin:logout": PUBLIC.but(superuser=METHOD),
     # no Lavka model has a page of its own to view on the site
     "admin:view_on_site": SUPERUSERS_ONLY.but(superuser=NOT_FOUND),
+    # asked without the field it completes
+    "admin:autocomplete": ADMIN_REFUSES_SUPERUSERS,
+    # rows only Lavka writes: the admin shows them but adds (or deletes) none
+    "admin:campaigns_mailing_add": ADMIN_REFUSES_SUPERUSERS,
+    "admin:campaigns_mailingrun_add": ADMIN_REFUSES_SUPERUSERS,
+    "admin:campaigns_delivery_add": ADMIN_REFUSES_SUPERUSERS,
+    "admin:content_block_add": ADMIN_REFUSES_SUPERUSERS,
+    "admin:content_storedfile_add": ADMIN_REFUSES_SUPERUSERS,
+    "admin:content_storedfile_delete": ADMIN_REFUSES_SUPERUSERS,
 }
 
 # Third-party route groups and unnamed routes, by the start of their path.
@@ -96,6 +110,7 @@ ACCESS_BY_PREFIX = {
     "favicon.ico": PUBLIC,
     "accounts/": PUBLIC,
     "admin/": SUPERUSERS_ONLY,
+    "admin/(?P<url>": SUPERUSERS_ONLY.but(superuser=NOT_FOUND),  # the admin's catch-all
     # served only with DEBUG; the test asks for a file that does not exist
     "^media/": Access(
         anonymous=NOT_FOUND,

@@ -301,6 +301,7 @@ def sample_values(route: Route) -> dict[str, Any]:
         "key": "not-a-valid-key",
         "uidb36": "0",
         "path": "lavka-access-probe.txt",
+        "url": "no-such-page/",
     }
     if "app_label" in route.parameters:
         values["app_label"] = "campaigns"

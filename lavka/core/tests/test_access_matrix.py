@@ -1,9 +1,13 @@
-"""Every route × every role, generated from the URL configuration (issue 7).
+"""Every route by every role, generated from the URL configuration (issue 7).
 
 Each route's expected outcome per role is declared beside it, in the `ACCESS` dict of its
 urls.py (lavka/core/access.py). A route without a declaration fails here, and so does a
 declaration that names no route. Owners (customer, creator) ask for their own object;
 the manager, the superuser, anonymous visitors and another owner ask for someone else's.
+
+Each case GETs the route. A POST-only route is then POSTed with an empty body, which must
+give the declared outcome (a GET must be refused); on other routes a role that is denied
+the GET must be denied an empty POST too. An error (500) fails the case.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from lavka.core.access import METHOD, OK, ROLES
+from lavka.core.access import DENIALS, METHOD, OK, ROLES
 from lavka.core.tests import access_matrix
 from lavka.core.tests.access_matrix import TARGETS, Route, build_path, observed, sample_values
 
@@ -111,6 +115,10 @@ def test_route_access(route: Route, role: str, client: Client, db: None) -> None
         assert got == expected, f"{role} POST {path}: {got}, expected {expected} {where}"
     else:
         assert got == expected, f"{role} GET {path}: {got}, expected {expected} {where}"
+        if expected in DENIALS and expected != METHOD:
+            response = client.post(path)
+            got = observed(response, method="POST")
+            assert got in DENIALS, f"{role} POST {path}: {got}, but a GET is {expected} {where}"
 
 
 def test_every_route_declares_its_access() -> None:
