@@ -2,7 +2,9 @@
 
 `walk()` walks the resolver (includes, namespaces and DRF routers alike) and finds each
 route's `Access` in the `ACCESS` dict of the urls.py that holds it or of one that
-includes it, then in lavka/urls.py's `ACCESS_BY_PREFIX`. `TARGETS` makes the object a
+includes it, then, for routes of third-party modules and lists (and unnamed routes of
+lavka/urls.py), in lavka/urls.py's `ACCESS_BY_PREFIX`: a prefix never covers a route of
+a Lavka app's urls.py. `TARGETS` makes the object a
 route's parameters name, owned by a given user.
 """
 
@@ -116,7 +118,9 @@ def walk() -> Walk:
                     used.add((scope.module.__name__, relative))
                     declared_in = f"{scope.module.__name__}.ACCESS[{relative!r}]"
                     break
-        if access is None:
+        innermost = scopes[-1].module.__name__
+        third_party = innermost == root.module.__name__ or not innermost.startswith("lavka.")
+        if access is None and third_party:
             matches = [prefix for prefix in by_prefix if pattern.startswith(prefix)]
             if matches:
                 longest = max(matches, key=len)
