@@ -105,18 +105,18 @@ def test_route_access(route: Route, role: str, client: Client, db: None) -> None
     path = build_path(route, _parameters(route, role, actor))
     where = f"(declared in {route.declared_in})"
 
-    response = client.get(path)
+    response = client.get(path, secure=True)
     got = observed(response, method="GET")
     if access.method == "POST":
         refused = {METHOD} if expected == OK else {METHOD, expected}
         assert got in refused, f"{role} GET {path} of a POST-only route: {got}, not {refused}"
-        response = client.post(path)
+        response = client.post(path, secure=True)
         got = observed(response, method="POST")
         assert got == expected, f"{role} POST {path}: {got}, expected {expected} {where}"
     else:
         assert got == expected, f"{role} GET {path}: {got}, expected {expected} {where}"
         if expected in DENIALS and expected != METHOD:
-            response = client.post(path)
+            response = client.post(path, secure=True)
             got = observed(response, method="POST")
             assert got in DENIALS, f"{role} POST {path}: {got}, but a GET is {expected} {where}"
 
