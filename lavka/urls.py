@@ -12,6 +12,17 @@ from drf_spectacular.views import (
 
 from lavka.accounts.api import MeView
 from lavka.core import views as core_views
+from lavka.core.access import (
+    API_SIGNED_IN,
+    FORBIDDEN,
+    MANAGERS_ONLY,
+    METHOD,
+    NOT_FOUND,
+    PUBLIC,
+    SIGNED_IN,
+    SUPERUSERS_ONLY,
+    Access,
+)
 
 # Swagger UI and Redoc inject inline styles at run time; scripts stay 'self' only.
 api_docs_csp = csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["'self'", "blob:"]})
@@ -56,10 +67,64 @@ urlpatterns = [
     ),
 ]
 
+ADMIN_REFUSES_SUPERUSERS = SUPERUSERS_ONLY.but(superuser=FORBIDDEN)
+
+# Who may reach each route (lavka/core/access.py); the access test checks every one.
+ACCESS = {
+    "home": PUBLIC,
+    "healthz": PUBLIC,
+    "outbox_list": MANAGERS_ONLY,
+    "outbox_detail": MANAGERS_ONLY.of("core.outbox_message"),
+    "outbox_html": MANAGERS_ONLY.of("core.outbox_message"),
+    "background_work": MANAGERS_ONLY,
+    "background_work_act": MANAGERS_ONLY.post_only(),
+    "api:me": API_SIGNED_IN,
+    "api_schema": PUBLIC,
+    "api_docs": PUBLIC,
+    "api_redoc": PUBLIC,
+    # allauth: public pages (signed-in visitors are sent on), except these
+    "account_reauthenticate": SIGNED_IN,
+    "account_email": SIGNED_IN,
+    "account_change_password": SIGNED_IN,
+    "account_set_password": SIGNED_IN,
+    "account_confirm_login_code": SIGNED_IN,  # only in the middle of a login
+    # the Django admin: its own login page is public; logout sends whoever is not staff
+    # on to the admin's index, and staff log out with a POST
+    "admin:login": PUBLIC,
+    "admin:logout": PUBLIC.but(superuser=METHOD),
+    # no Lavka model has a page of its own to view on the site
+    "admin:view_on_site": SUPERUSERS_ONLY.but(superuser=NOT_FOUND),
+    # asked without the field it completes
+    "admin:autocomplete": ADMIN_REFUSES_SUPERUSERS,
+    # rows only Lavka writes: the admin shows them but adds (or deletes) none
+    "admin:campaigns_mailing_add": ADMIN_REFUSES_SUPERUSERS,
+    "admin:campaigns_mailingrun_add": ADMIN_REFUSES_SUPERUSERS,
+    "admin:campaigns_delivery_add": ADMIN_REFUSES_SUPERUSERS,
+    "admin:content_block_add": ADMIN_REFUSES_SUPERUSERS,
+    "admin:content_storedfile_add": ADMIN_REFUSES_SUPERUSERS,
+    "admin:content_storedfile_delete": ADMIN_REFUSES_SUPERUSERS,
+}
+
+# Third-party route groups and unnamed routes, by the start of their path.
+ACCESS_BY_PREFIX = {
+    "favicon.ico": PUBLIC,
+    "accounts/": PUBLIC,
+    "admin/": SUPERUSERS_ONLY,
+    "admin/(?P<url>": SUPERUSERS_ONLY.but(superuser=NOT_FOUND),  # the admin's catch-all
+}
+
 if settings.DEBUG:
     from django.conf.urls.static import static as serve_from
 
     urlpatterns += serve_from(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    # public; the access test asks for a file that does not exist
+    ACCESS_BY_PREFIX["^media/"] = Access(
+        anonymous=NOT_FOUND,
+        customer=NOT_FOUND,
+        creator=NOT_FOUND,
+        manager=NOT_FOUND,
+        superuser=NOT_FOUND,
+    )
 
 handler400 = "lavka.core.views.bad_request"
 handler403 = "lavka.core.views.permission_denied"

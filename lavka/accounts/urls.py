@@ -1,6 +1,7 @@
 from django.urls import path
 
 from lavka.accounts import views
+from lavka.core.access import MANAGERS_ONLY, PUBLIC, SIGNED_IN, SIGNED_IN_OWNER_SCOPED
 
 app_name = "accounts"
 
@@ -13,3 +14,14 @@ urlpatterns = [
     path("manage/users/<int:pk>/block/", views.user_block, name="user_block"),
     path("manage/users/<int:pk>/unblock/", views.user_unblock, name="user_unblock"),
 ]
+
+# Who may reach each route (lavka/core/access.py); the access test checks every one.
+ACCESS = {
+    "profile": SIGNED_IN,
+    "api_token_create": SIGNED_IN.post_only(),
+    "api_token_revoke": SIGNED_IN_OWNER_SCOPED.of("accounts.api_token").post_only(),
+    "switch_language": PUBLIC.post_only(),
+    "user_list": MANAGERS_ONLY,
+    "user_block": MANAGERS_ONLY.of("accounts.user").post_only(),
+    "user_unblock": MANAGERS_ONLY.of("accounts.user").post_only(),
+}

@@ -1,0 +1,348 @@
+"""The routes of the URL configuration with their declared access, and how to request them.
+
+`walk()` walks the resolver (includes, namespaces and DRF routers alike) and finds each
+route's `Access` in the `ACCESS` dict of the urls.py that holds it or of one that
+includes it, then, for routes of third-party modules and lists (and unnamed routes of
+lavka/urls.py), in lavka/urls.py's `ACCESS_BY_PREFIX`: a prefix never covers a route of
+a Lavka app's urls.py. `TARGETS` makes the object a
+route's parameters name, owned by a given user.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib import admin
+from django.http import HttpResponse
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.urls.resolvers import RegexPattern, RoutePattern
+from django.utils import timezone
+from django.utils.regex_helper import normalize
+
+from lavka.core.access import Access, Outcome
+
+ROOT_URLCONF_ACCESS = "ACCESS_BY_PREFIX"
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str  # as reverse() spells it from the root, "" for an unnamed route
+    pattern: str  # the whole path pattern, from the root
+    parts: tuple[Any, ...]  # the pattern objects from the root down to the route
+    access: Access | None
+    declared_in: str  # the module (or prefix) whose declaration applies
+
+    @property
+    def label(self) -> str:
+        return self.name or self.pattern
+
+    @property
+    def parameters(self) -> list[str]:
+        names: list[str] = []
+        for part in self.parts:
+            names.extend(_parameters(part))
+        return names
+
+
+@dataclass(frozen=True)
+class _Scope:
+    module: ModuleType
+    namespaces: tuple[str, ...]
+
+
+def _declarations(module: Any) -> dict[str, Access] | None:
+    """A urls module's ACCESS (empty when it has none); None for a bare list of routes."""
+    if isinstance(module, ModuleType):
+        found = getattr(module, "ACCESS", None)
+        return found if isinstance(found, dict) else {}
+    return None
+
+
+def _walk(
+    patterns: list[Any],
+    parts: tuple[Any, ...],
+    namespaces: tuple[str, ...],
+    scopes: tuple[_Scope, ...],
+) -> Iterator[tuple[tuple[Any, ...], tuple[str, ...], str, tuple[_Scope, ...]]]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = (*namespaces, entry.namespace) if entry.namespace else namespaces
+            module = entry.urlconf_module
+            inner_scopes = scopes
+            if _declarations(module) is not None:
+                inner_scopes = (*scopes, _Scope(module, inner))  # type: ignore[arg-type]
+            yield from _walk(entry.url_patterns, (*parts, entry.pattern), inner, inner_scopes)
+        elif isinstance(entry, URLPattern):
+            yield (*parts, entry.pattern), namespaces, entry.name or "", scopes
+
+
+@dataclass
+class Walk:
+    routes: list[Route]
+    stale: list[str]  # declarations that name no route
+
+
+def _joined(parts: tuple[Any, ...]) -> str:
+    """The whole route as ResolverMatch.route spells it: inner regexes lose their "^"."""
+    return "".join(
+        str(part) if i == 0 else str(part).removeprefix("^") for i, part in enumerate(parts)
+    )
+
+
+def walk() -> Walk:
+    """Every route of the URL configuration, with the declaration that applies to it."""
+    resolver = get_resolver()
+    root = _Scope(resolver.urlconf_module, ())  # type: ignore[arg-type]
+    by_prefix: dict[str, Access] = getattr(root.module, ROOT_URLCONF_ACCESS, {})
+    declared: dict[str, set[str]] = {root.module.__name__: set()}
+    used: set[tuple[str, str]] = set()
+    found: list[Route] = []
+    for parts, namespaces, name, scopes in _walk(resolver.url_patterns, (), (), (root,)):
+        full_name = ":".join((*namespaces, name)) if name else ""
+        pattern = _joined(parts)
+        access, declared_in = None, ""
+        for scope in scopes:
+            declared.setdefault(scope.module.__name__, set(_declarations(scope.module) or {}))
+        if name:
+            for scope in reversed(scopes):
+                relative = ":".join((*namespaces[len(scope.namespaces) :], name))
+                access = (_declarations(scope.module) or {}).get(relative)
+                if access is not None:
+                    used.add((scope.module.__name__, relative))
+                    declared_in = f"{scope.module.__name__}.ACCESS[{relative!r}]"
+                    break
+        innermost = scopes[-1].module.__name__
+        third_party = innermost == root.module.__name__ or not innermost.startswith("lavka.")
+        if access is None and third_party:
+            matches = [prefix for prefix in by_prefix if pattern.startswith(prefix)]
+            if matches:
+                longest = max(matches, key=len)
+                used.add((ROOT_URLCONF_ACCESS, longest))
+                access = by_prefix[longest]
+                declared_in = f"{root.module.__name__}.{ROOT_URLCONF_ACCESS}[{longest!r}]"
+        found.append(Route(full_name, pattern, parts, access, declared_in))
+    declared[root.module.__name__] |= set(_declarations(root.module) or {})
+    stale = [
+        f"{module}.ACCESS[{key!r}]"
+        for module, keys in declared.items()
+        for key in sorted(keys)
+        if (module, key) not in used
+    ] + [
+        f"{root.module.__name__}.{ROOT_URLCONF_ACCESS}[{prefix!r}]"
+        for prefix in by_prefix
+        if (ROOT_URLCONF_ACCESS, prefix) not in used
+    ]
+    return Walk(found, stale)
+
+
+# --- building a route's path ----------------------------------------------------------
+
+_ROUTE_PARAMETER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
+
+
+def _parameters(part: Any) -> list[str]:
+    if isinstance(part, RoutePattern):
+        return [match["name"] for match in _ROUTE_PARAMETER.finditer(str(part._route))]
+    if isinstance(part, RegexPattern):
+        return list(part.regex.groupindex)
+    return []
+
+
+def _fill(part: Any, values: dict[str, Any]) -> str:
+    if isinstance(part, RoutePattern):
+        converters = part.converters
+
+        def to_url(match: re.Match[str]) -> str:
+            name = match["name"]
+            return str(converters[name].to_url(values[name]))
+
+        return _ROUTE_PARAMETER.sub(to_url, str(part._route))
+    if isinstance(part, RegexPattern):
+        template, _names = normalize(part._regex)[0]
+        return template % {name: str(values[name]) for name in part.regex.groupindex}
+    return str(part)
+
+
+def build_path(route: Route, values: dict[str, Any]) -> str:
+    """The request path for a route with its parameters; it must resolve back to it."""
+    path = "/" + "".join(_fill(part, values) for part in route.parts)
+    match = resolve(path)
+    assert match.route == route.pattern, (
+        f"{path} resolves to {match.route!r}, not to {route.pattern!r}"
+    )
+    return path
+
+
+# --- what parameters name -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """How to make the object a route's parameters name, for a given owner."""
+
+    make: Callable[[Any], dict[str, Any]]
+    owned: bool = True  # False: not anyone's (or public), so no "other owner" case
+
+
+def _recipient(owner: Any) -> dict[str, Any]:
+    from lavka.campaigns.tests.factories import RecipientFactory
+
+    return {"pk": RecipientFactory(owner=owner).pk}
+
+
+def _list(owner: Any) -> dict[str, Any]:
+    from lavka.campaigns.tests.factories import RecipientFactory, RecipientListFactory
+
+    recipient_list = RecipientListFactory(owner=owner)
+    recipient_list.recipients.add(RecipientFactory(owner=owner))
+    return {"pk": recipient_list.pk}
+
+
+def _message(owner: Any) -> dict[str, Any]:
+    from lavka.campaigns.tests.factories import MessageFactory
+
+    return {"pk": MessageFactory(owner=owner).pk}
+
+
+def _mailing_of(owner: Any) -> Any:
+    from lavka.campaigns.tests.factories import MailingFactory, RecipientFactory
+
+    return MailingFactory(owner=owner, recipients=[RecipientFactory(owner=owner)])
+
+
+def _mailing(owner: Any) -> dict[str, Any]:
+    return {"pk": _mailing_of(owner).pk}
+
+
+def _run(owner: Any) -> dict[str, Any]:
+    from lavka.campaigns.models import MailingRun
+
+    run = MailingRun.objects.create(
+        mailing=_mailing_of(owner), scheduled_for=timezone.now() - timedelta(minutes=5)
+    )
+    return {"pk": run.pk}
+
+
+def _unsubscribe_token(owner: Any) -> dict[str, Any]:
+    from lavka.campaigns.tests.factories import RecipientFactory
+    from lavka.campaigns.unsubscribe import make_token
+
+    return {"token": make_token(RecipientFactory(owner=owner).pk)}
+
+
+def _api_token(owner: Any) -> dict[str, Any]:
+    from lavka.accounts import services
+
+    return {"pk": services.create_api_token(user=owner, name="Probe").token.pk}
+
+
+def _user(owner: Any) -> dict[str, Any]:
+    return {"pk": owner.pk}
+
+
+def _outbox_message(owner: Any) -> dict[str, Any]:
+    from lavka.core.models import OutboxMessage
+
+    message = OutboxMessage.objects.create(
+        from_email="lavka@example.com",
+        to=[owner.email],
+        subject="Hello",
+        text_body="Hello",
+        html_body="<p>Hello</p>",
+        raw="Subject: Hello\n\nHello",
+    )
+    return {"pk": message.pk}
+
+
+def _page(owner: Any) -> dict[str, Any]:
+    from lavka.content.tests.factories import PageFactory
+
+    return {"pk": PageFactory().pk}
+
+
+def _page_slug(owner: Any) -> dict[str, Any]:
+    from lavka.content.tests.factories import PageFactory
+
+    return {"slug": PageFactory().slug}
+
+
+TARGETS: dict[str, Target] = {
+    "campaigns.recipient": Target(_recipient),
+    "campaigns.list": Target(_list),
+    "campaigns.message": Target(_message),
+    "campaigns.mailing": Target(_mailing),
+    "campaigns.run": Target(_run),
+    "campaigns.unsubscribe_token": Target(_unsubscribe_token, owned=False),
+    "accounts.api_token": Target(_api_token),
+    "accounts.user": Target(_user, owned=False),
+    "core.outbox_message": Target(_outbox_message, owned=False),
+    "content.page": Target(_page, owned=False),
+    "content.page_slug": Target(_page_slug, owned=False),
+}
+
+
+def _admin_model(route: Route) -> Any:
+    """The model of an admin route (`admin/<app>/<model>/...`), or None."""
+    if len(route.parts) < 3 or not route.pattern.startswith("admin/"):
+        return None
+    for model in admin.site._registry:
+        if str(route.parts[-2]) == f"{model._meta.app_label}/{model._meta.model_name}/":
+            return model
+    return None
+
+
+def sample_values(route: Route) -> dict[str, Any]:
+    """Values for third-party routes' parameters: an existing row for the admin's object
+    ids, a key that is not valid for allauth's links, a missing file for media."""
+    values: dict[str, Any] = {
+        "key": "not-a-valid-key",
+        "uidb36": "0",
+        "path": "lavka-access-probe.txt",
+        "url": "no-such-page/",
+    }
+    if "app_label" in route.parameters:
+        values["app_label"] = "campaigns"
+    if "content_type_id" in route.parameters:
+        from django.contrib.contenttypes.models import ContentType
+
+        from lavka.accounts.models import User
+
+        values["content_type_id"] = ContentType.objects.get_for_model(User).pk
+    model = _admin_model(route)
+    first = None
+    if model is not None:
+        first = model._default_manager.order_by("pk").values_list("pk", flat=True).first()
+    for name in ("object_id", "id"):
+        values[name] = first if first is not None else 0
+    return values
+
+
+# --- what came back -------------------------------------------------------------------
+
+
+def login_paths() -> set[str]:
+    return {reverse(settings.LOGIN_URL), reverse("admin:login")}
+
+
+def observed(response: HttpResponse, *, method: str) -> Outcome | str:
+    """The outcome a response stands for, or "HTTP <status>" for anything else."""
+    status = response.status_code
+    if status in {301, 302, 303, 307, 308}:
+        location = urlsplit(response["Location"]).path
+        return Outcome.LOGIN if location in login_paths() else Outcome.OK
+    if 200 <= status < 300 or (status == 400 and method == "POST"):
+        return Outcome.OK
+    named = {
+        401: Outcome.UNAUTHORIZED,
+        403: Outcome.FORBIDDEN,
+        404: Outcome.NOT_FOUND,
+        405: Outcome.METHOD,
+    }
+    return named.get(status, f"HTTP {status}")
