@@ -101,6 +101,9 @@ ACCESS = {
     "admin:campaigns_mailingrun_add": ADMIN_REFUSES_SUPERUSERS,
     "admin:campaigns_delivery_add": ADMIN_REFUSES_SUPERUSERS,
     "admin:content_block_add": ADMIN_REFUSES_SUPERUSERS,
+    # tokens are created by their user (profile page, command); welcome rows by verification
+    "admin:accounts_apitoken_add": ADMIN_REFUSES_SUPERUSERS,
+    "admin:accounts_welcomeemail_add": ADMIN_REFUSES_SUPERUSERS,
     "admin:content_storedfile_add": ADMIN_REFUSES_SUPERUSERS,
     "admin:content_storedfile_delete": ADMIN_REFUSES_SUPERUSERS,
 }

@@ -2,7 +2,8 @@ from django.utils.translation import gettext_lazy as _
 
 from lavka.core.registry import LavkaApp, NavEntry
 
-# Everyone who may run campaigns holds these; managers also moderate others' mailings.
+# Everyone who may run campaigns holds these (managers too, for their own); managers also
+# moderate others' mailings.
 CAMPAIGN_PERMISSIONS = [
     "campaigns.view_recipient",
     "campaigns.add_recipient",
@@ -31,7 +32,7 @@ class CampaignsConfig(LavkaApp):
     role_grants = {
         "customer": CAMPAIGN_PERMISSIONS,
         "creator": CAMPAIGN_PERMISSIONS,
-        "manager": ["campaigns.view_mailing", "campaigns.moderate_mailing"],
+        "manager": [*CAMPAIGN_PERMISSIONS, "campaigns.moderate_mailing"],
     }
     navigation = [
         NavEntry(

@@ -24,7 +24,8 @@ from lavka.campaigns.tests.factories import (
 )
 
 ROLES = ["owner", "other_customer", "manager", "superuser", "anonymous", "inactive"]
-EVERYONE_WHO_CAMPAIGNS = {"owner", "other_customer", "superuser"}
+# Managers run campaigns of their own too (and moderate everyone's mailings).
+EVERYONE_WHO_CAMPAIGNS = {"owner", "other_customer", "manager", "superuser"}
 OWNER_OR_GRANTED = {"owner", "superuser"}
 OWNER_ONLY = {"owner"}
 OWNER_OR_MODERATOR = {"owner", "manager", "superuser"}
