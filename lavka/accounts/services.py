@@ -86,14 +86,15 @@ def smtp_failure_is_permanent(error: Exception) -> bool:
     return False
 
 
-def send_welcome_email(*, welcome_email_id: int) -> bool:
+def send_welcome_email(*, welcome_email_id: int, take_over: bool = False) -> bool:
     """Send one welcome email row; returns False when there is nothing to do.
 
     The row is claimed first, so a redelivered or duplicated task sends nothing once
-    the first has recorded it. Failures are recorded on the row: a permanent refusal
+    the first has recorded it; `take_over` (a redelivery after the worker died mid-send)
+    takes the dead worker's lease. Failures are recorded on the row: a permanent refusal
     fails it at once, anything else is retried with backoff until its last attempt.
     """
-    welcome = work.claim_one(WelcomeEmail.objects.filter(pk=welcome_email_id))
+    welcome = work.claim_one(WelcomeEmail.objects.filter(pk=welcome_email_id), take_over=take_over)
     if welcome is None:
         return False
     user = User.objects.get(pk=welcome.user_id)

@@ -10,4 +10,6 @@ from lavka.core.background import background_task
 def send_welcome_email(welcome_email_id: int) -> bool:
     """Send a welcome email row; failures are recorded on the row, whose retries the
     kernel's sweeper (`core.requeue_lost_work`) queues when they fall due."""
-    return services.send_welcome_email(welcome_email_id=welcome_email_id)
+    return services.send_welcome_email(
+        welcome_email_id=welcome_email_id, take_over=send_welcome_email.redelivered
+    )

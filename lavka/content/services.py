@@ -169,16 +169,17 @@ def local_copy(stored: StoredFile) -> Iterator[Path]:
         yield Path(temp.name)
 
 
-def process_stored_file(*, stored_file_id: int) -> None:
+def process_stored_file(*, stored_file_id: int, take_over: bool = False) -> None:
     """Check the file, read what it tells (duration), make WebVTT from SRT.
 
     The row is claimed with a lease first (`lavka.core.work`): a file already processed,
     failed, or under way in another worker is left alone, and one whose worker died is
-    taken again once its lease runs out (the sweeper queues it). A ProcessingFailed is
-    the file's fault and final; any other error is retried with backoff, up to
-    `StoredFile.max_attempts`.
+    taken again once its lease runs out (the sweeper queues it), or at once with
+    `take_over` when the broker redelivered the task of a worker that died. A
+    ProcessingFailed is the file's fault and final; any other error is retried with
+    backoff, up to `StoredFile.max_attempts`.
     """
-    stored = work.claim_one(StoredFile.objects.filter(pk=stored_file_id))
+    stored = work.claim_one(StoredFile.objects.filter(pk=stored_file_id), take_over=take_over)
     if stored is None:
         return
     with transaction.atomic():

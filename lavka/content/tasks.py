@@ -12,7 +12,7 @@ from lavka.core.background import background_task
 
 @background_task("content.process_file", soft_time_limit=600, time_limit=660)
 def process_file(stored_file_id: int) -> None:
-    services.process_stored_file(stored_file_id=stored_file_id)
+    services.process_stored_file(stored_file_id=stored_file_id, take_over=process_file.redelivered)
 
 
 @background_task("content.flush_views", soft_time_limit=50, time_limit=60, retry_backoff_max=30)

@@ -38,6 +38,13 @@ class BackgroundTask(Task):  # type: ignore[misc]
     soft_time_limit = 240
     time_limit = 300
 
+    @property
+    def redelivered(self) -> bool:
+        """This message was delivered before and not acknowledged: the worker that ran
+        it died (acks late, rejected on worker loss), so its leases may be taken over."""
+        info = getattr(self.request, "delivery_info", None) or {}
+        return bool(info.get("redelivered"))
+
     def after_commit(self, *args: Any) -> None:
         """Queue this task with `args` once the current transaction commits (at once
         outside a transaction)."""

@@ -115,13 +115,19 @@ W = TypeVar("W", bound=WorkItem)
 # --- claiming ----------------------------------------------------------------------------
 
 
-def claimable(queryset: QuerySet[W], *, now: datetime | None = None) -> QuerySet[W]:
-    """Rows a worker may take now: pending and due, or claimed by a lease that ran out."""
+def claimable(
+    queryset: QuerySet[W], *, now: datetime | None = None, take_over: bool = False
+) -> QuerySet[W]:
+    """Rows a worker may take now: pending and due, or claimed by a lease that ran out
+    (or by any lease, with `take_over`: the caller knows the holder died)."""
     now = now or timezone.now()
+    leased = Q(state=WorkState.CLAIMED)
+    if not take_over:
+        leased &= Q(lease_expires_at__lt=now)
     return queryset.filter(
         Q(state=WorkState.PENDING, not_before__isnull=True)
         | Q(state=WorkState.PENDING, not_before__lte=now)
-        | Q(state=WorkState.CLAIMED, lease_expires_at__lt=now)
+        | leased
     )
 
 
@@ -140,11 +146,14 @@ def claim(
     limit: int | None = None,
     lease: timedelta | None = None,
     now: datetime | None = None,
+    take_over: bool = False,
 ) -> Claim:
     """Claim up to `limit` claimable rows of `queryset` (in pk order) for this caller.
 
     The rows get a fresh lease token; read them back with `queryset.filter(lease_owner=
-    claim.token)`. Two callers never get the same row while its lease runs.
+    claim.token)`. Two callers never get the same row while its lease runs, unless one
+    passes `take_over` because it knows the holder is dead: a task whose message the
+    broker redelivered (`BackgroundTask.redelivered`) after its worker died mid-way.
     """
     model = queryset.model
     now = now or timezone.now()
@@ -152,7 +161,7 @@ def claim(
     token = uuid.uuid4().hex
     if limit is not None and limit <= 0:
         return Claim(token=token, ids=[])
-    candidates = claimable(queryset, now=now).order_by("pk")
+    candidates = claimable(queryset, now=now, take_over=take_over).order_by("pk")
     rows = model._default_manager.all()
     stamp = {
         "state": WorkState.CLAIMED,
@@ -173,7 +182,7 @@ def claim(
         # re-checks the claimable condition is enough.
         if limit is not None:
             chosen = list(candidates.values_list("pk", flat=True)[:limit])
-            candidates = claimable(rows.filter(pk__in=chosen), now=now)
+            candidates = claimable(rows.filter(pk__in=chosen), now=now, take_over=take_over)
         candidates.update(**stamp)
         ids = list(rows.filter(lease_owner=token).order_by("pk").values_list("pk", flat=True))
     return Claim(token=token, ids=ids)

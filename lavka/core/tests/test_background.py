@@ -152,3 +152,17 @@ def test_the_sweeper_task_queues_lost_work(published, django_capture_on_commit_c
         assert requeue_lost_work.apply().get() == 1
 
     assert published == [("core_tests.do_chore", (chore.pk,))]
+
+
+@pytest.mark.parametrize(
+    ("delivery_info", "expected"),
+    [({"redelivered": True}, True), ({"redelivered": False}, False), (None, False)],
+)
+def test_a_task_knows_when_its_message_was_redelivered(delivery_info, expected):
+    do_chore.push_request(delivery_info=delivery_info)
+    try:
+        redelivered = do_chore.redelivered
+    finally:
+        do_chore.pop_request()
+
+    assert redelivered is expected

@@ -84,6 +84,24 @@ def test_a_row_whose_lease_ran_out_is_claimable_again():
     assert chore.lease_expires_at == start + timedelta(seconds=61 + Chore.lease_seconds)
 
 
+def test_a_redelivered_task_takes_over_the_lease_of_its_dead_worker():
+    (chore,) = make()
+    dead = work.claim(Chore.objects.all(), lease=timedelta(minutes=10))
+
+    duplicate = work.claim_one(Chore.objects.all())
+    taken = work.claim_one(Chore.objects.all(), take_over=True)
+
+    assert dead and duplicate is None
+    assert taken is not None and taken.pk == chore.pk
+    assert taken.lease_owner != dead.token
+
+
+def test_a_done_row_is_never_taken_over():
+    make(state=WorkState.DONE)
+
+    assert work.claim_one(Chore.objects.all(), take_over=True) is None
+
+
 def test_a_row_due_later_is_not_claimable_before_its_time():
     now = timezone.now()
     (chore,) = make(1, not_before=now + timedelta(minutes=5))
