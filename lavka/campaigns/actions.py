@@ -23,7 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from lavka.campaigns import csv_io, services
+from lavka.campaigns import importing, services
 from lavka.campaigns.models import Mailing, MailingStatus, Message, Recipient, RecipientList
 from lavka.campaigns.personalisation import placeholder_error
 from lavka.core.actions import Action, owns
@@ -205,17 +205,17 @@ class DeleteList(Action[None]):
 # --- CSV import -----------------------------------------------------------------------
 
 
-class ConfirmImport(Action[csv_io.ConfirmedImport]):
+class ConfirmImport(Action[importing.ConfirmedImport]):
     """Import exactly what the actor's own preview showed (the stash is per owner)."""
 
     permission = "campaigns.add_recipient"
 
-    def __init__(self, actor: Any, *, pending: csv_io.PendingImport | None, token: str) -> None:
+    def __init__(self, actor: Any, *, pending: importing.PendingImport | None, token: str) -> None:
         super().__init__(actor)
         self.pending, self.token = pending, token
 
-    def perform(self) -> csv_io.ConfirmedImport:
-        return csv_io.confirm_import(owner=self.actor, pending=self.pending, token=self.token)
+    def perform(self) -> importing.ConfirmedImport:
+        return importing.confirm_import(owner=self.actor, pending=self.pending, token=self.token)
 
 
 # --- messages -------------------------------------------------------------------------

@@ -1,11 +1,10 @@
-"""CSV import and export of recipients.
+"""Reading a CSV file of recipients, planning its import and writing the plan.
 
-An import is two steps. `plan_import` reads an uploaded file and says, line by line, what
-importing it would do; it writes nothing. `import_recipients` then writes exactly that
-plan in one transaction, and refuses if the plan came out different (the owner's
-recipients changed since the preview). Between the steps the file's text waits in the
-cache under a random token bound to the owner (`stash_upload` / `load_stash`), so the
-confirmation never trusts anything the browser sends back except that token.
+`plan_import` reads an uploaded file and says, line by line, what importing it would do;
+it writes nothing. `import_recipients` then writes exactly that plan in one transaction,
+and refuses if the plan came out different (the owner's recipients changed since the
+preview). The two steps as the owner takes them are in `importing.py`, the export in
+`csv_export.py`.
 
 Decisions: an email already among the owner's recipients updates that recipient (cells
 left empty keep the stored value); an email repeated in the file is taken from its last
@@ -15,19 +14,16 @@ ones are ignored and named in the preview.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import hashlib
 import io
 import json
 import re
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -46,7 +42,6 @@ COLUMNS = ("email", "full_name", "phone", "country", "comment")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BATCH = 500
-STASH_SECONDS = 60 * 60
 
 
 class ImportRefused(Exception):
@@ -55,15 +50,6 @@ class ImportRefused(Exception):
 
 class ImportStale(Exception):
     """What an import would do is no longer what the preview showed."""
-
-
-class ImportNotFound(Exception):
-    """No previewed import answers the confirmation: none was made, the token names
-    another, or the stashed file expired or changed."""
-
-
-class ImportListGone(Exception):
-    """The list chosen at the preview was deleted since."""
 
 
 class Action:
@@ -385,126 +371,3 @@ def import_recipients(
         unchanged=counts[Action.UNCHANGED],
         rejected=counts[Action.REJECT],
     )
-
-
-# --- the two steps as the owner takes them --------------------------------------------
-
-# What the preview remembers for its confirmation (kept in the owner's session).
-PendingImport = dict[str, Any]
-
-
-def preview_import(
-    *,
-    owner: User,
-    data: bytes,
-    filename: str,
-    target_list: RecipientList | None,
-    previous: PendingImport | None,
-) -> tuple[ImportPlan, PendingImport]:
-    """Read and plan an upload, and stash its text for the confirmation; a previous
-    preview's stash is dropped. Writes no recipient. Raises ImportRefused."""
-    text = decode_upload(data)
-    plan = plan_import(owner=owner, text=text)
-    if previous:
-        drop_stash(owner_id=owner.pk, token=previous["token"])
-    pending: PendingImport = {
-        "token": stash_upload(owner_id=owner.pk, text=text),
-        "digest": text_digest(text),
-        "fingerprint": plan.fingerprint(),
-        "list_id": target_list.pk if target_list else None,
-        "filename": filename,
-    }
-    return plan, pending
-
-
-@dataclass(frozen=True)
-class ConfirmedImport:
-    result: ImportResult
-    target_list: RecipientList | None
-
-
-def confirm_import(*, owner: User, pending: PendingImport | None, token: str) -> ConfirmedImport:
-    """Import exactly what the preview `pending` showed, in one transaction.
-
-    Raises ImportNotFound or ImportListGone (nothing tried, the stash is kept) or
-    ImportStale (tried and refused; the stash is dropped like after a success).
-    """
-    if not pending or not token or not secrets.compare_digest(token, pending["token"]):
-        raise ImportNotFound
-    text = load_stash(owner_id=owner.pk, token=pending["token"])
-    if text is None or text_digest(text) != pending["digest"]:
-        raise ImportNotFound
-    target_list = None
-    if pending["list_id"] is not None:
-        target_list = RecipientList.objects.filter(owner=owner, pk=pending["list_id"]).first()
-        if target_list is None:
-            raise ImportListGone
-    try:
-        result = import_recipients(
-            owner=owner, text=text, fingerprint=pending["fingerprint"], target_list=target_list
-        )
-    finally:
-        drop_stash(owner_id=owner.pk, token=pending["token"])
-    return ConfirmedImport(result=result, target_list=target_list)
-
-
-# --- keeping the file between preview and confirmation -------------------------------
-
-
-def _stash_key(owner_id: int, token: str) -> str:
-    return f"campaigns:import:{owner_id}:{token}"
-
-
-def stash_upload(*, owner_id: int, text: str) -> str:
-    token = secrets.token_urlsafe(24)
-    cache.set(_stash_key(owner_id, token), text, STASH_SECONDS)
-    return token
-
-
-def load_stash(*, owner_id: int, token: str) -> str | None:
-    text = cache.get(_stash_key(owner_id, token))
-    return text if isinstance(text, str) else None
-
-
-def drop_stash(*, owner_id: int, token: str) -> None:
-    cache.delete(_stash_key(owner_id, token))
-
-
-def text_digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-# --- export ---------------------------------------------------------------------------
-
-
-def guard_cell(value: str) -> str:
-    """Spreadsheets run cells starting with = + - @ as formulas; an apostrophe stops it."""
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
-
-
-def export_rows(recipients: Iterable[Recipient]) -> Iterator[list[str]]:
-    yield list(COLUMNS)
-    for recipient in recipients:
-        yield [
-            guard_cell(value)
-            for value in (
-                recipient.email,
-                recipient.full_name,
-                str(recipient.phone or ""),
-                str(recipient.country.code or "") if recipient.country else "",
-                recipient.comment,
-            )
-        ]
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def export_csv_lines(recipients: Iterable[Recipient]) -> Iterator[str]:
-    """UTF-8 CSV lines for a streaming response; the BOM lets Excel read Cyrillic names."""
-    writer = csv.writer(_Echo())
-    yield codecs.BOM_UTF8.decode("utf-8")
-    for row in export_rows(recipients):
-        yield writer.writerow(row)

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from lavka.accounts.models import User
-from lavka.campaigns import actions, csv_io, selectors
+from lavka.campaigns import actions, csv_export, csv_io, importing, selectors
 from lavka.campaigns.forms.audience import (
     STATE_CHOICES,
     ImportConfirmForm,
@@ -258,7 +258,7 @@ def list_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     recipient_list = _own_list(request, pk)
     members = recipient_list.recipients.order_by("email").iterator(chunk_size=2000)
     response = StreamingHttpResponse(
-        csv_io.export_csv_lines(members), content_type="text/csv; charset=utf-8"
+        csv_export.export_csv_lines(members), content_type="text/csv; charset=utf-8"
     )
     filename = slugify(recipient_list.name) or f"list-{recipient_list.pk}"
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
@@ -288,7 +288,7 @@ def recipient_import(request: HttpRequest) -> HttpResponse:
     upload = form.cleaned_data["file"]
     target_list = form.cleaned_data["target_list"]
     try:
-        plan, pending = csv_io.preview_import(
+        plan, pending = importing.preview_import(
             owner=owner,
             data=upload.read(),
             filename=upload.name,
@@ -333,12 +333,12 @@ def recipient_import_confirm(request: HttpRequest) -> HttpResponse:
     )
     try:
         confirmed = confirm.execute()
-    except csv_io.ImportNotFound:
+    except importing.ImportNotFound:
         messages.error(
             request, _("There is no previewed import to confirm. Upload the file again.")
         )
         return _import_page(request, ImportUploadForm(owner=owner), status=400)
-    except csv_io.ImportListGone:
+    except importing.ImportListGone:
         messages.error(request, _("The chosen list no longer exists. Upload the file again."))
         return _import_page(request, ImportUploadForm(owner=owner), status=400)
     except csv_io.ImportStale:
