@@ -60,12 +60,12 @@ class RetryWork(Action[int]):
     permission = "core.operate_background_work"
 
     def perform(self) -> int:
-        from lavka.core import work
+        from lavka.core import sweeping
 
-        model = work.work_model(self.params["label"])
+        model = sweeping.work_model(self.params["label"])
         if model is None:
             return 0
-        return work.retry_manually(model, self.params["pks"])
+        return sweeping.retry_manually(model, self.params["pks"])
 
 
 class DiscardWork(Action[int]):
@@ -74,12 +74,12 @@ class DiscardWork(Action[int]):
     permission = "core.operate_background_work"
 
     def perform(self) -> int:
-        from lavka.core import work
+        from lavka.core import sweeping
 
-        model = work.work_model(self.params["label"])
+        model = sweeping.work_model(self.params["label"])
         if model is None:
             return 0
-        return work.discard(model, self.params["pks"], note=f"Discarded by {self.actor.email}")
+        return sweeping.discard(model, self.params["pks"], note=f"Discarded by {self.actor.email}")
 
 
 class SystemActor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from lavka.core import services, work
+from lavka.core import services, sweeping
 from lavka.core.background import background_task
 
 
@@ -18,4 +18,4 @@ def prune_outbox() -> int:
 def requeue_lost_work() -> int:
     """Queue tasks again for work rows whose message was lost or whose worker died (a
     beat entry); safe to run twice: a duplicate message only finds the rows claimed."""
-    return work.requeue_lost_work()
+    return sweeping.requeue_lost_work()

@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
-from lavka.core import selectors, work
+from lavka.core import selectors, sweeping
 from lavka.core.actions import DiscardWork, RetryWork
 from lavka.core.api import is_api_request, json_error
 from lavka.core.decorators import permission_required
@@ -38,7 +38,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "checks": {name: {"ok": r.ok, "detail": r.detail} for name, r in results.items()},
     }
     try:
-        body["work"] = work.state_counts()
+        body["work"] = sweeping.state_counts()
     except Exception:  # the database check above already says why
         body["work"] = {}
     return JsonResponse(body, status=200 if not down else 503)
@@ -79,7 +79,7 @@ def background_work(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "core/background_work.html",
-        {"problems": work.problems(), "counts": work.state_counts(), "states": WorkState},
+        {"problems": sweeping.problems(), "counts": sweeping.state_counts(), "states": WorkState},
     )
 
 

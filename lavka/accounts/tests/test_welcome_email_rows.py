@@ -15,7 +15,7 @@ from django.utils import timezone
 from lavka.accounts import services
 from lavka.accounts.models import User, WelcomeEmail
 from lavka.accounts.tasks import send_welcome_email
-from lavka.core import work
+from lavka.core import sweeping
 from lavka.core.work import WorkState
 
 
@@ -117,7 +117,9 @@ def test_a_permanent_smtp_refusal_fails_the_welcome_at_once(customer, smtp_reply
     assert welcome.attempts == 1
     assert "550" in welcome.last_error
     assert customer.welcome_email_sent_at is None
-    assert [p.item.pk for p in work.problems() if isinstance(p.item, WelcomeEmail)] == [welcome.pk]
+    assert [p.item.pk for p in sweeping.problems() if isinstance(p.item, WelcomeEmail)] == [
+        welcome.pk
+    ]
 
 
 @pytest.mark.django_db
@@ -163,7 +165,7 @@ def test_a_failed_welcome_is_sent_after_a_manual_retry(customer, smtp_replying, 
     send_welcome_email.apply(args=[welcome.pk])
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
-    assert work.retry_manually(WelcomeEmail, [welcome.pk]) == 1
+    assert sweeping.retry_manually(WelcomeEmail, [welcome.pk]) == 1
     sent = send_welcome_email.apply(args=[welcome.pk]).get()
 
     welcome.refresh_from_db()
@@ -182,7 +184,7 @@ def test_a_lost_welcome_message_is_queued_again_by_the_kernels_sweeper(
 
     # when the sweeper runs, then it queues the task once
     with django_capture_on_commit_callbacks() as queued:
-        assert work.requeue_lost_work(now=later) >= 1
+        assert sweeping.requeue_lost_work(now=later) >= 1
     assert len(queued) == 1
     welcome.refresh_from_db()
     assert welcome.queued_at == later
@@ -190,7 +192,7 @@ def test_a_lost_welcome_message_is_queued_again_by_the_kernels_sweeper(
     # and once it was sent, the sweeper leaves it alone
     assert services.send_welcome_email(welcome_email_id=welcome.pk) is True
     with django_capture_on_commit_callbacks() as again:
-        work.requeue_lost_work(now=later + timedelta(hours=1))
+        sweeping.requeue_lost_work(now=later + timedelta(hours=1))
     assert again == []
     assert [m.to for m in mail.outbox] == [[customer.email]]
 

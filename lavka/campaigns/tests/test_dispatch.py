@@ -273,7 +273,7 @@ def test_a_manual_retry_of_a_failed_delivery_resends_it_and_reopens_its_run(
 ):
     from celery import current_app
 
-    from lavka.core import work
+    from lavka.core import sweeping
 
     now = schedule_due(ready_mailing, owner)
     run_id = dispatch.dispatch_due_mailings(now=now)[0]
@@ -289,7 +289,7 @@ def test_a_manual_retry_of_a_failed_delivery_resends_it_and_reopens_its_run(
     monkeypatch.setattr(send_chunk, "delay", lambda *args: queued.append(args))
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert work.retry_manually(Delivery, [failed.pk]) == 1
+        assert sweeping.retry_manually(Delivery, [failed.pk]) == 1
     reopened = MailingRun.objects.get(pk=run_id).status
     for args in queued:
         dispatch.send_chunk(run_id=args[0], first_id=args[1], last_id=args[2])

@@ -15,7 +15,7 @@ from lavka.content import processing, services, tasks
 from lavka.content.models import StoredFile
 from lavka.content.storage import store_upload
 from lavka.content.tests import media
-from lavka.core import work
+from lavka.core import sweeping, work
 from lavka.core.work import WorkState
 
 pytestmark = pytest.mark.django_db
@@ -101,13 +101,13 @@ def test_a_worker_killed_mid_processing_is_started_again_after_its_lease(
     services.process_stored_file(stored_file_id=file.pk)
     assert reload(file).state == WorkState.CLAIMED
     with django_capture_on_commit_callbacks(execute=True):
-        assert work.requeue_lost_work() == 0
+        assert sweeping.requeue_lost_work() == 0
     assert queued == []
 
     # when the lease has run out, the sweeper queues it again
     clock.advance(seconds=StoredFile.lease_seconds + 1)
     with django_capture_on_commit_callbacks(execute=True):
-        assert work.requeue_lost_work() == 1
+        assert sweeping.requeue_lost_work() == 1
     assert queued == [file.pk]
 
     # and the task processes it to the end
@@ -147,7 +147,7 @@ def test_a_transient_error_is_retried_with_backoff_then_fails_after_max_attempts
     # once due, the sweeper queues the retry; each failed attempt waits longer
     clock.move_to(file.not_before + timedelta(seconds=1))
     with django_capture_on_commit_callbacks(execute=True):
-        assert work.requeue_lost_work() == 1
+        assert sweeping.requeue_lost_work() == 1
     assert queued == [file.pk]
     waits = []
     while reload(file).state == WorkState.PENDING:
@@ -200,7 +200,7 @@ def test_manual_retry_processes_a_failed_file_again(
 
     # when staff retry it from the operations page
     with django_capture_on_commit_callbacks(execute=True):
-        assert work.retry_manually(StoredFile, [file.pk]) == 1
+        assert sweeping.retry_manually(StoredFile, [file.pk]) == 1
     file = reload(file)
     assert (file.state, file.status, file.attempts) == (
         WorkState.PENDING,

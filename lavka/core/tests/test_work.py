@@ -14,7 +14,7 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from lavka.core import work
+from lavka.core import sweeping, work
 from lavka.core.tests.work_app.models import Chore, Errand
 from lavka.core.work import WorkState
 
@@ -389,7 +389,7 @@ def test_the_sweeper_queues_lost_work_again_and_nothing_else(
     Errand.objects.create(title="driven by its parent")
 
     with django_capture_on_commit_callbacks(execute=True):
-        count = work.requeue_lost_work(now=now)
+        count = sweeping.requeue_lost_work(now=now)
 
     lost = [never_queued.pk, lease_ran_out.pk, message_lost.pk]
     assert count == 3
@@ -397,7 +397,7 @@ def test_the_sweeper_queues_lost_work_again_and_nothing_else(
     assert set(Chore.objects.filter(queued_at=now).values_list("pk", flat=True)) >= set(lost)
     published.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        assert work.requeue_lost_work(now=now + timedelta(seconds=1)) == 0
+        assert sweeping.requeue_lost_work(now=now + timedelta(seconds=1)) == 0
     assert published == []
 
 
@@ -409,11 +409,11 @@ def test_rows_held_back_on_purpose_are_neither_swept_nor_stuck(
     moving = Chore.objects.create(title="moving", state_changed_at=long_ago)
 
     with django_capture_on_commit_callbacks(execute=True):
-        work.requeue_lost_work()
+        sweeping.requeue_lost_work()
 
     assert published == [("core_tests.do_chore", (moving.pk,))]
-    assert list(work.stuck(Chore).values_list("pk", flat=True)) == [moving.pk]
-    assert held.pk not in [problem.item.pk for problem in work.problems()]
+    assert list(sweeping.stuck(Chore).values_list("pk", flat=True)) == [moving.pk]
+    assert held.pk not in [problem.item.pk for problem in sweeping.problems()]
 
 
 def test_the_sweeper_publishes_nothing_when_its_transaction_rolls_back(
@@ -424,7 +424,7 @@ def test_the_sweeper_publishes_nothing_when_its_transaction_rolls_back(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         try:
             with transaction.atomic():
-                assert work.requeue_lost_work() == 2
+                assert sweeping.requeue_lost_work() == 2
                 raise RuntimeError("roll back")
         except RuntimeError:
             pass
@@ -455,7 +455,7 @@ def test_problems_are_failed_waiting_and_stuck_rows_newest_first():
     Chore.objects.create(title="done long ago", state=WorkState.DONE, state_changed_at=day_ago)
     errand = Errand.objects.create(title="failed errand", state=WorkState.FAILED)
 
-    found = [(p.label, p.item.pk, p.stuck) for p in work.problems(now=now)]
+    found = [(p.label, p.item.pk, p.stuck) for p in sweeping.problems(now=now)]
 
     assert found[:1] == [("core_tests.errand", errand.pk, False)]
     assert found[1:] == [
@@ -476,7 +476,7 @@ def test_a_manual_retry_starts_again_from_the_first_attempt(
     fresh = Chore.objects.create(title="fresh")
 
     with django_capture_on_commit_callbacks(execute=True):
-        count = work.retry_manually(Chore, [failed.pk, done.pk, fresh.pk])
+        count = sweeping.retry_manually(Chore, [failed.pk, done.pk, fresh.pk])
 
     failed.refresh_from_db()
     assert count == 1
@@ -493,8 +493,8 @@ def test_a_manual_retry_of_stuck_work_and_of_work_without_a_task(
     errand = Errand.objects.create(title="errand", state=WorkState.ATTENTION)
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert work.retry_manually(Chore, [stuck.pk]) == 1
-        assert work.retry_manually(Errand, [errand.pk]) == 1
+        assert sweeping.retry_manually(Chore, [stuck.pk]) == 1
+        assert sweeping.retry_manually(Errand, [errand.pk]) == 1
 
     assert published == [("core_tests.do_chore", (stuck.pk,))]
     assert errand.__class__.objects.get(pk=errand.pk).state == WorkState.PENDING
@@ -505,20 +505,20 @@ def test_discard_gives_up_on_failed_and_waiting_rows_only():
     waiting = Chore.objects.create(title="waiting", state=WorkState.ATTENTION)
     pending = Chore.objects.create(title="pending")
 
-    count = work.discard(Chore, [failed.pk, waiting.pk, pending.pk], note="given up")
+    count = sweeping.discard(Chore, [failed.pk, waiting.pk, pending.pk], note="given up")
 
     failed.refresh_from_db()
     assert count == 2
     assert (failed.state, failed.last_error) == (WorkState.DONE, "given up")
     assert (state_of(waiting), state_of(pending)) == (WorkState.DONE, WorkState.PENDING)
-    assert [p.item.pk for p in work.problems()] == []
+    assert [p.item.pk for p in sweeping.problems()] == []
 
 
 def test_state_counts_cover_every_state_of_every_work_model():
     make(2)
     make(1, state=WorkState.FAILED)
 
-    counts = work.state_counts()
+    counts = sweeping.state_counts()
 
     assert counts["core_tests.chore"] == {
         "pending": 2,
@@ -531,7 +531,7 @@ def test_state_counts_cover_every_state_of_every_work_model():
 
 
 def test_work_models_are_found_by_label():
-    assert work.work_model("core_tests.Chore") is Chore
-    assert work.work_model("core_tests.nothing") is None
-    assert work.work_model("core.outboxmessage") is None
+    assert sweeping.work_model("core_tests.Chore") is Chore
+    assert sweeping.work_model("core_tests.nothing") is None
+    assert sweeping.work_model("core.outboxmessage") is None
     assert Chore.is_queueable() and not Errand.is_queueable()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lavka.core import work
+from lavka.core import sweeping
 from lavka.core.tests.support import wait_until
 from lavka.core.tests.work_app.models import Chore
 from lavka.core.work import WorkState
@@ -16,7 +16,7 @@ def test_lost_chores_are_swept_and_done_by_a_real_worker(celery_worker_process):
     chores = Chore.objects.bulk_create([Chore(title=f"lost {n}") for n in range(5)])
     failing = Chore.objects.create(title="fail every time")
 
-    assert work.requeue_lost_work() == 6
+    assert sweeping.requeue_lost_work() == 6
     finished = wait_until(
         lambda: (
             Chore.objects.filter(state=WorkState.DONE).count() == 5
