@@ -15,7 +15,7 @@ from phonenumber_field.modelfields import PhoneNumberField
 
 from lavka.core import background
 from lavka.core.models import TimeStampedModel
-from lavka.core.work import WorkItem, WorkState
+from lavka.core.work import WorkItem, WorkState, done_fields
 
 
 class SettingSeconds:
@@ -345,14 +345,34 @@ class Delivery(WorkItem):
         )
 
     @classmethod
-    def before_manual_retry(cls, queryset: models.QuerySet[Any]) -> None:
-        """A retried delivery is pending again, and its finished run sends again, so
-        that the retry really resends and the run's counts follow."""
+    def before_manual_retry(cls, queryset: models.QuerySet[Any]) -> models.QuerySet[Any]:
+        """A retried delivery is pending again and its finished run sends again, so the
+        retry really resends and the run's counts follow; but never to a recipient who
+        can no longer receive (unsubscribed, suppressed, deactivated: skipped instead),
+        and a run of a paused mailing waits, paused, for the mailing's resume."""
+        unreachable = queryset.exclude(recipient__in=Recipient.objects.reachable())
+        for reason, condition in (
+            ("unsubscribed", models.Q(recipient__unsubscribed_at__isnull=False)),
+            ("suppressed", models.Q(recipient__suppressed_at__isnull=False)),
+            ("inactive", models.Q(recipient__is_active=False)),
+        ):
+            unreachable.filter(condition, status=DeliveryStatus.FAILED).update(
+                status=DeliveryStatus.SKIPPED, skip_reason=reason, **done_fields()
+            )
         run_ids = set(queryset.values_list("run_id", flat=True))
-        queryset.update(status=DeliveryStatus.PENDING, sent_at=None)
-        MailingRun.objects.filter(
+        queryset.filter(status=DeliveryStatus.FAILED).update(
+            status=DeliveryStatus.PENDING, sent_at=None
+        )
+        finished = MailingRun.objects.filter(
             pk__in=run_ids, status__in=[RunStatus.COMPLETED, RunStatus.FAILED]
-        ).update(status=RunStatus.SENDING, status_reason="", finished_at=None)
+        )
+        finished.filter(mailing__status=MailingStatus.PAUSED).update(
+            status=RunStatus.PAUSED,
+            status_reason=_("The mailing was paused."),
+            finished_at=None,
+        )
+        finished.update(status=RunStatus.SENDING, status_reason="", finished_at=None)
+        return queryset.exclude(status=DeliveryStatus.SKIPPED)
 
 
 class SendingPolicy(models.Model):

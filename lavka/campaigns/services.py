@@ -34,6 +34,7 @@ from lavka.campaigns.models import (
 )
 from lavka.campaigns.personalisation import placeholder_error
 from lavka.core import background
+from lavka.core.work import WorkState
 
 
 def normalize_email(email: str) -> str:
@@ -405,10 +406,31 @@ def resume_mailing(*, actor: Any, mailing: Mailing) -> Mailing:
         ]
     )
     if paused_runs:
-        MailingRun.objects.filter(pk__in=paused_runs, status=RunStatus.PAUSED).update(
+        # A run paused before its deliveries were written is prepared again; one with
+        # deliveries sends on. Both in this transaction, so no sweep can see a sending
+        # run without deliveries and call it finished.
+        unprepared = set(
+            MailingRun.objects.filter(pk__in=paused_runs)
+            .exclude(deliveries__isnull=False)
+            .values_list("pk", flat=True)
+        )
+        now = timezone.now()
+        MailingRun.objects.filter(pk__in=unprepared, status=RunStatus.PAUSED).update(
+            status=RunStatus.PREPARING,
+            status_reason="",
+            consecutive_failures=0,
+            state=WorkState.PENDING,
+            lease_owner="",
+            lease_expires_at=None,
+            queued_at=now,
+            state_changed_at=now,
+        )
+        sending = [run_id for run_id in paused_runs if run_id not in unprepared]
+        MailingRun.objects.filter(pk__in=sending, status=RunStatus.PAUSED).update(
             status=RunStatus.SENDING, status_reason="", consecutive_failures=0
         )
-        background.start_each("campaigns.resume_run", [(run_id,) for run_id in paused_runs])
+        background.start_each("campaigns.start_run", [(run_id,) for run_id in unprepared])
+        background.start_each("campaigns.resume_run", [(run_id,) for run_id in sending])
     stats.invalidate(owner_id=mailing.owner_id)
     return mailing
 

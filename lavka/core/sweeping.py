@@ -131,7 +131,10 @@ def retry_manually(model: type[W], pks: Iterable[int]) -> int:
         if not ids:
             return 0
         selected = model._default_manager.filter(pk__in=ids)
-        model.before_manual_retry(selected)
+        narrowed = model.before_manual_retry(selected)
+        if narrowed is not None:
+            selected = narrowed
+            ids = list(selected.values_list("pk", flat=True))
         selected.update(
             state=WorkState.PENDING,
             attempts=0,

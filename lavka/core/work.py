@@ -100,8 +100,9 @@ class WorkItem(models.Model):
         return queryset
 
     @classmethod
-    def before_manual_retry(cls, queryset: QuerySet[Any]) -> None:
-        """Hook: bring the app's own fields back in line before the rows are retried."""
+    def before_manual_retry(cls, queryset: QuerySet[Any]) -> QuerySet[Any] | None:
+        """Hook: bring the app's own fields back in line before the rows are retried;
+        return the rows to start again when some must not be (settled otherwise here)."""
 
     @property
     def is_open(self) -> bool:

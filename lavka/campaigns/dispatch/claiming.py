@@ -16,6 +16,7 @@ class ClaimedDelivery(TypedDict):
     recipient_id: int
     recipient__full_name: str
     attempts: int
+    lease_owner: str
 
 
 def claim_batch(ids: list[int]) -> list[ClaimedDelivery]:
@@ -28,10 +29,13 @@ def claim_batch(ids: list[int]) -> list[ClaimedDelivery]:
     return list(
         Delivery.objects.filter(lease_owner=taken.token)
         .order_by("pk")
-        .values("pk", "email", "recipient_id", "recipient__full_name", "attempts")
+        .values("pk", "email", "recipient_id", "recipient__full_name", "attempts", "lease_owner")
     )
 
 
-def release(ids: list[int], *, not_before: datetime | None) -> None:
-    """Give claimed deliveries back unsent, without counting an attempt."""
-    work.release(Delivery.objects.filter(pk__in=ids), not_before=not_before)
+def release(ids: list[int], *, lease_owner: str, not_before: datetime | None) -> None:
+    """Give claimed deliveries back unsent, without counting an attempt (only those
+    still under this caller's lease)."""
+    work.release(
+        Delivery.objects.filter(pk__in=ids, lease_owner=lease_owner), not_before=not_before
+    )

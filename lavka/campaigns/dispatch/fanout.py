@@ -88,20 +88,6 @@ def enqueue_pending(*, run_id: int) -> int:
 
 def resume_run(*, run_id: int) -> None:
     """Carry on a run that `resume_mailing` set sending again: queue its pending
-    deliveries, or prepare it when it was paused before it had any."""
-    if not MailingRun.objects.filter(pk=run_id, status=RunStatus.SENDING).exists():
-        return
-    if Delivery.objects.filter(run_id=run_id).exists():
+    deliveries (a run paused before it had any is prepared again by `start_run`)."""
+    if MailingRun.objects.filter(pk=run_id, status=RunStatus.SENDING).exists():
         enqueue_pending(run_id=run_id)
-        return
-    with transaction.atomic():
-        prepared = MailingRun.objects.filter(pk=run_id, status=RunStatus.SENDING).update(
-            status=RunStatus.PREPARING,
-            state=WorkState.PENDING,
-            lease_owner="",
-            lease_expires_at=None,
-            queued_at=timezone.now(),
-            state_changed_at=timezone.now(),
-        )
-    if prepared:
-        start_run(run_id=run_id)

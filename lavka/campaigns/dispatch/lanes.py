@@ -73,15 +73,16 @@ def _send_group(run: MailingRun, ids: list[int]) -> None:
             claimed = claim_batch(ids[start : start + batch_size()])
             if not claimed:
                 continue
+            lease_owner = claimed[0]["lease_owner"]
             granted, retry_at = reserve_rate_slots(
                 owner_id=run.mailing.owner_id, delivery_ids=[d["pk"] for d in claimed]
             )
             granted_set = set(granted)
             held_back = [d["pk"] for d in claimed if d["pk"] not in granted_set]
             if held_back:
-                release(held_back, not_before=retry_at)
+                release(held_back, lease_owner=lease_owner, not_before=retry_at)
             outcomes = _send_batch(run, sender, [d for d in claimed if d["pk"] in granted_set])
-            record_outcomes(run, outcomes)
+            record_outcomes(run, outcomes, lease_owner=lease_owner)
             if held_back:
                 return  # the rest waits for the rate window; the sweeper re-queues it
     finally:
@@ -97,7 +98,11 @@ def _send_batch(
         delivery_id, recipient_id = delivery["pk"], delivery["recipient_id"]
         if timezone.now() > deadline:
             # The rate slot is too old to use; give the rest back for a new reservation.
-            release([d["pk"] for d in deliveries[index:]], not_before=None)
+            release(
+                [d["pk"] for d in deliveries[index:]],
+                lease_owner=delivery["lease_owner"],
+                not_before=None,
+            )
             break
         email = build_email(
             run,

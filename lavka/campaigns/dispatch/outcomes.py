@@ -57,11 +57,13 @@ def _group_fields(key: GroupKey, *, now: datetime) -> dict[str, Any]:
     return {**work.retry_fields(error=error, not_before=not_before, now=now), **own}
 
 
-def record_outcomes(run: MailingRun, outcomes: list[Outcome]) -> None:
+def record_outcomes(run: MailingRun, outcomes: list[Outcome], *, lease_owner: str) -> None:
     """Store each outcome; count failures in a row and pause the run past the limit.
 
     Outcomes with the same result are written by one UPDATE, so a batch of accepted
-    messages costs one statement, not one per row.
+    messages costs one statement, not one per row. Only rows still under this caller's
+    lease are written: a worker whose lease ran out never overwrites the outcome of the
+    one that took over.
     """
     if not outcomes:
         return
@@ -96,7 +98,9 @@ def record_outcomes(run: MailingRun, outcomes: list[Outcome]) -> None:
         groups.setdefault(key, []).append(outcome.delivery_id)
     with transaction.atomic():
         for key, ids in groups.items():
-            Delivery.objects.filter(pk__in=ids).update(**_group_fields(key, now=now))
+            Delivery.objects.filter(pk__in=ids, lease_owner=lease_owner).update(
+                **_group_fields(key, now=now)
+            )
         for reason, recipient_ids in suppress.items():
             suppress_recipients(recipient_ids=recipient_ids, reason=reason)
         if saw_success:

@@ -244,10 +244,11 @@ def test_a_run_paused_before_it_was_prepared_is_prepared_when_resumed(ready_mail
 
     services.resume_mailing(actor=owner, mailing=ready_mailing)
     resumed = MailingRun.objects.get(pk=run_id).status
-    dispatch.resume_run(run_id=run_id)  # what the queued campaigns.resume_run does
+    dispatch.recover_stalled()  # a sweep now must not take it for a finished run
+    dispatch.start_run(run_id=run_id)  # what the queued campaigns.start_run does
 
     run = MailingRun.objects.get(pk=run_id)
-    assert resumed == RunStatus.SENDING
+    assert resumed == RunStatus.PREPARING
     assert (run.status, run.state, run.total) == (RunStatus.SENDING, WorkState.DONE, 5)
     assert Delivery.objects.filter(run_id=run_id, state=WorkState.PENDING).count() == 5
 
@@ -300,3 +301,56 @@ def test_a_manual_retry_of_a_failed_delivery_resends_it_and_reopens_its_run(
     assert (failed.status, failed.state) == (DeliveryStatus.SENT, WorkState.DONE)
     assert [m.to for m in mail.outbox] == [["r0@example.net"]]
     assert (run.status, run.sent, run.failed) == (RunStatus.COMPLETED, 5, 0)
+
+
+@pytest.mark.django_db
+def test_a_manual_retry_never_mails_a_recipient_suppressed_since(
+    ready_mailing, owner, django_capture_on_commit_callbacks
+):
+    from lavka.core import sweeping
+
+    now = schedule_due(ready_mailing, owner)
+    run_id = dispatch.dispatch_due_mailings(now=now)[0]
+    send_everything_now(run_id=run_id)
+    failed = Delivery.objects.get(email="r0@example.net")
+    Delivery.objects.filter(pk=failed.pk).update(
+        status=DeliveryStatus.FAILED, state=WorkState.FAILED, sent_at=None
+    )
+    suppress_recipient(recipient_id=failed.recipient_id, reason="550 no such user")
+    dispatch.finalize_run(run_id=run_id)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        retried = sweeping.retry_manually(Delivery, [failed.pk])
+
+    failed.refresh_from_db()
+    assert retried == 0 and callbacks == []
+    assert (failed.status, failed.skip_reason, failed.state) == (
+        DeliveryStatus.SKIPPED,
+        "suppressed",
+        WorkState.DONE,
+    )
+
+
+@pytest.mark.django_db
+def test_a_manual_retry_in_a_paused_mailing_waits_for_the_resume(
+    ready_mailing, owner, django_capture_on_commit_callbacks
+):
+    from lavka.core import sweeping
+
+    now = schedule_due(ready_mailing, owner)
+    run_id = dispatch.dispatch_due_mailings(now=now)[0]
+    send_everything_now(run_id=run_id)
+    failed = Delivery.objects.get(email="r0@example.net")
+    Delivery.objects.filter(pk=failed.pk).update(
+        status=DeliveryStatus.FAILED, state=WorkState.FAILED, sent_at=None
+    )
+    dispatch.finalize_run(run_id=run_id)
+    services.pause_mailing(actor=owner, mailing=ready_mailing)
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sweeping.retry_manually(Delivery, [failed.pk])
+    dispatch.recover_stalled()
+
+    assert MailingRun.objects.get(pk=run_id).status == RunStatus.PAUSED
+    assert mail.outbox == []
