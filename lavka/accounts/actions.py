@@ -57,13 +57,27 @@ class BlockUser(Action[User]):
 
 
 class UnblockUser(Action[User]):
-    """Staff who may block users unblock them too."""
+    """Staff who may block users unblock them too; only a superuser unblocks a
+    superuser (so a manager cannot undo a superuser's block of another one)."""
 
     permission = "accounts.block_user"
 
     def __init__(self, actor: Any, *, user: User) -> None:
         super().__init__(actor)
         self.user = user
+
+    def refusal(self) -> str:
+        if self.user.is_superuser and not self.actor.is_superuser:
+            return _("Only a superuser can unblock a superuser.")
+        return ""
+
+    def is_allowed(self) -> bool:
+        return not self.refusal()
+
+    def check(self) -> None:
+        if self.has_permission() and self.refusal():
+            raise ValidationError(self.refusal())
+        super().check()
 
     def perform(self) -> User:
         return services.unblock_user(user=self.user)

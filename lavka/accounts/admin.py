@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from lavka.accounts import services
 from lavka.accounts.actions import BlockUser, RevokeApiToken, UnblockUser
 from lavka.accounts.forms import BlockUserForm
 from lavka.accounts.models import ApiToken, User, WelcomeEmail
@@ -70,6 +71,13 @@ class UserAdmin(DjangoUserAdmin):
         ),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        """An account added here starts as a customer, like one that signed up."""
+        super().save_model(request, obj, form, change)
+        if not change and not obj.is_superuser:
+            services.assign_default_role(user=obj)
+
     actions = ["block_users", "unblock_users"]
 
     @admin.action(description=gettext_lazy("Block selected users"))

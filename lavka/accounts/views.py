@@ -143,6 +143,10 @@ def user_block(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def user_unblock(request: HttpRequest, pk: int) -> HttpResponse:
     target = get_object_or_404(selectors.users_visible_to(actor=request.user), pk=pk)  # type: ignore[arg-type]
-    UnblockUser(request.user, user=target).execute()
+    try:
+        UnblockUser(request.user, user=target).execute()
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("accounts:user_list")
     messages.success(request, _("%(email)s is unblocked.") % {"email": target.email})
     return redirect("accounts:user_list")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -18,7 +19,7 @@ from lavka.core.models import TimeStampedModel
 from lavka.core.work import WorkItem, WorkState, done_fields
 
 
-class SettingSeconds:
+class SettingValue:
     """A work model's tuning knob read from settings on each access, so a deployment's
     environment (and a test's `settings`) sets it without a new class."""
 
@@ -233,7 +234,7 @@ class MailingRun(WorkItem):
 
     # Writing a large audience's deliveries may take most of a task's time limit.
     lease_seconds = 300
-    requeue_after_seconds = SettingSeconds("CAMPAIGNS_REQUEUE_AFTER_SECONDS", 120)  # type: ignore[assignment]
+    requeue_after_seconds = SettingValue("CAMPAIGNS_REQUEUE_AFTER_SECONDS", 120)  # type: ignore[assignment]
 
     def __str__(self) -> str:
         return f"{self.mailing} @ {self.scheduled_for:%Y-%m-%d %H:%M}"
@@ -254,6 +255,15 @@ class MailingRun(WorkItem):
         background.start_each(
             "campaigns.start_run", [(pk,) for pk in preparing.values_list("pk", flat=True)]
         )
+
+
+EMAIL_IN_TEXT = re.compile(r"[^\s<>@\"']+@[^\s<>@\"']+")
+
+
+def mask_email(email: str) -> str:
+    """An address with its local part hidden, for people who moderate others' sending."""
+    local, _at, domain = email.partition("@")
+    return f"{local[:1]}•••@{domain}"
 
 
 class DeliveryStatus(models.TextChoices):
@@ -310,13 +320,22 @@ class Delivery(WorkItem):
             models.Index(fields=["owner", "rate_slot_at"], name="campaigns_delivery_rate"),
         ]
 
-    max_attempts = SettingSeconds("CAMPAIGNS_MAX_ATTEMPTS", 5)  # type: ignore[assignment]
-    lease_seconds = SettingSeconds("CAMPAIGNS_CLAIM_SECONDS", 60)  # type: ignore[assignment]
-    requeue_after_seconds = SettingSeconds("CAMPAIGNS_REQUEUE_AFTER_SECONDS", 120)  # type: ignore[assignment]
-    retry_base_seconds = SettingSeconds("CAMPAIGNS_RETRY_BASE_SECONDS", 30)  # type: ignore[assignment]
+    max_attempts = SettingValue("CAMPAIGNS_MAX_ATTEMPTS", 5)  # type: ignore[assignment]
+    lease_seconds = SettingValue("CAMPAIGNS_CLAIM_SECONDS", 60)  # type: ignore[assignment]
+    requeue_after_seconds = SettingValue("CAMPAIGNS_REQUEUE_AFTER_SECONDS", 120)  # type: ignore[assignment]
+    retry_base_seconds = SettingValue("CAMPAIGNS_RETRY_BASE_SECONDS", 30)  # type: ignore[assignment]
 
     def __str__(self) -> str:
         return f"{self.email} ({self.status})"
+
+    @property
+    def work_summary(self) -> str:
+        """Staff moderate runs, not audiences: the address is masked."""
+        return f"{_('run')} {self.run_id}, {mask_email(self.email)} ({self.get_status_display()})"
+
+    @property
+    def work_error(self) -> str:
+        return EMAIL_IN_TEXT.sub(lambda found: mask_email(found.group(0)), self.last_error)
 
     @classmethod
     def in_motion(cls, queryset: models.QuerySet[Any]) -> models.QuerySet[Any]:

@@ -259,8 +259,10 @@ def _record_failure(stored: StoredFile, *, reason: str, permanent: bool) -> None
                 "webvtt": None,
                 "processed_at": timezone.now(),
             }
-        else:
+        elif state == WorkState.PENDING:
             fields = {"status": StoredFile.Status.PENDING}
+        else:  # another worker took the lease over and owns the outcome
+            return
         StoredFile.objects.filter(pk=stored.pk).update(**fields)
         content_changed()
     if state == WorkState.FAILED:

@@ -9,6 +9,7 @@ Views, serializers and admin classes validate input and call actions; they hold 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from django.core.exceptions import PermissionDenied
@@ -54,32 +55,35 @@ def owns(actor: Any, obj: Any) -> bool:
     return actor_pk is not None and getattr(obj, "owner_id", None) == actor_pk
 
 
-class RetryWork(Action[int]):
+class WorkAction(Action[int]):
+    """An operator's action on rows of one kind of background work."""
+
+    permission = "core.operate_background_work"
+
+    def __init__(self, actor: Any, *, label: str, pks: Sequence[int]) -> None:
+        super().__init__(actor)
+        self.label, self.pks = label, list(pks)
+
+
+class RetryWork(WorkAction):
     """Start failed, waiting or stuck background work again from the first attempt."""
 
-    permission = "core.operate_background_work"
-
     def perform(self) -> int:
         from lavka.core import sweeping
 
-        model = sweeping.work_model(self.params["label"])
-        if model is None:
-            return 0
-        return sweeping.retry_manually(model, self.params["pks"])
+        model = sweeping.work_model(self.label)
+        return 0 if model is None else sweeping.retry_manually(model, self.pks)
 
 
-class DiscardWork(Action[int]):
+class DiscardWork(WorkAction):
     """Give up on failed or waiting background work; it leaves the operator's list."""
 
-    permission = "core.operate_background_work"
-
     def perform(self) -> int:
         from lavka.core import sweeping
 
-        model = sweeping.work_model(self.params["label"])
-        if model is None:
-            return 0
-        return sweeping.discard(model, self.params["pks"], note=f"Discarded by {self.actor.email}")
+        model = sweeping.work_model(self.label)
+        note = f"Discarded by {self.actor.email}"
+        return 0 if model is None else sweeping.discard(model, self.pks, note=note)
 
 
 class SystemActor:

@@ -4,9 +4,10 @@ policy.
 Every Lavka task is declared with `@background_task("app.name")`. Its options are the
 kernel's (acknowledged late, redelivered when the worker dies, transient database errors
 retried with bounded jittered backoff, soft and hard time limits); its queue comes from
-`CELERY_TASK_ROUTES` alone. Services start tasks with `task.after_commit(...)`, which
-waits for the surrounding transaction: a task never runs against rows that are not yet
-committed, or that a rollback removed.
+`CELERY_TASK_ROUTES` alone. Services start tasks by name with `start(...)` /
+`start_each(...)` (so they never import their tasks module), which waits for the
+surrounding transaction: a task never runs against rows that are not yet committed, or
+that a rollback removed. A task module may queue itself with `task.after_commit(...)`.
 """
 
 from __future__ import annotations

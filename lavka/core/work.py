@@ -11,7 +11,8 @@ One claiming function serves every app: on PostgreSQL rows are locked with
 SELECT … FOR UPDATE SKIP LOCKED, so concurrent workers take disjoint rows without
 waiting; SQLite serialises writers, so a conditional UPDATE that stamps a lease token
 does the same there. One backoff policy (bounded, jittered, exponential, honouring a
-server's Retry-After) and one manual retry / discard serve the operator page.
+server's Retry-After) serves every retry. What works across apps (the sweeper, the
+operator page's list, manual retry and discard) is in `sweeping.py`.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ PROBLEM_STATES = (WorkState.FAILED, WorkState.ATTENTION)
 class WorkItem(models.Model):
     """Abstract base of every durable work row; the kernel's functions below act on it.
 
-    A subclass sets `work_label`, `max_attempts` and the lease, and implements
+    A subclass sets `max_attempts`, the lease and the retry timing, and implements
     `queue_work` (how to hand rows to a task) so the sweeper and the operator's retry
     can start it again.
     """
@@ -92,6 +93,16 @@ class WorkItem(models.Model):
     def is_queueable(cls) -> bool:
         return cls.queue_work.__func__ is not WorkItem.queue_work.__func__  # type: ignore[attr-defined]
 
+    @property
+    def work_summary(self) -> str:
+        """What the operator page names this row by; override to hide personal data."""
+        return str(self)
+
+    @property
+    def work_error(self) -> str:
+        """The last error as the operator page shows it; override to hide personal data."""
+        return self.last_error
+
     @classmethod
     def in_motion(cls, queryset: QuerySet[Any]) -> QuerySet[Any]:
         """Hook: the rows of `queryset` whose work should be moving now. Rows held back
@@ -103,10 +114,6 @@ class WorkItem(models.Model):
     def before_manual_retry(cls, queryset: QuerySet[Any]) -> QuerySet[Any] | None:
         """Hook: bring the app's own fields back in line before the rows are retried;
         return the rows to start again when some must not be (settled otherwise here)."""
-
-    @property
-    def is_open(self) -> bool:
-        return self.state in OPEN_STATES
 
 
 W = TypeVar("W", bound=WorkItem)

@@ -86,6 +86,20 @@ def test_a_manager_blocking_a_superuser_is_refused(manager, superuser):
 
 
 @pytest.mark.django_db
+def test_a_manager_cannot_unblock_a_superuser_another_superuser_blocked(manager, superuser):
+    from lavka.accounts.models import User
+
+    blocked_root = User.objects.create_superuser("root3@example.com", "x")
+    BlockUser(superuser, user=blocked_root, reason="Key compromised").execute()
+
+    with pytest.raises(ValidationError, match="Only a superuser can unblock a superuser"):
+        UnblockUser(manager, user=blocked_root).execute()
+
+    blocked_root.refresh_from_db()
+    assert not blocked_root.is_active
+
+
+@pytest.mark.django_db
 def test_a_superuser_blocks_another_superuser_but_not_themselves(superuser, user_factory):
     from lavka.accounts.models import User
 

@@ -169,3 +169,21 @@ def test_role_groups_exist_with_their_permissions():
 
     assert set(Group.objects.values_list("name", flat=True)) >= {"customer", "creator", "manager"}
     assert {"block_user", "view_user", "view_outboxmessage"} <= manager_perms
+
+
+@pytest.mark.django_db
+def test_an_account_added_in_the_admin_starts_as_a_customer(admin_client):
+    from lavka.accounts.models import User
+
+    response = admin_client.post(
+        "/admin/accounts/user/add/",
+        {
+            "email": "added@example.com",
+            "password1": "a-long-and-unusual-passphrase",
+            "password2": "a-long-and-unusual-passphrase",
+        },
+    )
+
+    added = User.objects.get(email="added@example.com")
+    assert response.status_code == 302
+    assert list(added.groups.values_list("name", flat=True)) == ["customer"]

@@ -5,7 +5,8 @@ Reliability comes from the rows, not from the broker. A Delivery is a kernel wor
 claims a few deliveries at a time with a short lease before sending them; the sweeper
 re-queues pending deliveries whose lease ran out or whose task message was lost. So a
 worker killed with -9, a broker that drops messages (the filesystem transport) or a
-restart loses nothing, and a claimed delivery is sent by one worker only. A resend
+restart loses nothing, and a delivery is sent by one worker at a time: only the holder
+of its lease may record its outcome. A resend
 after a crash between SMTP's 250 and our commit carries the same Message-ID, so it is
 recognisable.
 

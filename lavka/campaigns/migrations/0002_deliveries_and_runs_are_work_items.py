@@ -1,7 +1,8 @@
 """Deliveries and runs become the kernel's durable work rows (lavka.core.work.WorkItem).
 
 A delivery's claim columns are renamed to the kernel's lease columns (their values
-kept); its work state follows its outcome. A run's work is preparing its deliveries:
+kept); its work state follows its outcome (failures of finished runs are done: history,
+not work to retry). A run's work is preparing its deliveries:
 a run still preparing is pending, every other run is done.
 """
 
@@ -24,7 +25,12 @@ def set_work_states(apps, schema_editor):
     Delivery.objects.filter(status__in=["sent", "skipped"]).update(
         state="done", lease_owner="", lease_expires_at=None
     )
-    Delivery.objects.filter(status="failed").update(
+    # Failures of runs already over are history, not work for an operator to retry.
+    finished_runs = ["completed", "failed", "missed"]
+    Delivery.objects.filter(status="failed", run__status__in=finished_runs).update(
+        state="done", last_error=F("smtp_reply"), lease_owner="", lease_expires_at=None
+    )
+    Delivery.objects.filter(status="failed").exclude(run__status__in=finished_runs).update(
         state="failed", last_error=F("smtp_reply"), lease_owner="", lease_expires_at=None
     )
     Delivery.objects.filter(status="pending").exclude(

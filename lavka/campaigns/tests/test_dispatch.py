@@ -354,3 +354,23 @@ def test_a_manual_retry_in_a_paused_mailing_waits_for_the_resume(
 
     assert MailingRun.objects.get(pk=run_id).status == RunStatus.PAUSED
     assert mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_the_operator_page_masks_the_addresses_of_failed_deliveries(
+    client, manager, ready_mailing, owner
+):
+    now = schedule_due(ready_mailing, owner)
+    run_id = dispatch.dispatch_due_mailings(now=now)[0]
+    send_everything_now(run_id=run_id)
+    Delivery.objects.filter(email="r0@example.net").update(
+        status=DeliveryStatus.FAILED,
+        state=WorkState.FAILED,
+        last_error="550 5.1.1 <r0@example.net>: no such user",
+    )
+    client.force_login(manager)
+
+    page = client.get("/operations/work/").content.decode()
+
+    assert "r•••@example.net" in page
+    assert "r0@example.net" not in page

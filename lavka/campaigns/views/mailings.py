@@ -37,6 +37,7 @@ from lavka.campaigns.models import (
     MailingRun,
     MailingStatus,
     Periodicity,
+    mask_email,
 )
 
 MAILINGS_PER_PAGE = 25
@@ -365,12 +366,6 @@ def mailing_delete(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _masked(email: str) -> str:
-    """An address with its local part hidden: managers moderate runs, not audiences."""
-    local, _at, domain = email.partition("@")
-    return f"{local[:1]}•••@{domain}"
-
-
 @login_required
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
@@ -388,7 +383,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     rows: list[dict[str, Any]] = [
         {
             "delivery": delivery,
-            "email": delivery.email if is_owner else _masked(delivery.email),
+            "email": delivery.email if is_owner else mask_email(delivery.email),
             "skip_reason": SKIP_REASONS.get(delivery.skip_reason, delivery.skip_reason),
         }
         for delivery in page.object_list

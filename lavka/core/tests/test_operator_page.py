@@ -116,6 +116,8 @@ def test_discard_from_the_page_gives_up_and_says_who_did(client, manager):
         ({"label": "core_tests.chore", "action": "retry", "pk": ""}, "Choose an item"),
         ({"label": "core_tests.chore", "action": "retry", "pk": "abc"}, "Choose an item"),
         ({"label": "core_tests.chore", "action": "retry", "pk": "-1"}, "Choose an item"),
+        ({"label": "core_tests.chore", "action": "retry", "pk": "9" * 30}, "Choose an item"),
+        ({"label": "core_tests.chore\n\x00", "action": "retry", "pk": "1"}, "Choose an item"),
         ({"label": "core_tests.chore", "action": "explode"}, "Choose an item"),
         ({"label": "", "action": "retry"}, "Choose an item"),
         ({"label": "core_tests.chore", "action": "retry", "pk": "done"}, "Nothing changed"),
