@@ -20,6 +20,7 @@ from lavka.campaigns.dispatch.outcomes import Outcome, record_outcomes
 from lavka.campaigns.dispatch.rate_limit import reserve_rate_slots
 from lavka.campaigns.models import Delivery, DeliveryStatus, MailingRun, RunStatus
 from lavka.campaigns.sending import ConnectionFailed, Sender, SendResult, open_sender
+from lavka.core import work
 
 logger = logging.getLogger(__name__)
 
@@ -97,12 +98,12 @@ def _send_batch(
     for index, delivery in enumerate(deliveries):
         delivery_id, recipient_id = delivery["pk"], delivery["recipient_id"]
         if timezone.now() > deadline:
-            # The rate slot is too old to use; give the rest back for a new reservation.
-            release(
-                [d["pk"] for d in deliveries[index:]],
-                lease_owner=delivery["lease_owner"],
-                not_before=None,
-            )
+            # The rate slot is too old to use: give the rest back and queue them again
+            # at once for a new reservation (not left for the sweeper's next round).
+            rest = [d["pk"] for d in deliveries[index:]]
+            release(rest, lease_owner=delivery["lease_owner"], not_before=None)
+            work.mark_queued(Delivery.objects.filter(pk__in=rest))
+            Delivery.queue_work(rest)
             break
         email = build_email(
             run,

@@ -374,3 +374,27 @@ def test_the_operator_page_masks_the_addresses_of_failed_deliveries(
 
     assert "r•••@example.net" in page
     assert "r0@example.net" not in page
+
+
+@pytest.mark.django_db
+def test_deliveries_whose_rate_slot_went_stale_are_queued_again_at_once(
+    ready_mailing, owner, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from celery import current_app
+
+    settings.CAMPAIGNS_RATE_SLACK_SECONDS = 0  # every slot is stale before its send
+    now = schedule_due(ready_mailing, owner)
+    run_id = dispatch.dispatch_due_mailings(now=now)[0]
+    dispatch.start_run(run_id=run_id)
+    ids = list(Delivery.objects.filter(run_id=run_id).order_by("pk").values_list("pk", flat=True))
+    queued = []
+    send_chunk = current_app.tasks["campaigns.send_chunk"]
+    monkeypatch.setattr(send_chunk, "delay", lambda *args: queued.append(args))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch.send_chunk(run_id=run_id, first_id=ids[0], last_id=ids[-1])
+
+    pending = Delivery.objects.filter(run_id=run_id, status=DeliveryStatus.PENDING)
+    assert mail.outbox == []
+    assert queued == [(run_id, ids[0], ids[-1])]
+    assert pending.count() == 5 and not pending.filter(queued_at__isnull=True).exists()
