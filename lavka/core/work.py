@@ -186,12 +186,17 @@ def claim(
                 rows.filter(pk__in=ids).update(**stamp)
             return Claim(token=token, ids=ids)
         # SQLite: the write transaction is exclusive (IMMEDIATE), so an UPDATE that
-        # re-checks the claimable condition is enough.
-        if limit is not None:
-            chosen = list(candidates.values_list("pk", flat=True)[:limit])
-            candidates = claimable(rows.filter(pk__in=chosen), now=now, take_over=take_over)
-        candidates.update(**stamp)
-        ids = list(rows.filter(lease_owner=token).order_by("pk").values_list("pk", flat=True))
+        # re-checks the claimable condition is enough. Rows are named by primary key
+        # throughout: a look-up by the token alone would scan the whole table.
+        chosen = list((candidates.values_list("pk", flat=True))[:limit])
+        if not chosen:
+            return Claim(token=token, ids=[])
+        claimable(rows.filter(pk__in=chosen), now=now, take_over=take_over).update(**stamp)
+        ids = list(
+            rows.filter(pk__in=chosen, lease_owner=token)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
     return Claim(token=token, ids=ids)
 
 

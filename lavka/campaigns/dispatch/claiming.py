@@ -27,7 +27,7 @@ def claim_batch(ids: list[int]) -> list[ClaimedDelivery]:
     if not taken:
         return []
     return list(
-        Delivery.objects.filter(lease_owner=taken.token)
+        Delivery.objects.filter(pk__in=taken.ids)
         .order_by("pk")
         .values("pk", "email", "recipient_id", "recipient__full_name", "attempts", "lease_owner")
     )
