@@ -157,8 +157,8 @@ def claim(
 ) -> Claim:
     """Claim up to `limit` claimable rows of `queryset` (in pk order) for this caller.
 
-    The rows get a fresh lease token; read them back with `queryset.filter(lease_owner=
-    claim.token)`. Two callers never get the same row while its lease runs, unless one
+    The rows get a fresh lease token (`claim.token`); read them back by primary key,
+    `claim.ids`: the token column has no index. Two callers never get the same row while its lease runs, unless one
     passes `take_over` because it knows the holder is dead: a task whose message the
     broker redelivered (`BackgroundTask.redelivered`) after its worker died mid-way.
     """
