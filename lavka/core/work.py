@@ -158,9 +158,10 @@ def claim(
     """Claim up to `limit` claimable rows of `queryset` (in pk order) for this caller.
 
     The rows get a fresh lease token (`claim.token`); read them back by primary key,
-    `claim.ids`: the token column has no index. Two callers never get the same row while its lease runs, unless one
-    passes `take_over` because it knows the holder is dead: a task whose message the
-    broker redelivered (`BackgroundTask.redelivered`) after its worker died mid-way.
+    `claim.ids`: the token column has no index. Two callers never get the same row
+    while its lease runs, unless one passes `take_over` because it knows the holder is
+    dead: a task whose message the broker redelivered (`BackgroundTask.redelivered`)
+    after its worker died mid-way.
     """
     model = queryset.model
     now = now or timezone.now()
