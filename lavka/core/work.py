@@ -177,27 +177,25 @@ def claim(
         "lease_expires_at": now + lease,
         "state_changed_at": now,
     }
-    with transaction.atomic():
-        if connection.features.has_select_for_update_skip_locked:
+    if connection.features.has_select_for_update_skip_locked:
+        with transaction.atomic():
             # Rows another transaction holds are skipped, not waited for; `of` locks this
             # table's rows only when the queryset filters through a relation.
             locked = candidates.select_for_update(skip_locked=True, of=("self",))
             ids = list(locked.values_list("pk", flat=True)[:limit])
             if ids:
                 rows.filter(pk__in=ids).update(**stamp)
-            return Claim(token=token, ids=ids)
-        # SQLite: the write transaction is exclusive (IMMEDIATE), so an UPDATE that
-        # re-checks the claimable condition is enough. Rows are named by primary key
-        # throughout: a look-up by the token alone would scan the whole table.
-        chosen = list((candidates.values_list("pk", flat=True))[:limit])
-        if not chosen:
-            return Claim(token=token, ids=[])
-        claimable(rows.filter(pk__in=chosen), now=now, take_over=take_over).update(**stamp)
-        ids = list(
-            rows.filter(pk__in=chosen, lease_owner=token)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        return Claim(token=token, ids=ids)
+    # SQLite serialises writers: one UPDATE that re-checks the claimable condition is
+    # the claim, and it holds the write lock only for itself (the reads around it take
+    # none). Rows are named by primary key throughout: the token column has no index.
+    chosen = list(candidates.values_list("pk", flat=True)[:limit])
+    if not chosen:
+        return Claim(token=token, ids=[])
+    claimable(rows.filter(pk__in=chosen), now=now, take_over=take_over).update(**stamp)
+    ids = list(
+        rows.filter(pk__in=chosen, lease_owner=token).order_by("pk").values_list("pk", flat=True)
+    )
     return Claim(token=token, ids=ids)
 
 
