@@ -44,14 +44,6 @@ class BlockUser(Action[User]):
             return _("Only a superuser can block a superuser.")
         return ""
 
-    def is_allowed(self) -> bool:
-        return not self.refusal()
-
-    def check(self) -> None:
-        if self.has_permission() and self.refusal():
-            raise ValidationError(self.refusal())
-        super().check()
-
     def perform(self) -> User:
         return services.block_user(actor=_as_user(self.actor), user=self.user, reason=self.reason)
 
@@ -70,14 +62,6 @@ class UnblockUser(Action[User]):
         if self.user.is_superuser and not self.actor.is_superuser:
             return _("Only a superuser can unblock a superuser.")
         return ""
-
-    def is_allowed(self) -> bool:
-        return not self.refusal()
-
-    def check(self) -> None:
-        if self.has_permission() and self.refusal():
-            raise ValidationError(self.refusal())
-        super().check()
 
     def perform(self) -> User:
         return services.unblock_user(user=self.user)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 
 T = TypeVar("T")
 
@@ -34,9 +34,16 @@ class Action(Generic[T]):
 
     def is_allowed(self) -> bool:
         """The object rule on top of the permission (ownership, status); override."""
-        return True
+        return not self.refusal()
+
+    def refusal(self) -> str:
+        """Why an actor who holds the permission still may not act on this object, in
+        words they may read (the check raises it as a ValidationError); "" when they may."""
+        return ""
 
     def check(self) -> None:
+        if self.has_permission() and self.refusal():
+            raise ValidationError(self.refusal())
         if not (self.has_permission() and self.is_allowed()):
             raise PermissionDenied
 
