@@ -13,7 +13,7 @@ from django.shortcuts import render
 
 from lavka.accounts import services
 from lavka.accounts.models import User, normalize_email
-from lavka.core.composer import compose, header_safe
+from lavka.core.composer import check_header, compose
 
 
 def _html_body(message: EmailMessage) -> str:
@@ -63,7 +63,7 @@ class AccountAdapter(DefaultAccountAdapter):
             from_email=str(rendered.from_email),
         )
         if len(recipients) > 1:
-            message.to = [header_safe(recipient) for recipient in recipients]
+            message.to = [check_header("To", recipient) for recipient in recipients]
         return message
 
     def respond_user_inactive(self, request: HttpRequest, user: Any) -> HttpResponse:

@@ -37,6 +37,7 @@ from lavka.accounts.models import User
 from lavka.campaigns import stats
 from lavka.campaigns.models import Recipient, RecipientList
 from lavka.campaigns.services import normalize_email
+from lavka.core.validators import first_refused_character
 
 COLUMNS = ("email", "full_name", "phone", "country", "comment")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -182,6 +183,12 @@ def _clean_row(cells: dict[str, str]) -> tuple[str, dict[str, str], list[str]]:
     full_name = cells.get("full_name", "")
     if len(full_name) > 200:
         errors.append(_("The full name is longer than 200 characters."))
+    elif found := first_refused_character(full_name):
+        # a quoted cell may hold a line break; a name goes into subjects, so one line
+        errors.append(
+            _("The full name must be one line, without control characters (found %(found)s).")
+            % {"found": found}
+        )
     elif full_name:
         values["full_name"] = full_name
     country = cells.get("country", "")

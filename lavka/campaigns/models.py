@@ -16,6 +16,7 @@ from phonenumber_field.modelfields import PhoneNumberField
 
 from lavka.core import background
 from lavka.core.models import TimeStampedModel
+from lavka.core.validators import validate_header_text
 from lavka.core.work import WorkItem, WorkState, done_fields
 
 
@@ -58,7 +59,9 @@ class Recipient(TimeStampedModel):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recipients"
     )
     email = models.EmailField(_("email"))
-    full_name = models.CharField(_("full name"), max_length=200, blank=True)
+    full_name = models.CharField(
+        _("full name"), max_length=200, blank=True, validators=[validate_header_text]
+    )
     comment = models.TextField(_("comment"), blank=True)
     phone = PhoneNumberField(_("phone"), blank=True)
     country = CountryField(_("country"), blank=True)
@@ -111,7 +114,7 @@ class Message(TimeStampedModel):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="campaign_messages"
     )
-    subject = models.CharField(_("subject"), max_length=255)
+    subject = models.CharField(_("subject"), max_length=255, validators=[validate_header_text])
     html_body = models.TextField(_("HTML body"))
     text_body = models.TextField(
         _("plain-text body"), blank=True, help_text=_("Generated from the HTML when left empty.")

@@ -23,14 +23,23 @@ from django.core.mail.backends.smtp import EmailBackend as DjangoSmtpBackend
 class SendResult:
     code: int
     reply: str
+    not_sent: bool = False
+    """Lavka could not build or hand over this one message (bad data in its row, an
+    error in the mail library): it fails now, without a retry, and the address is
+    not blamed."""
 
     @property
     def ok(self) -> bool:
-        return 200 <= self.code < 300
+        return not self.not_sent and 200 <= self.code < 300
 
     @property
     def permanent(self) -> bool:
-        return 500 <= self.code < 600
+        """The server refused the address for good (a 5xx): retrying will not help."""
+        return not self.not_sent and 500 <= self.code < 600
+
+    @classmethod
+    def refused_by_lavka(cls, reason: str) -> SendResult:
+        return cls(0, reason[:490], not_sent=True)
 
 
 class ConnectionFailed(Exception):

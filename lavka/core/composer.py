@@ -3,24 +3,37 @@
 One place builds the message, so every email gets the same sender, a Message-ID from
 Lavka's own domain that a resend keeps (a recipient's mail system can recognise the same
 message after a crash between send and record), and headers that cannot be split: a
-line break or NUL in a subject or a name is folded into a space here, instead of
-raising deep inside the SMTP library halfway through a batch.
+subject, address or header value with a line break or another control character is
+refused here with `UnsafeHeader`, before anything is on the wire (the entrances refuse
+such text already, see `lavka.core.validators`; this catches rows written before the
+rule). Folding it away instead would send a message the author never wrote, to an
+address nobody typed.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
-_BREAKS = re.compile(r"\s*[\r\n\x00\x0b\x0c\u2028\u2029][\s\x00]*")
+from lavka.core.validators import first_refused_character
 
 
-def header_safe(value: str) -> str:
-    """A header value on one line, with no NUL."""
-    return _BREAKS.sub(" ", value).strip()
+class UnsafeHeader(ValueError):
+    """A header value holds a line break or another control character."""
+
+    def __init__(self, header: str, found: str) -> None:
+        super().__init__(f"{header} contains {found}")
+        self.header, self.found = header, found
+
+
+def check_header(header: str, value: str) -> str:
+    """`value`, unchanged, if it is fit for the header `header`; else UnsafeHeader."""
+    found = first_refused_character(value)
+    if found is not None:
+        raise UnsafeHeader(header, found)
+    return value
 
 
 def site_domain() -> str:
@@ -44,15 +57,17 @@ def compose(
     headers: Mapping[str, str] | None = None,
     from_email: str = "",
 ) -> EmailMultiAlternatives:
-    """An email ready for `send()` or a shared connection's `send_messages`."""
-    all_headers = {name: header_safe(value) for name, value in (headers or {}).items()}
+    """An email ready for `send()` or a shared connection's `send_messages`.
+
+    Raises UnsafeHeader when a header value holds a control character."""
+    all_headers = {name: check_header(name, value) for name, value in (headers or {}).items()}
     if stable_id:
-        all_headers["Message-ID"] = stable_id
+        all_headers["Message-ID"] = check_header("Message-ID", stable_id)
     message = EmailMultiAlternatives(
-        subject=header_safe(subject),
+        subject=check_header("Subject", subject),
         body=text_body,
-        from_email=from_email or settings.DEFAULT_FROM_EMAIL,
-        to=[header_safe(to)],
+        from_email=check_header("From", from_email or settings.DEFAULT_FROM_EMAIL),
+        to=[check_header("To", to)],
         headers=all_headers,
     )
     if html_body:

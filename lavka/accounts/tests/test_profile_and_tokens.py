@@ -32,6 +32,8 @@ def test_profile_saves_name_time_zone_and_language(client, customer):
         ({"time_zone": "Mars/Olympus_Mons", "language": "en"}, "time_zone"),
         ({"time_zone": "UTC", "language": "xx"}, "language"),
         ({"time_zone": "UTC", "language": "en", "full_name": "x" * 151}, "full_name"),
+        # a name goes into the subject of a test copy: one line only
+        ({"time_zone": "UTC", "language": "en", "full_name": "Eve\r\nBcc: x@ex.org"}, "full_name"),
     ],
 )
 def test_bad_profile_input_is_shown_at_the_field_and_saves_nothing(client, customer, data, field):

@@ -1,17 +1,20 @@
 """One delivery's email, personalised, through Lavka's composer.
 
 Its Message-ID is the delivery's own, so a resend after a crash between the server's
-250 and our commit is recognisable as the same message.
+250 and our commit is recognisable as the same message. A row that cannot make a
+message (a name with a line break, written before names were checked) fails alone,
+with `not_sent_reason` on the delivery.
 """
 
 from __future__ import annotations
 
 from django.core.mail import EmailMultiAlternatives
+from django.utils.translation import gettext as _
 
 from lavka.campaigns.models import MailingRun
 from lavka.campaigns.personalisation import Personalisation
 from lavka.campaigns.unsubscribe import unsubscribe_url
-from lavka.core.composer import compose, message_id
+from lavka.core.composer import UnsafeHeader, compose, message_id
 
 
 def build_email(
@@ -31,3 +34,13 @@ def build_email(
             "X-Lavka-Run": str(run.pk),
         },
     )
+
+
+def not_sent_reason(error: Exception) -> str:
+    """What the operator reads on a delivery that Lavka could not build or send."""
+    if isinstance(error, UnsafeHeader):
+        return _(
+            "Not sent: the %(header)s header would contain %(found)s. Correct the "
+            "recipient's name or address or the message's subject, then retry."
+        ) % {"header": error.header, "found": error.found}
+    return _("Not sent: %(error)s") % {"error": f"{type(error).__name__}: {error}"}

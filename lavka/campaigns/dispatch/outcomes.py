@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -57,60 +58,76 @@ def _group_fields(key: GroupKey, *, now: datetime) -> dict[str, Any]:
     return {**work.retry_fields(error=error, not_before=not_before, now=now), **own}
 
 
-def record_outcomes(run: MailingRun, outcomes: list[Outcome], *, lease_owner: str) -> None:
-    """Store each outcome; count failures in a row and pause the run past the limit.
+class OutcomeLog:
+    """Writes each delivery's outcome the moment it is known, and keeps the run's count
+    of failures in a row.
 
-    Outcomes with the same result are written by one UPDATE, so a batch of accepted
-    messages costs one statement, not one per row. Only rows still under this caller's
-    lease are written: a worker whose lease ran out never overwrites the outcome of the
-    one that took over.
+    One small UPDATE per message, right after the server answered, so a worker killed
+    mid-batch leaves at most the message on the wire unrecorded (sent again, with the
+    same Message-ID, after its lease). Only rows still under this caller's lease are
+    written: a worker whose lease ran out never overwrites the outcome of the one that
+    took over, and `record` says so, so that it stops sending. The run's counter and the
+    pause check are written once per batch by `close`.
     """
-    if not outcomes:
-        return
-    now = timezone.now()
-    groups: dict[GroupKey, list[int]] = {}
-    suppress: dict[str, list[int]] = {}
-    failures_in_a_row, saw_success, last_failure = 0, False, ""
-    retry_at: dict[int, datetime] = {}
-    for outcome in outcomes:
+
+    def __init__(self, run: MailingRun, *, lease_owner: str) -> None:
+        self.run, self.lease_owner = run, lease_owner
+        self.failures_in_a_row, self.saw_success, self.last_failure = 0, False, ""
+        self._retry_at: dict[int, datetime] = {}
+
+    def record(self, outcomes: list[Outcome]) -> bool:
+        """Store these outcomes (one UPDATE per distinct result); False when none of
+        the rows was still this caller's to write."""
+        if not outcomes:
+            return True
+        now = timezone.now()
+        groups: dict[GroupKey, list[int]] = {}
+        suppress: dict[str, list[int]] = {}
+        for outcome in outcomes:
+            key = self._classify(outcome, now=now)
+            groups.setdefault(key, []).append(outcome.delivery_id)
+            if outcome.result.permanent:
+                reason = f"{outcome.result.code} {outcome.result.reply}".strip()
+                suppress.setdefault(reason, []).append(outcome.recipient_id)
+        written = 0
+        with transaction.atomic() if suppress else contextlib.nullcontext():
+            for key, ids in groups.items():
+                rows = Delivery.objects.filter(pk__in=ids, lease_owner=self.lease_owner)
+                written += rows.update(**_group_fields(key, now=now))
+            for reason, recipient_ids in suppress.items():
+                suppress_recipients(recipient_ids=recipient_ids, reason=reason)
+        return written > 0
+
+    def _classify(self, outcome: Outcome, *, now: datetime) -> GroupKey:
         result, code = outcome.result, outcome.result.code or None
-        reply = f"{result.code or ''} {result.reply}".strip()
-        key: GroupKey
         if result.ok:
-            key = (DeliveryStatus.SENT, code, result.reply, None, True)
-            failures_in_a_row, saw_success = 0, True
-        elif result.permanent or outcome.attempts_before + 1 >= Delivery.max_attempts:
-            key = (DeliveryStatus.FAILED, code, result.reply, None, False)
-            failures_in_a_row += 1
-            last_failure = reply
-            if result.permanent:
-                suppress.setdefault(reply, []).append(outcome.recipient_id)
-        else:
-            attempt = outcome.attempts_before + 1
-            if attempt not in retry_at:
-                retry_at[attempt] = now + work.backoff(
-                    attempt,
-                    base_seconds=Delivery.retry_base_seconds,
-                    cap_seconds=Delivery.retry_cap_seconds,
-                )
-            key = (DeliveryStatus.PENDING, code, result.reply, retry_at[attempt], False)
-            last_failure = reply
-        groups.setdefault(key, []).append(outcome.delivery_id)
-    with transaction.atomic():
-        for key, ids in groups.items():
-            Delivery.objects.filter(pk__in=ids, lease_owner=lease_owner).update(
-                **_group_fields(key, now=now)
+            self.failures_in_a_row, self.saw_success = 0, True
+            return (DeliveryStatus.SENT, code, result.reply, None, True)
+        self.last_failure = f"{result.code or ''} {result.reply}".strip()
+        attempt = outcome.attempts_before + 1
+        if result.not_sent or result.permanent or attempt >= Delivery.max_attempts:
+            self.failures_in_a_row += 1
+            return (DeliveryStatus.FAILED, code, result.reply, None, False)
+        if attempt not in self._retry_at:
+            self._retry_at[attempt] = now + work.backoff(
+                attempt,
+                base_seconds=Delivery.retry_base_seconds,
+                cap_seconds=Delivery.retry_cap_seconds,
             )
-        for reason, recipient_ids in suppress.items():
-            suppress_recipients(recipient_ids=recipient_ids, reason=reason)
-        if saw_success:
-            MailingRun.objects.filter(pk=run.pk).update(consecutive_failures=failures_in_a_row)
-        elif failures_in_a_row:
-            MailingRun.objects.filter(pk=run.pk).update(
-                consecutive_failures=F("consecutive_failures") + failures_in_a_row
+        return (DeliveryStatus.PENDING, code, result.reply, self._retry_at[attempt], False)
+
+    def close(self) -> None:
+        """Write the run's failures in a row for this batch; pause it past the limit."""
+        if self.saw_success:
+            MailingRun.objects.filter(pk=self.run.pk).update(
+                consecutive_failures=self.failures_in_a_row
             )
-    if failures_in_a_row:
-        pause_if_failing(run, last_failure)
+        elif self.failures_in_a_row:
+            MailingRun.objects.filter(pk=self.run.pk).update(
+                consecutive_failures=F("consecutive_failures") + self.failures_in_a_row
+            )
+        if self.failures_in_a_row:
+            pause_if_failing(self.run, self.last_failure)
 
 
 def pause_if_failing(run: MailingRun, last_failure: str) -> None:

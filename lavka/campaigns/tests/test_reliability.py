@@ -2,7 +2,9 @@
 
 Real worker processes and a real beat on the configured broker (the filesystem
 transport on the embedded default, RabbitMQ in the services run), a real SMTP server
-(aiosmtpd) recording every message. The Delivery table must agree with what arrived.
+(aiosmtpd) recording every message. The Delivery table must agree with what arrived,
+and a kill re-sends at most what was in flight: one message per SMTP connection of
+each worker process.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ from lavka.core.tests.support import SmtpSink, free_port, start_beat, start_work
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 
 RECIPIENTS = 2000
+KILLS = (300, 1000)  # kill the worker once the sink has this many messages
+WORKER_PROCESSES = 2
+CONNECTIONS_PER_PROCESS = 4
 
 
 def sink_port() -> int:
@@ -65,7 +70,8 @@ def test_run_survives_two_killed_workers_and_every_recipient_gets_the_message(
     sink = SmtpSink("127.0.0.1", port).start()
     child_env = {
         "EMAIL_URL": f"smtp://127.0.0.1:{port}",
-        "CAMPAIGNS_CHUNK_SIZE": "100",
+        "CAMPAIGNS_CHUNK_SIZE": "400",
+        "CAMPAIGNS_CONNECTIONS_PER_CHUNK": str(CONNECTIONS_PER_PROCESS),
         "CAMPAIGNS_CLAIM_SECONDS": "8",
         "CAMPAIGNS_REQUEUE_AFTER_SECONDS": "6",
         "CAMPAIGNS_RECOVER_INTERVAL_SECONDS": "2",
@@ -74,18 +80,18 @@ def test_run_survives_two_killed_workers_and_every_recipient_gets_the_message(
     processes = []
     try:
         processes.append(start_beat(tmp_path, extra_env=child_env))
-        worker = start_worker(tmp_path, concurrency=2, extra_env=child_env)
+        worker = start_worker(tmp_path, concurrency=WORKER_PROCESSES, extra_env=child_env)
         processes.append(worker)
         mailing.refresh_from_db()
         Mailing.objects.filter(pk=mailing.pk).update(next_send_at=timezone.now())
 
-        for kill_after in (300, 1000):
+        for kill_after in KILLS:
             reached = wait_until(
                 lambda n=kill_after: len(sink.received) >= n, timeout=120, interval=0.05
             )
             assert reached, worker.log_tail()
             worker.kill()
-            worker = start_worker(tmp_path, concurrency=2, extra_env=child_env)
+            worker = start_worker(tmp_path, concurrency=WORKER_PROCESSES, extra_env=child_env)
             processes.append(worker)
 
         done = wait_until(
@@ -116,8 +122,13 @@ def test_run_survives_two_killed_workers_and_every_recipient_gets_the_message(
     for email, delivery in deliveries.items():
         assert received_ids[email] == {f"<lavka-delivery-{delivery.pk}@127.0.0.1>"}, email
     duplicates = sum(count - 1 for count in received_count.values())
+    in_flight_per_kill = WORKER_PROCESSES * CONNECTIONS_PER_PROCESS
     print(
         f"\nreliability: {RECIPIENTS} recipients, {len(sink.received)} messages received, "
-        f"{duplicates} duplicates (each with its delivery's Message-ID)"
+        f"{duplicates} duplicates (each with its delivery's Message-ID), "
+        f"at most {in_flight_per_kill} allowed per kill"
+    )
+    assert duplicates <= len(KILLS) * in_flight_per_kill, (
+        "a kill re-sent more than was in flight on the worker's SMTP connections"
     )
     dispatch.finalize_run(run_id=run.pk)
