@@ -16,14 +16,24 @@ import math
 import time
 
 from allauth.account import app_settings as account_settings
+from allauth.account.adapter import get_adapter
 from allauth.core.internal import ratelimit
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from lavka.accounts import selectors
-from lavka.accounts.models import normalize_email
+from lavka.accounts.models import User, normalize_email
 
 ACTION = "login_failed"
+
+
+class LockedOut(Exception):
+    """Too many failed attempts: no password is checked for `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.message, self.retry_after = message, retry_after
 
 
 def login_key(login: str) -> str:
@@ -52,3 +62,19 @@ def seconds_locked(request: HttpRequest, login: str) -> int:
         if len(recent) >= rate.amount:
             wait = max(wait, recent[rate.amount - 1] + rate.duration - now)
     return max(1, math.ceil(wait)) if wait > 0 else 0
+
+
+def check_password(request: HttpRequest, *, email: str, password: str) -> User | None:
+    """The account whose password this is, or None, counted like a login on the site.
+
+    While locked out, raises LockedOut without checking the password, so a right
+    password tells nothing then. A blocked account with the right password is returned
+    (like the site, which then tells its owner why it is blocked); the caller decides.
+    """
+    try:
+        user = get_adapter(request).authenticate(request, email=email, password=password)
+    except ValidationError as error:
+        if error.code != "too_many_login_attempts":
+            raise
+        raise LockedOut(error.messages[0], seconds_locked(request, email) or 1) from error
+    return user if isinstance(user, User) else None
