@@ -245,3 +245,30 @@ def test_a_right_password_neither_counts_as_a_failure_nor_wipes_the_count(client
     assert first.status_code == second.status_code == 302
     assert THROTTLED in third.context["form"].non_field_errors()
     assert signed_in_as(client) is None
+
+
+@pytest.mark.django_db
+def test_a_superuser_made_on_the_server_can_log_into_the_admin(client, monkeypatch):
+    from django.core.management import call_command
+
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", DEFAULT_PASSWORD)
+    call_command("createsuperuser", "--noinput", email="Boss@Example.com", verbosity=0)
+
+    site_login(client, "boss@example.com")
+    admin_index = client.get("/admin/")
+
+    assert admin_index.status_code == 200
+
+
+@pytest.mark.django_db
+def test_reauthenticating_counts_against_the_same_lockout(client, customer):
+    client.force_login(customer)
+    for _attempt in range(5):
+        token_request(client, customer.email, "wrong-password")
+
+    response = client.post(
+        "/accounts/reauthenticate/", {"password": DEFAULT_PASSWORD}, REMOTE_ADDR=ATTACKER_IP
+    )
+
+    assert response.status_code == 200
+    assert THROTTLED in response.context["form"].errors["password"]
