@@ -76,7 +76,7 @@ def superuser(db: None) -> Any:
     from lavka.accounts.tests.factories import DEFAULT_PASSWORD
 
     user = User.objects.create_superuser("root@example.com", DEFAULT_PASSWORD)
-    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    assert EmailAddress.objects.filter(user=user, verified=True, primary=True).exists()
     return user
 
 
@@ -121,10 +121,12 @@ def mail_sink(tmp_path: Path) -> Iterator[Callable[[str], list[Any]]]:
     from lavka.core.tests.support import ReceivedMail
 
     def from_outbox(address: str) -> list[Any]:
-        from email import message_from_string
+        from email import message_from_bytes
 
+        # as bytes, as an SMTP server gets them: parsed from a str, an 8-bit UTF-8 body
+        # decodes to backslash escapes
         return [
-            ReceivedMail(m.from_email, m.to, message_from_string(m.raw))
+            ReceivedMail(m.from_email, m.to, message_from_bytes(m.raw.encode()))
             for m in OutboxMessage.objects.order_by("id")
             if address in m.to
         ]

@@ -182,9 +182,15 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 # Failed logins: 5 per account per 5 minutes, 20 per address per minute. The address
 # limit is higher than the account limit so that one locked account does not lock out
 # the other people behind the same NAT.
+# The same counters guard the admin (its login is the site's) and POST /api/v1/tokens/,
+# and count per account however its address is spelled (lavka/accounts/login_throttle.py).
 ACCOUNT_RATE_LIMITS = {
     "login_failed": env("ACCOUNT_LOGIN_FAILED_RATE_LIMIT", default="20/m/ip,5/300s/key"),
 }
+# The client address is REMOTE_ADDR; X-Forwarded-For is believed only as far as this
+# many proxies of ours stand in front (deploy/nginx.conf is one), so a client cannot
+# pick a fresh address per attempt by sending the header itself.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("LAVKA_TRUSTED_PROXY_COUNT", 0)
 
 # --- internationalisation -------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
-from lavka.accounts.api import MeView
+from lavka.accounts.api import MeView, TokenCreateView
 from lavka.core import views as core_views
 from lavka.core.access import (
     API_SIGNED_IN,
@@ -29,6 +29,7 @@ api_docs_csp = csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["'se
 
 api_v1 = [
     path("me/", MeView.as_view(), name="me"),
+    path("tokens/", TokenCreateView.as_view(), name="token_create"),
     path("campaigns/", include("lavka.campaigns.api.urls")),
     path("pages/", include("lavka.content.api_urls")),
 ]
@@ -79,6 +80,7 @@ ACCESS = {
     "background_work": MANAGERS_ONLY,
     "background_work_act": MANAGERS_ONLY.post_only(),
     "api:me": API_SIGNED_IN,
+    "api:token_create": PUBLIC.post_only(),  # an email and a password, not a session
     "api_schema": PUBLIC,
     "api_docs": PUBLIC,
     "api_redoc": PUBLIC,
@@ -88,9 +90,10 @@ ACCESS = {
     "account_change_password": SIGNED_IN,
     "account_set_password": SIGNED_IN,
     "account_confirm_login_code": SIGNED_IN,  # only in the middle of a login
-    # the Django admin: its own login page is public; logout sends whoever is not staff
-    # on to the admin's index, and staff log out with a POST
-    "admin:login": PUBLIC,
+    # the Django admin: its login page sends visitors to the site's login (one lockout)
+    # and refuses whoever is signed in without admin access; logout sends whoever is
+    # not staff on to the admin's index, and staff log out with a POST
+    "admin:login": SUPERUSERS_ONLY.but(customer=FORBIDDEN, creator=FORBIDDEN, manager=FORBIDDEN),
     "admin:logout": PUBLIC.but(superuser=METHOD),
     # no Lavka model has a page of its own to view on the site
     "admin:view_on_site": SUPERUSERS_ONLY.but(superuser=NOT_FOUND),

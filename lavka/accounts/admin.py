@@ -1,18 +1,24 @@
 """Django admin for accounts: blocking, unblocking and revoking go through the actions,
-so the admin follows the same rules as the staff pages."""
+so the admin follows the same rules as the staff pages. The admin's login is the site's."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import resolve_url
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -37,6 +43,31 @@ def _run_each(request: HttpRequest, actions: Sequence[Action[Any]]) -> int:
         else:
             done += 1
     return done
+
+
+def _admin_destination(request: HttpRequest) -> str:
+    wanted = request.GET.get(REDIRECT_FIELD_NAME, "")
+    safe = url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return wanted if wanted and safe else reverse("admin:index")
+
+
+def login_through_the_site(request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+    """The admin's login page, which checks no password itself: visitors are sent to
+    the site's login and back, so the admin shares its lockout, email verification and
+    block messages instead of being a second door with none (issue 8). Staff who are
+    signed in go on; anyone else signed in is refused rather than sent round in a loop."""
+    user = request.user
+    if not user.is_authenticated:
+        query = urlencode({REDIRECT_FIELD_NAME: _admin_destination(request)})
+        return HttpResponseRedirect(f"{resolve_url(settings.LOGIN_URL)}?{query}")
+    if not (user.is_active and user.is_staff):
+        raise PermissionDenied
+    return HttpResponseRedirect(_admin_destination(request))
+
+
+admin.site.login = login_through_the_site  # type: ignore[method-assign]
 
 
 @admin.register(User)

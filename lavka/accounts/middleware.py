@@ -11,8 +11,9 @@ from django.utils import timezone, translation
 
 
 class UserPreferencesMiddleware:
-    """The user's saved language wins over the browser's unless they chose one with
-    the switcher (the language cookie), which the profile save keeps in step."""
+    """A signed-in user reads Lavka in their saved language, whatever the browser says
+    or a switcher choice made before logging in (the language cookie); switching while
+    signed in saves the new language on the profile, so the two never disagree."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -24,7 +25,7 @@ class UserPreferencesMiddleware:
                 timezone.activate(zoneinfo.ZoneInfo(user.time_zone))
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 timezone.deactivate()
-            if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES and user.language:
+            if user.language in dict(settings.LANGUAGES):
                 translation.activate(user.language)
                 request.LANGUAGE_CODE = user.language
         try:

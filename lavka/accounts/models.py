@@ -48,8 +48,18 @@ class UserManager(BaseUserManager["User"]):
         return self._create(email, password, **fields)
 
     def create_superuser(self, email: str, password: str | None = None, **fields: Any) -> User:
+        """A superuser made on the server (`createsuperuser`) has its address verified:
+        the admin's login is the site's, which asks for a verified address, and on the
+        embedded default the verification email would wait in an outbox that only a
+        superuser may read."""
+        from allauth.account.models import EmailAddress
+
         fields.update(is_staff=True, is_superuser=True)
-        return self._create(email, password, **fields)
+        user = self._create(email, password, **fields)
+        EmailAddress.objects.update_or_create(
+            user=user, email=user.email, defaults={"verified": True, "primary": True}
+        )
+        return user
 
     def get_by_natural_key(self, username: str | None) -> User:
         return self.get(email__iexact=username)

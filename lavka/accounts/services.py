@@ -6,6 +6,7 @@ import hashlib
 import logging
 import secrets
 import smtplib
+import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -179,7 +180,8 @@ class IssuedToken:
     raw: str
 
 
-def create_api_token(*, user: User, name: str) -> IssuedToken:
+def clean_token_name(name: str) -> str:
+    """A token's name, stripped; it is shown in lists, so one printable line."""
     name = name.strip()
     if not name:
         raise ValidationError(
@@ -187,6 +189,13 @@ def create_api_token(*, user: User, name: str) -> IssuedToken:
         )
     if len(name) > 100:
         raise ValidationError({"name": _("At most 100 characters.")})
+    if any(unicodedata.category(char) in {"Cc", "Zl", "Zp"} for char in name):
+        raise ValidationError({"name": _("The name must be one line, without control characters.")})
+    return name
+
+
+def create_api_token(*, user: User, name: str) -> IssuedToken:
+    name = clean_token_name(name)
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user, name=name, prefix=raw[: len(TOKEN_PREFIX) + 6], token_hash=hash_token(raw)

@@ -69,3 +69,32 @@ def test_sign_up_verify_log_in_switch_language_log_out_and_reset_password(browse
     log_in(page, "browser@example.com", NEW_PASSWORD)
     page.wait_for_url("**/accounts/profile/")
     assert page.get_by_role("heading", name="Your profile").is_visible()
+
+
+def test_a_russian_browser_signs_up_and_reads_russian_after_logging_in(
+    chromium, live_server, settings
+):
+    """Issue 8, finding 8: the sign-up's language is the account's, not English."""
+    settings.EMAIL_BACKEND = "lavka.core.mail.OutboxEmailBackend"
+    settings.SITE_URL = live_server.url
+    context = chromium.new_context(base_url=live_server.url, locale="ru-RU")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        page.goto("/accounts/signup/")
+        page.fill("input[name=email]", "ivan@example.com")
+        page.fill("input[name=password1]", PASSWORD)
+        page.fill("input[name=password2]", PASSWORD)
+        page.click("main form button[type=submit]")
+        page.wait_for_url("**/accounts/confirm-email/")
+        page.goto(link_from_outbox("ivan@example.com", "/accounts/confirm-email/"))
+        page.click("main form button[type=submit]")
+        page.wait_for_url("**/accounts/login/**")
+        context.clear_cookies()  # a later visit: nothing left of the sign-up's session
+
+        log_in(page, "ivan@example.com", PASSWORD)
+        page.wait_for_url("**/accounts/profile/")
+
+        assert page.get_by_role("heading", name="Ваш профиль").is_visible()
+    finally:
+        context.close()
