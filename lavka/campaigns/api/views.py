@@ -28,6 +28,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from lavka.campaigns import actions, selectors
+from lavka.campaigns.api.permissions import RunsCampaigns
 from lavka.campaigns.api.serializers import (
     CampaignsErrorSerializer,
     DeliveryFilterSerializer,
@@ -111,6 +112,8 @@ def _crud_schema(serializer: type[serializers.Serializer[Any]], **more: Any) -> 
 class RecipientViewSet(viewsets.ModelViewSet[Recipient]):
     """Your recipients (clients). Emails are unique per owner, compared case-insensitively."""
 
+    permission_classes = [RunsCampaigns]
+
     lookup_value_converter = "int"
     serializer_class = RecipientSerializer
 
@@ -142,6 +145,8 @@ class RecipientViewSet(viewsets.ModelViewSet[Recipient]):
 @_crud_schema(RecipientListSerializer)
 class RecipientListViewSet(viewsets.ModelViewSet[RecipientList]):
     """Your lists (audiences). A recipient may be on several lists."""
+
+    permission_classes = [RunsCampaigns]
 
     lookup_value_converter = "int"
     serializer_class = RecipientListSerializer
@@ -179,6 +184,8 @@ class RecipientListViewSet(viewsets.ModelViewSet[RecipientList]):
 class MessageViewSet(viewsets.ModelViewSet[Message]):
     """Your messages. Bodies may use {{ name }}, {{ email }} and {{ unsubscribe_url }}."""
 
+    permission_classes = [RunsCampaigns]
+
     lookup_value_converter = "int"
     serializer_class = MessageSerializer
 
@@ -213,6 +220,8 @@ class MessageViewSet(viewsets.ModelViewSet[Message]):
 
 class MailingRunViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[MailingRun]):
     """Runs of the mailings you may see (every mailing, for managers)."""
+
+    permission_classes = [RunsCampaigns]
 
     lookup_value_converter = "int"
     serializer_class = MailingRunSerializer
@@ -254,6 +263,8 @@ class MailingViewSet(viewsets.ModelViewSet[Mailing]):
     Owners see and change their own. Managers also see everyone's, and may pause, resume
     and complete them, but cannot edit or delete them (404).
     """
+
+    permission_classes = [RunsCampaigns]
 
     serializer_class = MailingSerializer
     lookup_value_converter = "int"

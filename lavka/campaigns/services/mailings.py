@@ -63,7 +63,7 @@ def _require_a_firing(mailing: Mailing) -> None:
     """Every schedule accepted must be able to fire: a cron such as February 30th never
     does (and would leave a mailing waiting forever), nor one whose firings all fall
     after its end."""
-    schedule = {
+    schedule: dict[str, Any] = {
         "periodicity": mailing.periodicity,
         "first_send_at": mailing.first_send_at,
         "time_zone": mailing.time_zone,

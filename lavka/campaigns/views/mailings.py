@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
@@ -39,6 +38,7 @@ from lavka.campaigns.models import (
     Periodicity,
     mask_email,
 )
+from lavka.campaigns.views.creators import creators_only
 
 MAILINGS_PER_PAGE = 25
 RUNS_PER_PAGE = 20
@@ -184,7 +184,7 @@ def _render_form(
     )
 
 
-@login_required
+@creators_only
 def mailing_create(request: HttpRequest) -> HttpResponse:
     zone = _form_zone(request, None)
     with timezone.override(zoneinfo.ZoneInfo(zone)):
@@ -192,7 +192,7 @@ def mailing_create(request: HttpRequest) -> HttpResponse:
         return done or _render_form(request, form, None, zone)
 
 
-@login_required
+@creators_only
 def mailing_edit(request: HttpRequest, pk: int) -> HttpResponse:
     mailing = get_object_or_404(_owned(_actor(request)), pk=pk)
     if mailing.status == MailingStatus.COMPLETED:
@@ -204,7 +204,7 @@ def mailing_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return done or _render_form(request, form, mailing, zone)
 
 
-@login_required
+@creators_only
 def mailing_list(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     status = request.GET.get("status", "")
@@ -227,7 +227,7 @@ def mailing_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@creators_only
 def mailing_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     mailing = get_object_or_404(selectors.mailings_visible_to(actor=actor), pk=pk)
@@ -289,7 +289,7 @@ def _act(
     return redirect("campaigns:mailing_detail", mailing.pk)
 
 
-@login_required
+@creators_only
 @require_POST
 def mailing_schedule(request: HttpRequest, pk: int) -> HttpResponse:
     def act(actor: User, mailing: Mailing) -> str:
@@ -304,7 +304,7 @@ def _pause_reason(request: HttpRequest) -> str:
     return form.cleaned_data["reason"] if form.is_valid() else ""
 
 
-@login_required
+@creators_only
 @require_POST
 def mailing_pause(request: HttpRequest, pk: int) -> HttpResponse:
     def act(actor: User, mailing: Mailing) -> str:
@@ -314,7 +314,7 @@ def mailing_pause(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(request, pk, find_among=_visible, act=act)
 
 
-@login_required
+@creators_only
 @require_POST
 def mailing_disable(request: HttpRequest, pk: int) -> HttpResponse:
     def act(actor: User, mailing: Mailing) -> str:
@@ -326,7 +326,7 @@ def mailing_disable(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(request, pk, find_among=_visible, act=act)
 
 
-@login_required
+@creators_only
 @require_POST
 def mailing_resume(request: HttpRequest, pk: int) -> HttpResponse:
     def act(actor: User, mailing: Mailing) -> str:
@@ -338,7 +338,7 @@ def mailing_resume(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(request, pk, find_among=_visible, act=act)
 
 
-@login_required
+@creators_only
 @require_POST
 def mailing_complete(request: HttpRequest, pk: int) -> HttpResponse:
     """The owner's button; moderators end others' mailings from the API or the admin."""
@@ -350,7 +350,7 @@ def mailing_complete(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(request, pk, find_among=_owned, act=act)
 
 
-@login_required
+@creators_only
 def mailing_delete(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     mailing = get_object_or_404(_owned(actor), pk=pk)
@@ -366,7 +366,7 @@ def mailing_delete(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@login_required
+@creators_only
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     run = get_object_or_404(
