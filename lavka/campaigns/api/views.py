@@ -244,7 +244,8 @@ class MailingRunViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Maili
         if filters.validated_data.get("status"):
             deliveries = deliveries.filter(status=filters.validated_data["status"])
         page = self.paginate_queryset(deliveries)
-        return self.get_paginated_response(DeliverySerializer(page, many=True).data)
+        deliveries_data = DeliverySerializer(page, many=True, context=self.get_serializer_context())
+        return self.get_paginated_response(deliveries_data.data)
 
 
 def _transition_schema(operation_id: str, description: StrOrPromise, request: Any = None) -> Any:
@@ -379,4 +380,5 @@ class MailingViewSet(viewsets.ModelViewSet[Mailing]):
         mailing = self.get_object()
         runs = selectors.runs_visible_to(actor=request.user).filter(mailing=mailing)
         page = self.paginate_queryset(runs)
-        return self.get_paginated_response(MailingRunSerializer(page, many=True).data)
+        runs_data = MailingRunSerializer(page, many=True, context=self.get_serializer_context())
+        return self.get_paginated_response(runs_data.data)

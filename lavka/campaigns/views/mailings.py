@@ -37,6 +37,7 @@ from lavka.campaigns.models import (
     MailingStatus,
     Periodicity,
     mask_email,
+    mask_emails_in,
 )
 from lavka.campaigns.views.creators import creators_only
 
@@ -241,12 +242,18 @@ def mailing_detail(request: HttpRequest, pk: int) -> HttpResponse:
         latest_run = mailing.runs.order_by("-scheduled_for").first()
     audience = services.audience_queryset(mailing)
     is_owner = mailing.owner_id == actor.pk
+    if not is_owner:
+        # reasons may quote an SMTP reply that names a recipient; these copies are
+        # only shown, never saved
+        for run in run_list:
+            run.status_reason = mask_emails_in(run.status_reason)
     may_moderate = actions.is_moderator(actor)
     return render(
         request,
         "campaigns/mailing_detail.html",
         {
             "mailing": mailing,
+            "status_reason": _shown(mailing.status_reason, is_owner=is_owner),
             "runs": runs,
             "run_list": run_list,
             "is_owner": is_owner,
@@ -260,6 +267,11 @@ def mailing_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "pause_form": PauseForm(),
         },
     )
+
+
+def _shown(text: str, *, is_owner: bool) -> str:
+    """Only the owner reads their audience's addresses; a moderator sees them masked."""
+    return text if is_owner else mask_emails_in(text)
 
 
 def _owned(actor: User) -> QuerySet[Mailing]:
@@ -384,6 +396,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "delivery": delivery,
             "email": delivery.email if is_owner else mask_email(delivery.email),
+            "smtp_reply": _shown(delivery.smtp_reply, is_owner=is_owner),
             "skip_reason": SKIP_REASONS.get(delivery.skip_reason, delivery.skip_reason),
         }
         for delivery in page.object_list
@@ -393,6 +406,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "campaigns/run_detail.html",
         {
             "run": run,
+            "status_reason": _shown(run.status_reason, is_owner=is_owner),
             "page": page,
             "rows": rows,
             "status": status,
