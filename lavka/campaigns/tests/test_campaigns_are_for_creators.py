@@ -157,3 +157,27 @@ def test_the_demo_creator_runs_campaigns_and_the_demo_customer_does_not():
 
     assert User.objects.get(email="creator@lavka.localhost").has_perm("campaigns.add_mailing")
     assert not User.objects.get(email="customer@lavka.localhost").has_perm("campaigns.add_mailing")
+
+
+@pytest.mark.django_db
+def test_a_mailing_scheduled_by_a_customer_before_the_change_pauses_instead_of_firing():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from lavka.campaigns import dispatch
+    from lavka.campaigns.models import MailingRun, MailingStatus
+    from lavka.campaigns.tests.factories import MailingFactory, RecipientFactory
+
+    customer = UserFactory(roles=[Role.CUSTOMER])
+    mailing = MailingFactory(owner=customer, recipients=[RecipientFactory(owner=customer)])
+    Mailing.objects.filter(pk=mailing.pk).update(
+        status=MailingStatus.SCHEDULED, next_send_at=timezone.now() - timedelta(seconds=5)
+    )
+
+    assert dispatch.dispatch_due_mailings() == []
+
+    mailing.refresh_from_db()
+    assert mailing.status == MailingStatus.PAUSED
+    assert "only creators may" in mailing.status_reason
+    assert not MailingRun.objects.exists()

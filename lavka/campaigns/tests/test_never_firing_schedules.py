@@ -343,3 +343,18 @@ def test_resuming_an_old_never_firing_mailing_completes_it(owner_client, owner):
     mailing.refresh_from_db()
     assert (mailing.status, mailing.next_send_at) == (MailingStatus.COMPLETED, None)
     assert not MailingRun.objects.exclude(status=RunStatus.MISSED).exists()
+
+
+def test_a_cron_asked_from_inside_the_repeated_autumn_hour_fires_after_it():
+    # Berlin's 02:00-03:00 happens twice on 26 October 2031; firings take the first.
+    after = datetime(2031, 10, 26, 1, 30, tzinfo=UTC)  # 02:30 the second time (CET)
+
+    found = scheduling.next_occurrence(
+        periodicity=Periodicity.CRON,
+        first_send_at=datetime(2031, 10, 1, tzinfo=UTC),
+        time_zone="Europe/Berlin",
+        after=after,
+        cron_expression="* 2 * * *",
+    )
+
+    assert found == datetime(2031, 10, 27, 1, 0, tzinfo=UTC)  # the next day, 02:00 CET
