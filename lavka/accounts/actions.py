@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from lavka.accounts import services
 from lavka.accounts.models import ApiToken, User
 from lavka.core.actions import Action
+from lavka.core.roles import Role, has_role
 
 
 def _as_user(actor: Any) -> User | None:
@@ -67,6 +68,38 @@ class UnblockUser(Action[User]):
         return services.unblock_user(user=self.user)
 
 
+class GrantCreatorRole(Action[User]):
+    """Make a customer a creator: campaigns and the API open to them.
+
+    Until the marketplace offers it as self-service, managers decide who may send bulk
+    email. They grant it to people only: not to themselves, a manager, a superuser or
+    anyone else with staff status, so it can never be a step up the ladder (a superuser
+    may grant it to staff).
+    """
+
+    permission = "accounts.grant_creator_role"
+
+    def __init__(self, actor: Any, *, user: User) -> None:
+        super().__init__(actor)
+        self.user = user
+
+    def refusal(self) -> str:
+        if _is_self(self.actor, self.user):
+            return _("You cannot change your own roles.")
+        if self.user.is_superuser:
+            return _("A superuser holds every permission already.")
+        is_staff = self.user.is_staff or has_role(self.user, Role.MANAGER)
+        if is_staff and not self.actor.is_superuser:
+            return _("Only a superuser can change the roles of staff.")
+        if not self.user.is_active:
+            return _("%(email)s is blocked; unblock them first.") % {"email": self.user.email}
+        return ""
+
+    def perform(self) -> User:
+        services.set_role(user=self.user, role=Role.CREATOR, enabled=True)
+        return self.user
+
+
 class UpdateProfile(Action[User]):
     """People edit their own profile; staff allowed to change users edit anyone's."""
 
@@ -89,22 +122,33 @@ class UpdateProfile(Action[User]):
         )
 
 
+API_ACCESS = "accounts.add_apitoken"
+
+
 class CreateApiToken(Action[services.IssuedToken]):
-    """People create tokens for themselves; issuing one for someone else (the
-    `create_api_token` command, acting as Lavka) needs `accounts.change_user`. A blocked
-    user gets none: it would not work."""
+    """The API is for creators and managers (`accounts.add_apitoken`): they create tokens
+    for themselves; issuing one for someone else (the `create_api_token` command, acting
+    as Lavka) needs `accounts.change_user`, and that someone must be one of them too. A
+    blocked user gets none: it would not work."""
 
     def __init__(self, actor: Any, *, user: User, name: str) -> None:
         super().__init__(actor)
         self.user, self.name = user, name
 
     def is_allowed(self) -> bool:
-        return _is_self(self.actor, self.user) or bool(self.actor.has_perm("accounts.change_user"))
+        if _is_self(self.actor, self.user):
+            return bool(self.actor.has_perm(API_ACCESS))
+        return bool(self.actor.has_perm("accounts.change_user"))
 
     def perform(self) -> services.IssuedToken:
         if not self.user.is_active:
             raise ValidationError(
                 _("%(email)s is blocked; a token would not work.") % {"email": self.user.email}
+            )
+        if not self.user.has_perm(API_ACCESS):
+            raise ValidationError(
+                _("%(email)s is not a creator; the API is for creators.")
+                % {"email": self.user.email}
             )
         return services.create_api_token(user=self.user, name=self.name)
 

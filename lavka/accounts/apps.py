@@ -8,7 +8,16 @@ class AccountsConfig(LavkaApp):
     label = "accounts"
     verbose_name = _("Accounts")
 
-    role_grants = {"manager": ["accounts.view_user", "accounts.block_user"]}
+    # The API is for creators (and managers); customers create no tokens.
+    role_grants = {
+        "creator": ["accounts.add_apitoken"],
+        "manager": [
+            "accounts.view_user",
+            "accounts.block_user",
+            "accounts.grant_creator_role",
+            "accounts.add_apitoken",
+        ],
+    }
     navigation = [NavEntry(_("Users"), "accounts:user_list", "accounts.view_user", order=70)]
     demo_data = "lavka.accounts.demo.load_demo_accounts"
     demo_order = 0

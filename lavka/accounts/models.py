@@ -113,7 +113,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         constraints = [
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
         ]
-        permissions = [("block_user", _("Can block and unblock users"))]
+        permissions = [
+            ("block_user", _("Can block and unblock users")),
+            ("grant_creator_role", _("Can grant the creator role")),
+        ]
 
     def __str__(self) -> str:
         return self.email

@@ -1,7 +1,13 @@
 from django.urls import path
 
 from lavka.accounts import views
-from lavka.core.access import MANAGERS_ONLY, PUBLIC, SIGNED_IN, SIGNED_IN_OWNER_SCOPED
+from lavka.core.access import (
+    CREATORS,
+    MANAGERS_ONLY,
+    PUBLIC,
+    SIGNED_IN,
+    SIGNED_IN_OWNER_SCOPED,
+)
 
 app_name = "accounts"
 
@@ -13,15 +19,21 @@ urlpatterns = [
     path("manage/users/", views.user_list, name="user_list"),
     path("manage/users/<int:pk>/block/", views.user_block, name="user_block"),
     path("manage/users/<int:pk>/unblock/", views.user_unblock, name="user_unblock"),
+    path(
+        "manage/users/<int:pk>/grant-creator/",
+        views.user_grant_creator,
+        name="user_grant_creator",
+    ),
 ]
 
 # Who may reach each route (lavka/core/access.py); the access test checks every one.
 ACCESS = {
     "profile": SIGNED_IN,
-    "api_token_create": SIGNED_IN.post_only(),
+    "api_token_create": CREATORS.post_only(),
     "api_token_revoke": SIGNED_IN_OWNER_SCOPED.of("accounts.api_token").post_only(),
     "switch_language": PUBLIC.post_only(),
     "user_list": MANAGERS_ONLY,
     "user_block": MANAGERS_ONLY.of("accounts.user").post_only(),
     "user_unblock": MANAGERS_ONLY.of("accounts.user").post_only(),
+    "user_grant_creator": MANAGERS_ONLY.of("accounts.user").post_only(),
 }

@@ -15,13 +15,17 @@ from django.views.i18n import set_language
 
 from lavka.accounts import selectors, services
 from lavka.accounts.actions import (
+    API_ACCESS,
     BlockUser,
     CreateApiToken,
+    GrantCreatorRole,
     RevokeApiToken,
     UnblockUser,
     UpdateProfile,
 )
 from lavka.accounts.forms import ApiTokenForm, BlockUserForm, ProfileForm
+from lavka.core.decorators import permission_required
+from lavka.core.roles import Role, has_role
 
 NEW_TOKEN_SESSION_KEY = "accounts:new_api_token"  # noqa: S105 (a session key name)
 
@@ -69,7 +73,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     return _profile_page(request, ProfileForm(instance=user), ApiTokenForm())  # type: ignore[arg-type]
 
 
-@login_required
+@permission_required(API_ACCESS, denied_template="accounts/for_creators.html")
 @require_POST
 def api_token_create(request: HttpRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST)
@@ -115,6 +119,15 @@ def user_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     users = selectors.users_visible_to(actor=request.user, search=search, status=status)  # type: ignore[arg-type]
     page = Paginator(users, 50).get_page(request.GET.get("page"))
+    may_grant = request.user.has_perm("accounts.grant_creator_role")
+    for person in page.object_list:
+        # whether the "Make a creator" button shows; the action decides, this only hides
+        # a button that would be refused
+        person.offer_creator_role = (
+            may_grant
+            and not has_role(person, Role.CREATOR)
+            and not GrantCreatorRole(request.user, user=person).refusal()
+        )
     return render(
         request,
         "accounts/user_list.html",
@@ -149,4 +162,18 @@ def user_unblock(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
         return redirect("accounts:user_list")
     messages.success(request, _("%(email)s is unblocked.") % {"email": target.email})
+    return redirect("accounts:user_list")
+
+
+@login_required
+@require_POST
+def user_grant_creator(request: HttpRequest, pk: int) -> HttpResponse:
+    """The managers' button until the marketplace lets people become creators themselves."""
+    target = get_object_or_404(selectors.users_visible_to(actor=request.user), pk=pk)  # type: ignore[arg-type]
+    try:
+        GrantCreatorRole(request.user, user=target).execute()
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("%(email)s is a creator now.") % {"email": target.email})
     return redirect("accounts:user_list")

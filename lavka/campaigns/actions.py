@@ -29,10 +29,17 @@ from lavka.campaigns.personalisation import placeholder_error
 from lavka.core.actions import Action, owns
 
 MODERATE = "campaigns.moderate_mailing"
+# Held by creators and managers, not by customers: the gate of every campaigns page and
+# endpoint (each action still checks its own permission).
+RUN_CAMPAIGNS = "campaigns.view_mailing"
 
 
 def is_moderator(actor: Any) -> bool:
     return bool(actor.has_perm(MODERATE))
+
+
+def runs_campaigns(actor: Any) -> bool:
+    return bool(getattr(actor, "is_authenticated", False) and actor.has_perm(RUN_CAMPAIGNS))
 
 
 def _owner_or_granted(actor: Any, obj: Any, permission: str) -> bool:

@@ -2,8 +2,9 @@ from django.utils.translation import gettext_lazy as _
 
 from lavka.core.registry import LavkaApp, NavEntry
 
-# Everyone who may run campaigns holds these (managers too, for their own); managers also
-# moderate others' mailings.
+# Creators run campaigns and hold these (managers too, for their own); managers also
+# moderate others' mailings. Customers hold none: sending bulk email is for creators, whom
+# a manager grants the role (accounts.grant_creator_role).
 CAMPAIGN_PERMISSIONS = [
     "campaigns.view_recipient",
     "campaigns.add_recipient",
@@ -30,7 +31,6 @@ class CampaignsConfig(LavkaApp):
     verbose_name = _("Campaigns")
 
     role_grants = {
-        "customer": CAMPAIGN_PERMISSIONS,
         "creator": CAMPAIGN_PERMISSIONS,
         "manager": [*CAMPAIGN_PERMISSIONS, "campaigns.moderate_mailing"],
     }

@@ -13,6 +13,7 @@ from lavka.campaigns.tests.factories import (
     RecipientFactory,
     RecipientListFactory,
 )
+from lavka.core.roles import Role
 
 
 @pytest.fixture(autouse=True)
@@ -44,8 +45,20 @@ def mailing_factory(db: None) -> Any:
 
 @pytest.fixture
 def owner(user_factory: Any) -> Any:
+    """Campaigns are for creators: the owner of the campaigns under test is one."""
     return user_factory(
-        email="owner@example.com", full_name="Olga Owner", time_zone="Europe/Berlin"
+        email="owner@example.com",
+        full_name="Olga Owner",
+        time_zone="Europe/Berlin",
+        roles=[Role.CREATOR, Role.CUSTOMER],
+    )
+
+
+@pytest.fixture
+def other_customer(user_factory: Any) -> Any:
+    """Here, another owner of campaigns: a creator too (a customer has none to own)."""
+    return user_factory(
+        email="other@example.com", full_name="Otto Other", roles=[Role.CREATOR, Role.CUSTOMER]
     )
 
 

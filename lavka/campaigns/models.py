@@ -269,6 +269,12 @@ def mask_email(email: str) -> str:
     return f"{local[:1]}•••@{domain}"
 
 
+def mask_emails_in(text: str) -> str:
+    """Every address in a text masked: SMTP replies and the reasons that quote them often
+    echo the recipient's address."""
+    return EMAIL_IN_TEXT.sub(lambda found: mask_email(found.group(0)), text)
+
+
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     SENT = "sent", _("Sent")
@@ -338,7 +344,7 @@ class Delivery(WorkItem):
 
     @property
     def work_error(self) -> str:
-        return EMAIL_IN_TEXT.sub(lambda found: mask_email(found.group(0)), self.last_error)
+        return mask_emails_in(self.last_error)
 
     @classmethod
     def in_motion(cls, queryset: models.QuerySet[Any]) -> models.QuerySet[Any]:

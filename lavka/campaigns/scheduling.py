@@ -11,7 +11,7 @@ from __future__ import annotations
 import zoneinfo
 from datetime import UTC, datetime, timedelta
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, rrule
 
 from lavka.campaigns.models import Mailing, Periodicity
@@ -79,13 +79,9 @@ def next_occurrence(
         local_start = _to_local_naive(start, zone)
         if inclusive and start == after:
             local_start -= timedelta(microseconds=1)
-        iterator = croniter(cron_expression.strip(), local_start)
-        candidate = None
-        for _attempt in range(3):  # a gap in local time can only shift one firing
-            local_next = iterator.get_next(datetime)
-            candidate = _to_utc(local_next, zone)
-            if candidate > after or (inclusive and candidate == after):
-                break
+        candidate = _next_cron_firing(
+            croniter(cron_expression.strip(), local_start), zone, after, inclusive=inclusive
+        )
     else:
         first_local = _to_local_naive(first_send_at, zone)
         rule = _rule(periodicity, first_local)
@@ -102,6 +98,49 @@ def next_occurrence(
     if candidate is not None and end_at is not None and candidate > end_at:
         return None
     return candidate
+
+
+def _next_cron_firing(
+    iterator: croniter, zone: zoneinfo.ZoneInfo, after: datetime, *, inclusive: bool
+) -> datetime | None:
+    """The iterator's first firing after `after` in UTC; None for an expression that
+    never fires (February 30th), which croniter reports by giving up.
+
+    Local times of the repeated autumn hour map to their first occurrence, so up to an
+    hour of firings may land at or before `after`: they are skipped.
+    """
+    for _attempt in range(MAX_FIRINGS_IN_AN_HOUR):
+        try:
+            candidate = _to_utc(iterator.get_next(datetime), zone)
+        except (CroniterBadDateError, OverflowError):
+            return None
+        if candidate > after or (inclusive and candidate == after):
+            return candidate
+    return None
+
+
+# A five-field cron fires at most once a minute.
+MAX_FIRINGS_IN_AN_HOUR = 61
+
+
+def first_firing(
+    *,
+    periodicity: str,
+    first_send_at: datetime,
+    time_zone: str,
+    cron_expression: str = "",
+    end_at: datetime | None = None,
+) -> datetime | None:
+    """When the schedule fires first, ignoring today's date; None when it never fires."""
+    return next_occurrence(
+        periodicity=periodicity,
+        first_send_at=first_send_at,
+        time_zone=time_zone,
+        after=first_send_at.replace(microsecond=0),
+        cron_expression=cron_expression,
+        end_at=end_at,
+        inclusive=True,
+    )
 
 
 def next_slot(mailing: Mailing, *, after: datetime, inclusive: bool = False) -> datetime | None:

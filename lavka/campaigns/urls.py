@@ -6,11 +6,11 @@ from lavka.campaigns.views import dashboard as dashboard_views
 from lavka.campaigns.views import mailings as mailing_views
 from lavka.campaigns.views import messages as message_views
 from lavka.core.access import (
+    CREATORS,
+    CREATORS_MANAGERS_SEE_ALL,
+    CREATORS_OWNER_SCOPED,
     FORBIDDEN,
-    MANAGERS_SEE_ALL,
     PUBLIC,
-    SIGNED_IN,
-    SIGNED_IN_OWNER_SCOPED,
 )
 
 app_name = "campaigns"
@@ -78,40 +78,41 @@ urlpatterns = [
 ]
 
 # Who may reach each route (lavka/core/access.py); the access test checks every one.
-# Recipients, lists and messages are their owner's alone; managers see every mailing and
-# run and may pause, resume or disable any mailing, but change only their own.
-OWN_RECIPIENT = SIGNED_IN_OWNER_SCOPED.of("campaigns.recipient")
-OWN_LIST = SIGNED_IN_OWNER_SCOPED.of("campaigns.list")
-OWN_MESSAGE = SIGNED_IN_OWNER_SCOPED.of("campaigns.message")
-OWN_MAILING = SIGNED_IN_OWNER_SCOPED.of("campaigns.mailing")
-ANY_MAILING = MANAGERS_SEE_ALL.of("campaigns.mailing")
+# Campaigns are for creators: customers get the page on how to become one. Recipients,
+# lists and messages are their owner's alone; managers see every mailing and run and may
+# pause, resume or disable any mailing, but change only their own.
+OWN_RECIPIENT = CREATORS_OWNER_SCOPED.of("campaigns.recipient")
+OWN_LIST = CREATORS_OWNER_SCOPED.of("campaigns.list")
+OWN_MESSAGE = CREATORS_OWNER_SCOPED.of("campaigns.message")
+OWN_MAILING = CREATORS_OWNER_SCOPED.of("campaigns.mailing")
+ANY_MAILING = CREATORS_MANAGERS_SEE_ALL.of("campaigns.mailing")
 
 ACCESS = {
-    "recipient_list": SIGNED_IN,
-    "recipient_create": SIGNED_IN,
-    "recipient_import": SIGNED_IN,
-    "recipient_import_confirm": SIGNED_IN.post_only(),
+    "recipient_list": CREATORS,
+    "recipient_create": CREATORS,
+    "recipient_import": CREATORS,
+    "recipient_import_confirm": CREATORS.post_only(),
     "recipient_edit": OWN_RECIPIENT,
     "recipient_deactivate": OWN_RECIPIENT.post_only(),
     "recipient_reactivate": OWN_RECIPIENT.post_only(),
     "recipient_resubscribe": OWN_RECIPIENT.post_only(),
     "recipient_delete": OWN_RECIPIENT,
-    "list_index": SIGNED_IN,
-    "list_create": SIGNED_IN,
+    "list_index": CREATORS,
+    "list_create": CREATORS,
     "list_detail": OWN_LIST,
     "list_edit": OWN_LIST,
     "list_delete": OWN_LIST,
     "list_export": OWN_LIST,
-    "message_list": SIGNED_IN,
-    "message_create": SIGNED_IN,
+    "message_list": CREATORS,
+    "message_create": CREATORS,
     "message_preview": OWN_MESSAGE,
     "message_preview_html": OWN_MESSAGE,
     "message_edit": OWN_MESSAGE,
     "message_send_test": OWN_MESSAGE.post_only(),
     "message_delete": OWN_MESSAGE,
-    "dashboard": SIGNED_IN,
-    "mailing_list": SIGNED_IN,
-    "mailing_create": SIGNED_IN,
+    "dashboard": CREATORS,
+    "mailing_list": CREATORS,
+    "mailing_create": CREATORS,
     "mailing_detail": ANY_MAILING,
     "mailing_edit": OWN_MAILING,
     "mailing_schedule": OWN_MAILING.post_only(),
@@ -121,7 +122,7 @@ ACCESS = {
     # only moderators disable, their own mailings included
     "mailing_disable": ANY_MAILING.but(customer=FORBIDDEN, creator=FORBIDDEN).post_only(),
     "mailing_delete": OWN_MAILING,
-    "run_detail": MANAGERS_SEE_ALL.of("campaigns.run"),
+    "run_detail": CREATORS_MANAGERS_SEE_ALL.of("campaigns.run"),
     "unsubscribe_test": PUBLIC,
     # a signed link in an email: no login
     "unsubscribe": PUBLIC.of("campaigns.unsubscribe_token"),

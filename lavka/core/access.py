@@ -9,8 +9,10 @@ route without a declaration fails the suite.
 
 An `Access` gives one outcome per role. For a route whose parameters name an object
 (`target`), owners (the customer and the creator) ask for their own object, and
-`other_owner` is what a customer gets asking for someone else's; the manager, the
-superuser and anonymous visitors always ask for someone else's.
+`other_owner` is what another creator gets asking for someone else's; the manager, the
+superuser and anonymous visitors always ask for someone else's. Campaigns are for
+creators: a customer asking for their own (say, from before they lost the role) is
+refused all the same.
 """
 
 from __future__ import annotations
@@ -116,3 +118,11 @@ SUPERUSERS_ONLY = Access(
 API_SIGNED_IN = SIGNED_IN.but(anonymous=UNAUTHORIZED)
 API_OWNER_SCOPED = SIGNED_IN_OWNER_SCOPED.but(anonymous=UNAUTHORIZED)
 API_MANAGERS_SEE_ALL = MANAGERS_SEE_ALL.but(anonymous=UNAUTHORIZED)
+# For creators (and managers): campaigns and API tokens. A customer gets 403, on a page
+# that says how to become a creator (on the API, a JSON 403).
+CREATORS = SIGNED_IN.but(customer=FORBIDDEN)
+CREATORS_OWNER_SCOPED = SIGNED_IN_OWNER_SCOPED.but(customer=FORBIDDEN)
+CREATORS_MANAGERS_SEE_ALL = MANAGERS_SEE_ALL.but(customer=FORBIDDEN)
+API_CREATORS = API_SIGNED_IN.but(customer=FORBIDDEN)
+API_CREATORS_OWNER_SCOPED = API_OWNER_SCOPED.but(customer=FORBIDDEN)
+API_CREATORS_MANAGERS_SEE_ALL = API_MANAGERS_SEE_ALL.but(customer=FORBIDDEN)

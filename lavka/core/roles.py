@@ -46,7 +46,11 @@ def role_names(user: Any) -> frozenset[str]:
         return frozenset()
     cached = getattr(user, "_lavka_role_names", None)
     if cached is None:
-        cached = frozenset(user.groups.values_list("name", flat=True))
+        prefetched = getattr(user, "_prefetched_objects_cache", {}).get("groups")
+        if prefetched is not None:  # a list of users read with prefetch_related("groups")
+            cached = frozenset(group.name for group in prefetched)
+        else:
+            cached = frozenset(user.groups.values_list("name", flat=True))
         user._lavka_role_names = cached
     return cached
 

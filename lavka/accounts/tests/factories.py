@@ -36,3 +36,14 @@ class UserFactory(factory.django.DjangoModelFactory):
             return
         for role in extracted if extracted is not None else [Role.CUSTOMER]:
             services.set_role(user=self, role=role, enabled=True)  # type: ignore[arg-type]
+
+
+class CreatorFactory(UserFactory):
+    """A creator (and customer), as the owner of campaigns is."""
+
+    @factory.post_generation
+    def roles(self, create: bool, extracted: Any, **kwargs: Any) -> None:
+        if not create:
+            return
+        for role in extracted if extracted is not None else [Role.CREATOR, Role.CUSTOMER]:
+            services.set_role(user=self, role=role, enabled=True)  # type: ignore[arg-type]

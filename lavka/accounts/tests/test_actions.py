@@ -16,6 +16,7 @@ from lavka.accounts.actions import (
 )
 from lavka.accounts.models import ApiToken
 from lavka.core.actions import SYSTEM
+from lavka.core.roles import Role
 
 ROLES = ["anonymous", "customer", "creator", "manager", "superuser"]
 
@@ -168,17 +169,19 @@ def test_update_someone_elses_profile_per_role(request, other_customer, who, all
 @pytest.mark.django_db
 @pytest.mark.parametrize("who", ROLES)
 def test_create_own_api_token_per_role(request, who):
+    """The API is for creators and managers (issue 8, finding 4)."""
     actor = actor_for(request, who)
     target = request.getfixturevalue("customer") if who == "anonymous" else actor
+    allowed = who in {"creator", "manager", "superuser"}
 
-    if who == "anonymous":
-        with pytest.raises(PermissionDenied):
-            CreateApiToken(actor, user=target, name="script").execute()
-    else:
+    if allowed:
         issued = CreateApiToken(actor, user=target, name="script").execute()
         assert issued.token.user == target
+    else:
+        with pytest.raises(PermissionDenied):
+            CreateApiToken(actor, user=target, name="script").execute()
 
-    assert ApiToken.objects.filter(user=target).exists() is (who != "anonymous")
+    assert ApiToken.objects.filter(user=target).exists() is allowed
 
 
 @pytest.mark.django_db
@@ -186,8 +189,9 @@ def test_create_own_api_token_per_role(request, who):
     ("who", "allowed"),
     [("customer", False), ("creator", False), ("manager", False), ("superuser", True)],
 )
-def test_create_a_token_for_someone_else_per_role(request, other_customer, who, allowed):
-    action = CreateApiToken(request.getfixturevalue(who), user=other_customer, name="theirs")
+def test_create_a_token_for_someone_else_per_role(request, user_factory, who, allowed):
+    someone = user_factory(roles=[Role.CREATOR, Role.CUSTOMER])
+    action = CreateApiToken(request.getfixturevalue(who), user=someone, name="theirs")
 
     if allowed:
         action.execute()
@@ -195,7 +199,15 @@ def test_create_a_token_for_someone_else_per_role(request, other_customer, who, 
         with pytest.raises(PermissionDenied):
             action.execute()
 
-    assert ApiToken.objects.filter(user=other_customer).exists() is allowed
+    assert ApiToken.objects.filter(user=someone).exists() is allowed
+
+
+@pytest.mark.django_db
+def test_no_token_is_issued_to_a_customer_even_by_a_superuser(superuser, customer):
+    with pytest.raises(ValidationError, match="is not a creator; the API is for creators"):
+        CreateApiToken(superuser, user=customer, name="theirs").execute()
+
+    assert not ApiToken.objects.exists()
 
 
 @pytest.mark.django_db

@@ -71,14 +71,14 @@ def test_times_are_shown_in_the_users_time_zone(client, user_factory):
 
 
 @pytest.mark.django_db
-def test_creating_a_token_shows_it_once(client, customer):
-    client.force_login(customer)
+def test_creating_a_token_shows_it_once(client, creator):
+    client.force_login(creator)
 
     client.post("/accounts/tokens/", {"name": "Accounting script"})
     first_view = client.get("/accounts/profile/").content.decode()
     second_view = client.get("/accounts/profile/").content.decode()
 
-    token = ApiToken.objects.get(user=customer)
+    token = ApiToken.objects.get(user=creator)
     raw = first_view.split('data-testid="new-token">', 1)[1].split("<", 1)[0]
     assert raw.startswith("lvk_") and raw.startswith(token.prefix)
     assert raw not in second_view
@@ -87,8 +87,8 @@ def test_creating_a_token_shows_it_once(client, customer):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", ["", "   ", "x" * 101])
-def test_a_token_needs_a_sensible_name(client, customer, name):
-    client.force_login(customer)
+def test_a_token_needs_a_sensible_name(client, creator, name):
+    client.force_login(creator)
 
     response = client.post("/accounts/tokens/", {"name": name})
 
@@ -128,21 +128,29 @@ def test_another_users_token_cannot_be_revoked_or_seen(client, customer, other_c
 
 
 @pytest.mark.django_db
-def test_token_endpoints_refuse_get(client, customer):
-    client.force_login(customer)
+def test_token_endpoints_refuse_get(client, creator):
+    client.force_login(creator)
 
     assert client.get("/accounts/tokens/").status_code == 405
 
 
 @pytest.mark.django_db
-def test_create_api_token_command_prints_a_working_token(client, customer, capsys):
-    call_command("create_api_token", "CUSTOMER@example.com", "--name", "cli")
+def test_create_api_token_command_prints_a_working_token(client, creator, capsys):
+    call_command("create_api_token", "CREATOR@example.com", "--name", "cli")
 
     raw = capsys.readouterr().out.strip()
     assert (
         client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Bearer {raw}").json()["email"]
-        == customer.email
+        == creator.email
     )
+
+
+@pytest.mark.django_db
+def test_create_api_token_command_refuses_a_customer(customer):
+    with pytest.raises(CommandError, match="is not a creator; the API is for creators"):
+        call_command("create_api_token", customer.email)
+
+    assert not ApiToken.objects.exists()
 
 
 @pytest.mark.django_db

@@ -21,6 +21,7 @@ from lavka.campaigns.models import (
     Message,
     Recipient,
     RecipientList,
+    mask_emails_in,
 )
 
 
@@ -114,7 +115,33 @@ class MessageSerializer(serializers.ModelSerializer[Message]):
         ]
 
 
-class MailingRunSerializer(serializers.ModelSerializer[MailingRun]):
+class MasksAddressesForOthers:
+    """Only the owner reads the addresses of their audience: for anyone else (a moderator)
+    every address in `masked_fields` is masked, the SMTP replies and the reasons that
+    quote them included. Without a request in the context, everything is masked."""
+
+    masked_fields: tuple[str, ...] = ()
+    context: dict[str, Any]
+
+    def owner_id(self, instance: Any) -> int | None:
+        return getattr(instance, "owner_id", None)
+
+    def to_representation(self, instance: Any) -> Any:
+        data = super().to_representation(instance)  # type: ignore[misc]
+        viewer = getattr(self.context.get("request"), "user", None)
+        if viewer is None or viewer.pk is None or viewer.pk != self.owner_id(instance):
+            for name in self.masked_fields:
+                if data.get(name):
+                    data[name] = mask_emails_in(data[name])
+        return data
+
+
+class MailingRunSerializer(MasksAddressesForOthers, serializers.ModelSerializer[MailingRun]):
+    masked_fields = ("status_reason",)
+
+    def owner_id(self, instance: Any) -> int | None:
+        return instance.mailing.owner_id  # type: ignore[no-any-return]
+
     class Meta:
         model = MailingRun
         fields = [
@@ -135,7 +162,9 @@ class MailingRunSerializer(serializers.ModelSerializer[MailingRun]):
         read_only_fields = fields
 
 
-class DeliverySerializer(serializers.ModelSerializer[Delivery]):
+class DeliverySerializer(MasksAddressesForOthers, serializers.ModelSerializer[Delivery]):
+    masked_fields = ("email", "smtp_reply")
+
     class Meta:
         model = Delivery
         fields = [
@@ -165,7 +194,9 @@ class MailingStatsSerializer(serializers.Serializer[Any]):
     skipped = serializers.IntegerField(source="stat_skipped")
 
 
-class MailingSerializer(serializers.ModelSerializer[Mailing]):
+class MailingSerializer(MasksAddressesForOthers, serializers.ModelSerializer[Mailing]):
+    masked_fields = ("status_reason",)
+
     owner = serializers.EmailField(source="owner.email", read_only=True)
     message = OwnPrimaryKeyField(queryset=Message.objects.all())
     lists = OwnPrimaryKeyField(many=True, required=False, queryset=RecipientList.objects.all())

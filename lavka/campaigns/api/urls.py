@@ -3,7 +3,11 @@
 from rest_framework.routers import SimpleRouter
 
 from lavka.campaigns.api import views
-from lavka.core.access import API_MANAGERS_SEE_ALL, API_OWNER_SCOPED, API_SIGNED_IN
+from lavka.core.access import (
+    API_CREATORS,
+    API_CREATORS_MANAGERS_SEE_ALL,
+    API_CREATORS_OWNER_SCOPED,
+)
 
 app_name = "campaigns"
 
@@ -17,21 +21,21 @@ router.register("runs", views.MailingRunViewSet, basename="run")
 urlpatterns = router.urls
 
 # Who may reach each route (lavka/core/access.py); the access test checks every one.
-# As on the pages, except that managers may also complete anyone's mailing here.
+# As on the pages (customers get 403), except that managers may also complete anyone's mailing here.
 ACCESS = {
-    "recipient-list": API_SIGNED_IN,
-    "recipient-detail": API_OWNER_SCOPED.of("campaigns.recipient"),
-    "list-list": API_SIGNED_IN,
-    "list-detail": API_OWNER_SCOPED.of("campaigns.list"),
-    "message-list": API_SIGNED_IN,
-    "message-detail": API_OWNER_SCOPED.of("campaigns.message"),
-    "mailing-list": API_SIGNED_IN,
-    "mailing-detail": API_MANAGERS_SEE_ALL.of("campaigns.mailing"),
-    "mailing-runs": API_MANAGERS_SEE_ALL.of("campaigns.mailing"),
-    "mailing-schedule": API_OWNER_SCOPED.of("campaigns.mailing").post_only(),
-    "mailing-pause": API_MANAGERS_SEE_ALL.of("campaigns.mailing").post_only(),
-    "mailing-resume": API_MANAGERS_SEE_ALL.of("campaigns.mailing").post_only(),
-    "mailing-complete": API_MANAGERS_SEE_ALL.of("campaigns.mailing").post_only(),
-    "run-detail": API_MANAGERS_SEE_ALL.of("campaigns.run"),
-    "run-deliveries": API_MANAGERS_SEE_ALL.of("campaigns.run"),
+    "recipient-list": API_CREATORS,
+    "recipient-detail": API_CREATORS_OWNER_SCOPED.of("campaigns.recipient"),
+    "list-list": API_CREATORS,
+    "list-detail": API_CREATORS_OWNER_SCOPED.of("campaigns.list"),
+    "message-list": API_CREATORS,
+    "message-detail": API_CREATORS_OWNER_SCOPED.of("campaigns.message"),
+    "mailing-list": API_CREATORS,
+    "mailing-detail": API_CREATORS_MANAGERS_SEE_ALL.of("campaigns.mailing"),
+    "mailing-runs": API_CREATORS_MANAGERS_SEE_ALL.of("campaigns.mailing"),
+    "mailing-schedule": API_CREATORS_OWNER_SCOPED.of("campaigns.mailing").post_only(),
+    "mailing-pause": API_CREATORS_MANAGERS_SEE_ALL.of("campaigns.mailing").post_only(),
+    "mailing-resume": API_CREATORS_MANAGERS_SEE_ALL.of("campaigns.mailing").post_only(),
+    "mailing-complete": API_CREATORS_MANAGERS_SEE_ALL.of("campaigns.mailing").post_only(),
+    "run-detail": API_CREATORS_MANAGERS_SEE_ALL.of("campaigns.run"),
+    "run-deliveries": API_CREATORS_MANAGERS_SEE_ALL.of("campaigns.run"),
 }

@@ -28,6 +28,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from lavka.campaigns import actions, selectors
+from lavka.campaigns.api.permissions import RunsCampaigns
 from lavka.campaigns.api.serializers import (
     CampaignsErrorSerializer,
     DeliveryFilterSerializer,
@@ -111,6 +112,8 @@ def _crud_schema(serializer: type[serializers.Serializer[Any]], **more: Any) -> 
 class RecipientViewSet(viewsets.ModelViewSet[Recipient]):
     """Your recipients (clients). Emails are unique per owner, compared case-insensitively."""
 
+    permission_classes = [RunsCampaigns]
+
     lookup_value_converter = "int"
     serializer_class = RecipientSerializer
 
@@ -142,6 +145,8 @@ class RecipientViewSet(viewsets.ModelViewSet[Recipient]):
 @_crud_schema(RecipientListSerializer)
 class RecipientListViewSet(viewsets.ModelViewSet[RecipientList]):
     """Your lists (audiences). A recipient may be on several lists."""
+
+    permission_classes = [RunsCampaigns]
 
     lookup_value_converter = "int"
     serializer_class = RecipientListSerializer
@@ -179,6 +184,8 @@ class RecipientListViewSet(viewsets.ModelViewSet[RecipientList]):
 class MessageViewSet(viewsets.ModelViewSet[Message]):
     """Your messages. Bodies may use {{ name }}, {{ email }} and {{ unsubscribe_url }}."""
 
+    permission_classes = [RunsCampaigns]
+
     lookup_value_converter = "int"
     serializer_class = MessageSerializer
 
@@ -214,6 +221,8 @@ class MessageViewSet(viewsets.ModelViewSet[Message]):
 class MailingRunViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[MailingRun]):
     """Runs of the mailings you may see (every mailing, for managers)."""
 
+    permission_classes = [RunsCampaigns]
+
     lookup_value_converter = "int"
     serializer_class = MailingRunSerializer
 
@@ -235,7 +244,8 @@ class MailingRunViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Maili
         if filters.validated_data.get("status"):
             deliveries = deliveries.filter(status=filters.validated_data["status"])
         page = self.paginate_queryset(deliveries)
-        return self.get_paginated_response(DeliverySerializer(page, many=True).data)
+        deliveries_data = DeliverySerializer(page, many=True, context=self.get_serializer_context())
+        return self.get_paginated_response(deliveries_data.data)
 
 
 def _transition_schema(operation_id: str, description: StrOrPromise, request: Any = None) -> Any:
@@ -254,6 +264,8 @@ class MailingViewSet(viewsets.ModelViewSet[Mailing]):
     Owners see and change their own. Managers also see everyone's, and may pause, resume
     and complete them, but cannot edit or delete them (404).
     """
+
+    permission_classes = [RunsCampaigns]
 
     serializer_class = MailingSerializer
     lookup_value_converter = "int"
@@ -368,4 +380,5 @@ class MailingViewSet(viewsets.ModelViewSet[Mailing]):
         mailing = self.get_object()
         runs = selectors.runs_visible_to(actor=request.user).filter(mailing=mailing)
         page = self.paginate_queryset(runs)
-        return self.get_paginated_response(MailingRunSerializer(page, many=True).data)
+        runs_data = MailingRunSerializer(page, many=True, context=self.get_serializer_context())
+        return self.get_paginated_response(runs_data.data)

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lavka.campaigns import scheduling, stats
+from lavka.campaigns.actions import PauseMailing, runs_campaigns
 from lavka.campaigns.dispatch.limits import missed_grace
 from lavka.campaigns.models import (
     ACTIVE_STATUSES,
@@ -20,6 +21,7 @@ from lavka.campaigns.models import (
 )
 from lavka.campaigns.personalisation import html_to_text
 from lavka.core import background
+from lavka.core.actions import SYSTEM
 from lavka.core.work import WorkState
 
 logger = logging.getLogger(__name__)
@@ -76,15 +78,23 @@ def create_run(mailing: Mailing, slot: datetime, status: str) -> MailingRun | No
         return None
 
 
+def owner_may_not_send_reason() -> str:
+    return _("Paused: its owner may no longer send campaigns (only creators may).")
+
+
 def fire_due_slot(*, mailing_id: int, now: datetime) -> int | None:
     with transaction.atomic():
         mailing = (
             Mailing.objects.select_for_update(skip_locked=True)
-            .select_related("message")
+            .select_related("message", "owner")
             .filter(pk=mailing_id, status__in=ACTIVE_STATUSES, next_send_at__lte=now)
             .first()
         )
         if mailing is None:
+            return None
+        if not runs_campaigns(mailing.owner):
+            # scheduled before its owner lost the creator role (or was blocked)
+            PauseMailing(SYSTEM, mailing=mailing, reason=owner_may_not_send_reason()).execute()
             return None
         slot: datetime | None = mailing.next_send_at
         fired: MailingRun | None = None

@@ -56,6 +56,27 @@ def _validate_schedule(mailing: Mailing, *, now: datetime, for_scheduling: bool)
         errors["first_send_at"] = _("A one-off mailing cannot start in the past.")
     if errors:
         raise ValidationError(errors)
+    _require_a_firing(mailing)
+
+
+def _require_a_firing(mailing: Mailing) -> None:
+    """Every schedule accepted must be able to fire: a cron such as February 30th never
+    does (and would leave a mailing waiting forever), nor one whose firings all fall
+    after its end."""
+    schedule: dict[str, Any] = {
+        "periodicity": mailing.periodicity,
+        "first_send_at": mailing.first_send_at,
+        "time_zone": mailing.time_zone,
+        "cron_expression": mailing.cron_expression,
+    }
+    if scheduling.first_firing(**schedule) is None:
+        field = "cron_expression" if mailing.periodicity == Periodicity.CRON else "first_send_at"
+        raise ValidationError({field: _("This schedule never fires.")})
+    if (
+        mailing.end_at is not None
+        and scheduling.first_firing(**schedule, end_at=mailing.end_at) is None
+    ):
+        raise ValidationError({"end_at": _("This schedule never fires before its end.")})
 
 
 def compute_next_send_at(mailing: Mailing, *, now: datetime) -> datetime | None:
@@ -95,9 +116,11 @@ def save_mailing(
     mailing.full_clean(exclude=["owner", "message"])
     active = mailing.status in ACTIVE_STATUSES
     _validate_schedule(mailing, now=now, for_scheduling=active)
+    if active:
+        mailing.next_send_at = compute_next_send_at(mailing, now=now)
+        if mailing.next_send_at is None:
+            raise ValidationError(_("The schedule has no future send time."))
     with transaction.atomic():
-        if active:
-            mailing.next_send_at = compute_next_send_at(mailing, now=now)
         mailing.save()
         mailing.lists.set(lists)
         mailing.recipients.set(recipients)

@@ -7,7 +7,7 @@ from datetime import timedelta
 import factory
 from django.utils import timezone
 
-from lavka.accounts.tests.factories import UserFactory
+from lavka.accounts.tests.factories import CreatorFactory
 from lavka.campaigns.models import (
     Mailing,
     MailingStatus,
@@ -22,7 +22,7 @@ class RecipientFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Recipient
 
-    owner = factory.SubFactory(UserFactory)
+    owner = factory.SubFactory(CreatorFactory)
     email = factory.Sequence(lambda n: f"client{n}@example.net")
     # not random names: name searches in tests must not flake
     full_name = factory.Sequence(lambda n: f"Client {n}")
@@ -32,7 +32,7 @@ class RecipientListFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = RecipientList
 
-    owner = factory.SubFactory(UserFactory)
+    owner = factory.SubFactory(CreatorFactory)
     name = factory.Sequence(lambda n: f"List {n}")
 
 
@@ -40,7 +40,7 @@ class MessageFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Message
 
-    owner = factory.SubFactory(UserFactory)
+    owner = factory.SubFactory(CreatorFactory)
     subject = "News for {{ name }}"
     html_body = '<p>Hello {{ name }},</p><p>Our news.</p><p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>'
 
@@ -52,7 +52,7 @@ class MailingFactory(factory.django.DjangoModelFactory):
         model = Mailing
         skip_postgeneration_save = True
 
-    owner = factory.SubFactory(UserFactory)
+    owner = factory.SubFactory(CreatorFactory)
     name = factory.Sequence(lambda n: f"Mailing {n}")
     message = factory.LazyAttribute(lambda o: MessageFactory(owner=o.owner))
     first_send_at = factory.LazyFunction(

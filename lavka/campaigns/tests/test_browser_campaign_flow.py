@@ -23,6 +23,7 @@ from django.utils import timezone
 from lavka.accounts.tests.factories import DEFAULT_PASSWORD
 from lavka.campaigns import dispatch
 from lavka.campaigns.models import Mailing, MailingRun, MailingStatus, RunStatus
+from lavka.core.roles import Role
 from lavka.core.tests.support import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.slow]
@@ -85,7 +86,12 @@ def test_seed_004_flow_schedule_receive_unsubscribe_pause_resume_complete(
     page, worker = browser_page, celery_worker_process
     console_errors: list[str] = []
     page.on("console", lambda msg: msg.type == "error" and console_errors.append(msg.text))
-    user_factory(email="shop@example.com", full_name="Shop Owner", time_zone="Europe/Berlin")
+    user_factory(
+        email="shop@example.com",
+        full_name="Shop Owner",
+        time_zone="Europe/Berlin",
+        roles=[Role.CREATOR, Role.CUSTOMER],
+    )
 
     # sign in through the login page and open the campaigns dashboard
     page.goto("/accounts/login/")

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from lavka.campaigns import dispatch, services
 from lavka.campaigns.models import Delivery, SendingPolicy
+from lavka.core.roles import Role
 
 
 @pytest.fixture
@@ -62,7 +63,7 @@ def test_the_limit_is_per_owner(
 ):
     SendingPolicy.objects.create(owner=owner, messages_per_minute=2)
     dispatch.reserve_rate_slots(owner_id=owner.pk, delivery_ids=pending_ids[:2])
-    other = user_factory()
+    other = user_factory(roles=[Role.CREATOR])
     other_mailing = mailing_factory(owner=other, recipients=[recipient_factory(owner=other)])
     other_mailing.first_send_at = timezone.now() + timedelta(minutes=5)
     other_mailing.save()

@@ -28,6 +28,7 @@ from lavka.campaigns.models import (
     SendingPolicy,
 )
 from lavka.campaigns.tests.factories import MessageFactory
+from lavka.core.roles import Role
 from lavka.core.tests.support import SmtpSink, free_port, start_beat, start_worker, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
@@ -50,7 +51,7 @@ def test_run_survives_two_killed_workers_and_every_recipient_gets_the_message(
     from lavka.celery import app
 
     app.control.purge()
-    owner = user_factory(email="bulk@example.com")
+    owner = user_factory(email="bulk@example.com", roles=[Role.CREATOR])
     SendingPolicy.objects.create(owner=owner, messages_per_minute=100_000)
     Recipient.objects.bulk_create(
         Recipient(owner=owner, email=f"bulk{i:04d}@example.net", full_name=f"Bulk {i}")

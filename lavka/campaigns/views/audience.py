@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
@@ -30,6 +29,7 @@ from lavka.campaigns.forms.audience import (
     RecipientListForm,
 )
 from lavka.campaigns.models import Recipient, RecipientList
+from lavka.campaigns.views.creators import creators_only
 
 PAGE_SIZE = 50
 IMPORT_SESSION_KEY = "campaigns:import"
@@ -61,7 +61,7 @@ def _recipient_fields(form: RecipientForm) -> dict[str, Any]:
 # --- recipients -----------------------------------------------------------------------
 
 
-@login_required
+@creators_only
 def recipient_list(request: HttpRequest) -> HttpResponse:
     search = request.GET.get("q", "").strip()
     state = request.GET.get("state", "")
@@ -86,7 +86,7 @@ def recipient_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@creators_only
 def recipient_create(request: HttpRequest) -> HttpResponse:
     owner = _owner(request)
     form = RecipientForm(request.POST or None, owner=owner)
@@ -110,7 +110,7 @@ def recipient_create(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@creators_only
 def recipient_edit(request: HttpRequest, pk: int) -> HttpResponse:
     owner = _owner(request)
     recipient = _own_recipient(request, pk)
@@ -139,7 +139,7 @@ def recipient_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@login_required
+@creators_only
 @require_POST
 def recipient_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
     recipient = _own_recipient(request, pk)
@@ -150,7 +150,7 @@ def recipient_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("campaigns:recipient_edit", pk=recipient.pk)
 
 
-@login_required
+@creators_only
 @require_POST
 def recipient_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
     recipient = _own_recipient(request, pk)
@@ -159,7 +159,7 @@ def recipient_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("campaigns:recipient_edit", pk=recipient.pk)
 
 
-@login_required
+@creators_only
 @require_POST
 def recipient_resubscribe(request: HttpRequest, pk: int) -> HttpResponse:
     recipient = _own_recipient(request, pk)
@@ -172,7 +172,7 @@ def recipient_resubscribe(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("campaigns:recipient_edit", pk=recipient.pk)
 
 
-@login_required
+@creators_only
 def recipient_delete(request: HttpRequest, pk: int) -> HttpResponse:
     recipient = _own_recipient(request, pk)
     if request.method == "POST":
@@ -185,7 +185,7 @@ def recipient_delete(request: HttpRequest, pk: int) -> HttpResponse:
 # --- lists ----------------------------------------------------------------------------
 
 
-@login_required
+@creators_only
 def list_index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -194,12 +194,12 @@ def list_index(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@creators_only
 def list_create(request: HttpRequest) -> HttpResponse:
     return _list_form(request, None)
 
 
-@login_required
+@creators_only
 def list_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _list_form(request, _own_list(request, pk))
 
@@ -231,7 +231,7 @@ def _list_form(request: HttpRequest, recipient_list: RecipientList | None) -> Ht
     )
 
 
-@login_required
+@creators_only
 def list_detail(request: HttpRequest, pk: int) -> HttpResponse:
     recipient_list = _own_list(request, pk)
     members = recipient_list.recipients.order_by("email")
@@ -241,7 +241,7 @@ def list_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@login_required
+@creators_only
 def list_delete(request: HttpRequest, pk: int) -> HttpResponse:
     recipient_list = _own_list(request, pk)
     if request.method == "POST":
@@ -253,7 +253,7 @@ def list_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "campaigns/list_confirm_delete.html", {"recipient_list": recipient_list})
 
 
-@login_required
+@creators_only
 def list_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     recipient_list = _own_list(request, pk)
     members = recipient_list.recipients.order_by("email").iterator(chunk_size=2000)
@@ -276,7 +276,7 @@ def _import_page(
     )
 
 
-@login_required
+@creators_only
 def recipient_import(request: HttpRequest) -> HttpResponse:
     """Step 1: upload and preview. Nothing is written to the recipients here."""
     owner = _owner(request)
@@ -320,7 +320,7 @@ def recipient_import(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@creators_only
 @require_POST
 def recipient_import_confirm(request: HttpRequest) -> HttpResponse:
     """Step 2: import exactly what the preview showed, in one transaction."""

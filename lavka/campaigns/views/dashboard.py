@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from lavka.accounts.models import User
 from lavka.campaigns import selectors
+from lavka.campaigns.views.creators import creators_only
 
 
-@login_required
+@creators_only
 def dashboard(request: HttpRequest) -> HttpResponse:
     owner: User = request.user  # type: ignore[assignment]
     return render(

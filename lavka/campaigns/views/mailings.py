@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
@@ -38,7 +37,9 @@ from lavka.campaigns.models import (
     MailingStatus,
     Periodicity,
     mask_email,
+    mask_emails_in,
 )
+from lavka.campaigns.views.creators import creators_only
 
 MAILINGS_PER_PAGE = 25
 RUNS_PER_PAGE = 20
@@ -184,7 +185,7 @@ def _render_form(
     )
 
 
-@login_required
+@creators_only
 def mailing_create(request: HttpRequest) -> HttpResponse:
     zone = _form_zone(request, None)
     with timezone.override(zoneinfo.ZoneInfo(zone)):
@@ -192,7 +193,7 @@ def mailing_create(request: HttpRequest) -> HttpResponse:
         return done or _render_form(request, form, None, zone)
 
 
-@login_required
+@creators_only
 def mailing_edit(request: HttpRequest, pk: int) -> HttpResponse:
     mailing = get_object_or_404(_owned(_actor(request)), pk=pk)
     if mailing.status == MailingStatus.COMPLETED:
@@ -204,7 +205,7 @@ def mailing_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return done or _render_form(request, form, mailing, zone)
 
 
-@login_required
+@creators_only
 def mailing_list(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     status = request.GET.get("status", "")
@@ -227,7 +228,7 @@ def mailing_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@creators_only
 def mailing_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     mailing = get_object_or_404(selectors.mailings_visible_to(actor=actor), pk=pk)
@@ -241,12 +242,18 @@ def mailing_detail(request: HttpRequest, pk: int) -> HttpResponse:
         latest_run = mailing.runs.order_by("-scheduled_for").first()
     audience = services.audience_queryset(mailing)
     is_owner = mailing.owner_id == actor.pk
+    if not is_owner:
+        # reasons may quote an SMTP reply that names a recipient; these copies are
+        # only shown, never saved
+        for run in run_list:
+            run.status_reason = mask_emails_in(run.status_reason)
     may_moderate = actions.is_moderator(actor)
     return render(
         request,
         "campaigns/mailing_detail.html",
         {
             "mailing": mailing,
+            "status_reason": _shown(mailing.status_reason, is_owner=is_owner),
             "runs": runs,
             "run_list": run_list,
             "is_owner": is_owner,
@@ -260,6 +267,11 @@ def mailing_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "pause_form": PauseForm(),
         },
     )
+
+
+def _shown(text: str, *, is_owner: bool) -> str:
+    """Only the owner reads their audience's addresses; a moderator sees them masked."""
+    return text if is_owner else mask_emails_in(text)
 
 
 def _owned(actor: User) -> QuerySet[Mailing]:
@@ -289,7 +301,7 @@ def _act(
     return redirect("campaigns:mailing_detail", mailing.pk)
 
 
-@login_required
+@creators_only
 @require_POST
 def mailing_schedule(request: HttpRequest, pk: int) -> HttpResponse:
     def act(actor: User, mailing: Mailing) -> str:
@@ -304,7 +316,7 @@ def _pause_reason(request: HttpRequest) -> str:
     return form.cleaned_data["reason"] if form.is_valid() else ""
 
 
-@login_required
+@creators_only
 @require_POST
 def mailing_pause(request: HttpRequest, pk: int) -> HttpResponse:
     def act(actor: User, mailing: Mailing) -> str:
@@ -314,7 +326,7 @@ def mailing_pause(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(request, pk, find_among=_visible, act=act)
 
 
-@login_required
+@creators_only
 @require_POST
 def mailing_disable(request: HttpRequest, pk: int) -> HttpResponse:
     def act(actor: User, mailing: Mailing) -> str:
@@ -326,7 +338,7 @@ def mailing_disable(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(request, pk, find_among=_visible, act=act)
 
 
-@login_required
+@creators_only
 @require_POST
 def mailing_resume(request: HttpRequest, pk: int) -> HttpResponse:
     def act(actor: User, mailing: Mailing) -> str:
@@ -338,7 +350,7 @@ def mailing_resume(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(request, pk, find_among=_visible, act=act)
 
 
-@login_required
+@creators_only
 @require_POST
 def mailing_complete(request: HttpRequest, pk: int) -> HttpResponse:
     """The owner's button; moderators end others' mailings from the API or the admin."""
@@ -350,7 +362,7 @@ def mailing_complete(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(request, pk, find_among=_owned, act=act)
 
 
-@login_required
+@creators_only
 def mailing_delete(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     mailing = get_object_or_404(_owned(actor), pk=pk)
@@ -366,7 +378,7 @@ def mailing_delete(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@login_required
+@creators_only
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     run = get_object_or_404(
@@ -384,6 +396,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "delivery": delivery,
             "email": delivery.email if is_owner else mask_email(delivery.email),
+            "smtp_reply": _shown(delivery.smtp_reply, is_owner=is_owner),
             "skip_reason": SKIP_REASONS.get(delivery.skip_reason, delivery.skip_reason),
         }
         for delivery in page.object_list
@@ -393,6 +406,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "campaigns/run_detail.html",
         {
             "run": run,
+            "status_reason": _shown(run.status_reason, is_owner=is_owner),
             "page": page,
             "rows": rows,
             "status": status,

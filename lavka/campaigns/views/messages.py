@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages as flash
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -23,6 +22,7 @@ from lavka.campaigns import actions, selectors
 from lavka.campaigns.forms.messages import MessageForm
 from lavka.campaigns.models import Message
 from lavka.campaigns.personalisation import Personalisation, html_to_text, unknown_placeholders
+from lavka.campaigns.views.creators import creators_only
 
 PAGE_SIZE = 25
 SAMPLE_RECIPIENTS = 50
@@ -58,7 +58,7 @@ def _sample_personalisation(request: HttpRequest) -> tuple[Personalisation, int 
     return personal, None
 
 
-@login_required
+@creators_only
 def message_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.messages_of(actor=_owner(request)), PAGE_SIZE).get_page(
         request.GET.get("page")
@@ -66,12 +66,12 @@ def message_list(request: HttpRequest) -> HttpResponse:
     return render(request, "campaigns/message_list.html", {"page": page})
 
 
-@login_required
+@creators_only
 def message_create(request: HttpRequest) -> HttpResponse:
     return _message_form(request, None)
 
 
-@login_required
+@creators_only
 def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _message_form(request, _own_message(request, pk))
 
@@ -103,7 +103,7 @@ def _message_form(request: HttpRequest, message: Message | None) -> HttpResponse
     )
 
 
-@login_required
+@creators_only
 def message_preview(request: HttpRequest, pk: int) -> HttpResponse:
     message = _own_message(request, pk)
     unknown = unknown_placeholders(message.subject, message.html_body, message.text_body)
@@ -122,7 +122,7 @@ def message_preview(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "campaigns/message_preview.html", context)
 
 
-@login_required
+@creators_only
 @xframe_options_sameorigin
 def message_preview_html(request: HttpRequest, pk: int) -> HttpResponse:
     """The personalised HTML alone, for the sandboxed frame: no scripts, no remote
@@ -139,7 +139,7 @@ def message_preview_html(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-@login_required
+@creators_only
 @require_POST
 def message_send_test(request: HttpRequest, pk: int) -> HttpResponse:
     message = _own_message(request, pk)
@@ -155,7 +155,7 @@ def message_send_test(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("campaigns:message_preview", pk=message.pk)
 
 
-@login_required
+@creators_only
 def message_delete(request: HttpRequest, pk: int) -> HttpResponse:
     message = _own_message(request, pk)
     if request.method == "POST":

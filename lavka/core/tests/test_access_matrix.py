@@ -3,7 +3,8 @@
 Each route's expected outcome per role is declared beside it, in the `ACCESS` dict of its
 urls.py (lavka/core/access.py). A route without a declaration fails here, and so does a
 declaration that names no route. Owners (customer, creator) ask for their own object;
-the manager, the superuser, anonymous visitors and another owner ask for someone else's.
+the manager, the superuser, anonymous visitors and another owner (a creator) ask for
+someone else's.
 
 Each case GETs the route. A POST-only route is then POSTed with an empty body, which must
 give the declared outcome (a GET must be refused); on other routes a role that is denied
@@ -63,7 +64,7 @@ def _user(role: str) -> Any:
         return User.objects.create_superuser("root@example.com", "not-used-here")
     roles = {
         "customer": [Role.CUSTOMER],
-        "other_owner": [Role.CUSTOMER],
+        "other_owner": [Role.CREATOR, Role.CUSTOMER],
         "creator": [Role.CREATOR, Role.CUSTOMER],
         "owner": [Role.CREATOR, Role.CUSTOMER],
         "manager": [Role.MANAGER],
