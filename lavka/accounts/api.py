@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.utils import has_verified_email
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -92,7 +93,9 @@ class TokenCreateView(APIView):
         responses={
             201: IssuedTokenSerializer,
             400: _error("Invalid input, or a wrong email or password."),
-            403: _error("The account is blocked or its address is not verified yet."),
+            403: _error(
+                "The account is blocked, its address is not verified yet, or it is not a creator."
+            ),
             429: _error("Too many failed attempts; try again after Retry-After seconds."),
         },
     )
@@ -118,6 +121,10 @@ class TokenCreateView(APIView):
             )
         try:
             issued = CreateApiToken(user, user=user, name=form.validated_data["name"]).execute()
+        except DjangoPermissionDenied:
+            raise exceptions.PermissionDenied(
+                _("The API is for creators; a manager grants the creator role.")
+            ) from None
         except DjangoValidationError as error:
             raise exceptions.ValidationError({"name": error.messages}) from error
         return Response(IssuedTokenSerializer(issued).data, status=status.HTTP_201_CREATED)
