@@ -25,6 +25,16 @@ urlpatterns = [
         audience_views.recipient_import_confirm,
         name="recipient_import_confirm",
     ),
+    path(
+        "recipients/imports/<int:pk>/",
+        audience_views.recipient_import_job,
+        name="recipient_import_job",
+    ),
+    path(
+        "recipients/imports/<int:pk>/progress.json",
+        audience_views.recipient_import_progress,
+        name="recipient_import_progress",
+    ),
     path("recipients/<int:pk>/edit/", audience_views.recipient_edit, name="recipient_edit"),
     path(
         "recipients/<int:pk>/deactivate/",
@@ -82,6 +92,7 @@ urlpatterns = [
 # run and may pause, resume or disable any mailing, but change only their own.
 OWN_RECIPIENT = SIGNED_IN_OWNER_SCOPED.of("campaigns.recipient")
 OWN_LIST = SIGNED_IN_OWNER_SCOPED.of("campaigns.list")
+OWN_IMPORT = SIGNED_IN_OWNER_SCOPED.of("campaigns.import")
 OWN_MESSAGE = SIGNED_IN_OWNER_SCOPED.of("campaigns.message")
 OWN_MAILING = SIGNED_IN_OWNER_SCOPED.of("campaigns.mailing")
 ANY_MAILING = MANAGERS_SEE_ALL.of("campaigns.mailing")
@@ -91,6 +102,9 @@ ACCESS = {
     "recipient_create": SIGNED_IN,
     "recipient_import": SIGNED_IN,
     "recipient_import_confirm": SIGNED_IN.post_only(),
+    # an import writes recipients, so it is its owner's alone like they are
+    "recipient_import_job": OWN_IMPORT,
+    "recipient_import_progress": OWN_IMPORT,
     "recipient_edit": OWN_RECIPIENT,
     "recipient_deactivate": OWN_RECIPIENT.post_only(),
     "recipient_reactivate": OWN_RECIPIENT.post_only(),
