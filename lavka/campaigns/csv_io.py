@@ -14,6 +14,7 @@ ones are ignored and named in the preview.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -141,8 +142,14 @@ def _column_name(raw: str) -> str:
     return re.sub(r"[\s\-]+", "_", raw.strip().lstrip("\ufeff").strip().lower())
 
 
+@functools.cache
+def _country_codes() -> frozenset[str]:
+    """Built once: iterating the countries costs more than all else a line needs."""
+    return frozenset(str(code) for code, _name in countries)
+
+
 def _clean_country(value: str) -> str:
-    if value.upper() in dict(countries):
+    if value.upper() in _country_codes():
         return value.upper()
     code = countries.by_name(value)
     if not code:

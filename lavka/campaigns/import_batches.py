@@ -34,13 +34,13 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from lavka.campaigns import csv_io, stats
-from lavka.campaigns.csv_io import COLUMNS, Action, PlannedRow
+from lavka.campaigns.csv_io import Action, PlannedRow
 from lavka.campaigns.models import (
     ImportStatus,
     Recipient,
@@ -100,6 +100,7 @@ def _run(job: RecipientImport) -> None:
         codes = RecipientImportFile.objects.values_list("plan", flat=True).get(job=job)
     batch_rows = max(1, min(int(settings.CAMPAIGNS_IMPORT_BATCH_ROWS), 1000))
     _shape, lines = csv_io.read_lines(text)
+    pacer = Pacer()
     done = job.rows_done
     batch: list[PlannedRow] = []
     for index, line in enumerate(lines):
@@ -107,12 +108,15 @@ def _run(job: RecipientImport) -> None:
             continue  # written by an earlier run of this job
         batch.append(csv_io.check_line(line))
         if len(batch) == batch_rows:
-            _write_batch(job, start=done, rows=batch, codes=codes[done : done + len(batch)])
+            _write_batch(
+                job, start=done, rows=batch, codes=codes[done : done + len(batch)], pacer=pacer
+            )
             done += len(batch)
             batch = []
-            _rest()
     if batch:
-        _write_batch(job, start=done, rows=batch, codes=codes[done : done + len(batch)])
+        _write_batch(
+            job, start=done, rows=batch, codes=codes[done : done + len(batch)], pacer=pacer
+        )
         done += len(batch)
     if done != len(codes):
         raise RuntimeError(f"the file has {done} lines, its plan {len(codes)}")
@@ -161,30 +165,60 @@ def _lease_end(now: Any) -> Any:
     return now + timedelta(seconds=RecipientImport.lease_seconds)
 
 
-def _rest() -> None:
-    """On SQLite, leave the write lock free for a moment between batches: other writers
-    wait for it by polling, and a loop that takes it again at once would starve them."""
-    pause = int(settings.CAMPAIGNS_IMPORT_PAUSE_MS)
-    if pause > 0 and connection.vendor == "sqlite":
-        time.sleep(pause / 1000)
+class Pacer:
+    """On SQLite, leaves the write lock free between two batches for as long as the last
+    batch held it (at least 25 ms, at most CAMPAIGNS_IMPORT_PAUSE_MS). Other writers wait
+    for the lock by polling at growing intervals (up to 100 ms apart); a loop that takes
+    it again at once would starve them. Checking the next batch's lines counts as rest."""
+
+    def __init__(self) -> None:
+        self.released_at = 0.0
+        self.held = 0.0
+        self.active = connection.vendor == "sqlite" and int(settings.CAMPAIGNS_IMPORT_PAUSE_MS) > 0
+
+    def rest(self) -> None:
+        if not self.active or not self.released_at:
+            return
+        cap = int(settings.CAMPAIGNS_IMPORT_PAUSE_MS) / 1000
+        wanted = min(max(self.held, 0.025), cap)
+        left = wanted - (time.monotonic() - self.released_at)
+        if left > 0:
+            time.sleep(left)
+
+    def took(self, started: float) -> None:
+        self.released_at = time.monotonic()
+        self.held = self.released_at - started
 
 
-def _write_batch(job: RecipientImport, *, start: int, rows: list[PlannedRow], codes: str) -> None:
-    """One transaction: these lines' recipients, their problems, and the progress."""
+def _write_batch(
+    job: RecipientImport, *, start: int, rows: list[PlannedRow], codes: str, pacer: Pacer
+) -> None:
+    """One transaction: these lines' recipients, their problems, and the progress. What
+    can be prepared without the lock (the new rows' column values) is, before it."""
+    inserts = _prepared_inserts(job, rows=rows, codes=codes)
     for attempt in range(3):
+        pacer.rest()
+        started = time.monotonic()
         try:
             with transaction.atomic():
-                _write_batch_once(job, start=start, rows=rows, codes=codes)
+                _write_batch_once(job, start=start, rows=rows, codes=codes, inserts=inserts)
             return
         except IntegrityError:
             # PostgreSQL: someone added one of these emails between our read and our
             # insert; read again, and that line is reported as changed since the preview
             if attempt == 2:
                 raise
+        finally:
+            pacer.took(started)
 
 
 def _write_batch_once(
-    job: RecipientImport, *, start: int, rows: list[PlannedRow], codes: str
+    job: RecipientImport,
+    *,
+    start: int,
+    rows: list[PlannedRow],
+    codes: str,
+    inserts: dict[str, list[Any]],
 ) -> None:
     now = timezone.now()
     # first, so that a second worker on the same batch waits here (PostgreSQL) or
@@ -194,8 +228,8 @@ def _write_batch_once(
     usable = [row for row, code in zip(rows, codes, strict=True) if ACTIONS[code] in WRITTEN]
     existing = csv_io.existing_recipients(owner, [row.email for row in usable])
     counts = dict.fromkeys(("created", "updated", "skipped", "rejected", "conflicts"), 0)
-    new: list[Recipient] = []
-    changed: list[Recipient] = []
+    new: list[list[Any]] = []
+    changed: list[tuple[int, dict[str, str]]] = []
     kept: list[str] = []
     problems: list[RecipientImportProblem] = []
     for row, code in zip(rows, codes, strict=True):
@@ -213,21 +247,18 @@ def _write_batch_once(
         if now_action == planned or (planned, now_action) == (Action.UPDATE, Action.UNCHANGED):
             kept.append(row.email)
             if now_action == Action.CREATE:
-                new.append(Recipient(owner=owner, email=row.email, **row.values))
+                new.append(inserts[row.email])
                 counts["created"] += 1
             elif now_action == Action.UPDATE and current is not None:
-                for name, value in row.values.items():
-                    setattr(current, name, value)
-                current.updated_at = now
-                changed.append(current)
+                changed.append((current.pk, row.values))
                 counts["updated"] += 1
             else:
                 counts["skipped"] += 1
             continue
         counts["conflicts"] += 1
         problems.append(_problem(job, row, _conflict_reason(planned, now_action)))
-    Recipient.objects.bulk_create(new)
-    Recipient.objects.bulk_update(changed, [*COLUMNS[1:], "updated_at"])
+    _insert_recipients(new)
+    _update_recipients(changed, now=now)
     if job.target_list_id is not None and kept:
         _add_to_list(job.target_list_id, owner=owner, emails=kept)
     RecipientImportProblem.objects.bulk_create(problems)
@@ -235,6 +266,66 @@ def _write_batch_once(
         **{name: F(name) + value for name, value in counts.items() if value}
     )
     stats.invalidate(owner_id=owner.pk)
+
+
+def _column(name: str) -> str:
+    field = Recipient._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return str(field.column)
+
+
+def _insert_columns() -> list[Any]:
+    return [field for field in Recipient._meta.concrete_fields if not field.primary_key]
+
+
+def _prepared_inserts(
+    job: RecipientImport, *, rows: list[PlannedRow], codes: str
+) -> dict[str, list[Any]]:
+    """The column values of the recipients this batch plans to add, by email, prepared
+    as `bulk_create` would (defaults, timestamps, the fields' database forms)."""
+    columns = _insert_columns()
+    prepared: dict[str, list[Any]] = {}
+    for row, code in zip(rows, codes, strict=True):
+        if ACTIONS[code] == Action.CREATE:
+            recipient = Recipient(owner_id=job.owner_id, email=row.email, **row.values)
+            prepared[row.email] = [
+                field.get_db_prep_save(field.pre_save(recipient, True), connection)
+                for field in columns
+            ]
+    return prepared
+
+
+def _insert_recipients(rows: list[list[Any]]) -> None:
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    columns = _insert_columns()
+    names = ", ".join(quote(field.column) for field in columns)
+    marks = ", ".join(["%s"] * len(columns))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {quote(Recipient._meta.db_table)} ({names}) VALUES ({marks})",  # noqa: S608 - names from the model
+            rows,
+        )
+
+
+def _update_recipients(changed: list[tuple[int, dict[str, str]]], *, now: Any) -> None:
+    """Write the changed cells, one prepared UPDATE per set of columns. The values are
+    the cleaned cells, already in their stored form (text, E.164 phone, country code);
+    `bulk_update` builds a CASE per row and column and held the lock ten times longer."""
+    by_columns: dict[tuple[str, ...], list[list[Any]]] = {}
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    for pk, values in changed:
+        columns = tuple(sorted(values))
+        by_columns.setdefault(columns, []).append([*(values[c] for c in columns), stamp, pk])
+    table = connection.ops.quote_name(Recipient._meta.db_table)
+    with connection.cursor() as cursor:
+        for columns, rows in by_columns.items():
+            assigned = ", ".join(
+                f"{connection.ops.quote_name(_column(name))} = %s"
+                for name in (*columns, "updated_at")
+            )
+            cursor.executemany(f"UPDATE {table} SET {assigned} WHERE id = %s", rows)  # noqa: S608 - names from the model
 
 
 def _add_to_list(list_id: int, *, owner: Any, emails: list[str]) -> None:

@@ -150,7 +150,7 @@ class FailOnce:
             self.fired = True
             raise RuntimeError("the worker died here")
         result = execute(sql, params, many, context)
-        statement = sql % tuple(params) if params else sql
+        statement = sql % tuple(params) if params and not many else sql
         if self.after.search(statement):
             self.armed = True
         return result
