@@ -325,7 +325,8 @@ def _update_recipients(changed: list[tuple[int, dict[str, str]]], *, now: Any) -
                 f"{connection.ops.quote_name(_column(name))} = %s"
                 for name in (*columns, "updated_at")
             )
-            cursor.executemany(f"UPDATE {table} SET {assigned} WHERE id = %s", rows)  # noqa: S608 - names from the model
+            where = connection.ops.quote_name(_column("id"))
+            cursor.executemany(f"UPDATE {table} SET {assigned} WHERE {where} = %s", rows)  # noqa: S608 - names from the model
 
 
 def _add_to_list(list_id: int, *, owner: Any, emails: list[str]) -> None:

@@ -458,3 +458,18 @@ def test_a_failed_import_is_listed_for_operators_without_personal_data(
     operator_page = client.get("/operations/work/").content.decode()
     assert f"CSV import {job.pk} of user {owner.pk}" in operator_page
     assert "anna.smith" not in operator_page
+
+
+@pytest.mark.django_db
+def test_a_huge_cell_is_reported_briefly_and_the_rest_imported(signed_in, owner, quick):
+    huge = "x" * 1_000_000 + "@example.net"
+    content = b"email,full_name\nok@example.net,Ok\n" + f"{huge},Huge\n".encode()
+
+    confirm(signed_in, upload(signed_in, content))
+    run_imports()
+
+    job = RecipientImport.objects.get()
+    problem = job.problems.get()
+    assert (job.created, job.rejected, problem.line) == (1, 1, 3)
+    assert len(problem.email) <= 254 and len(problem.reason) <= 1000
+    assert list(Recipient.objects.values_list("email", flat=True)) == ["ok@example.net"]
