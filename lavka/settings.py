@@ -325,6 +325,14 @@ CAMPAIGNS_MAX_ATTEMPTS = env_int("CAMPAIGNS_MAX_ATTEMPTS", 5)
 CAMPAIGNS_RETRY_BASE_SECONDS = env_int("CAMPAIGNS_RETRY_BASE_SECONDS", 30)
 CAMPAIGNS_RATE_SLACK_SECONDS = env_int("CAMPAIGNS_RATE_SLACK_SECONDS", 5)
 CAMPAIGNS_IMPORT_MAX_BYTES = env_int("CAMPAIGNS_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
+# A confirmed import runs in a worker, one transaction per batch of lines (at most 1,000).
+CAMPAIGNS_IMPORT_BATCH_ROWS = min(env_int("CAMPAIGNS_IMPORT_BATCH_ROWS", 1000), 1000)
+# On SQLite, the import rests this long between batches so that other writers, polling
+# for the lock, get it (PostgreSQL locks rows, not the database, and needs no rest).
+CAMPAIGNS_IMPORT_PAUSE_MS = env_int("CAMPAIGNS_IMPORT_PAUSE_MS", 100)
+# An import's claim lasts this long, renewed by every batch; a dead worker's import is
+# taken up again after it.
+CAMPAIGNS_IMPORT_LEASE_SECONDS = env_int("CAMPAIGNS_IMPORT_LEASE_SECONDS", 120)
 
 # --- content --------------------------------------------------------------------------
 # Largest upload accepted per kind of file, in bytes.

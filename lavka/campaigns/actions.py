@@ -24,7 +24,14 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from lavka.campaigns import importing, services
-from lavka.campaigns.models import Mailing, MailingStatus, Message, Recipient, RecipientList
+from lavka.campaigns.models import (
+    Mailing,
+    MailingStatus,
+    Message,
+    Recipient,
+    RecipientImport,
+    RecipientList,
+)
 from lavka.campaigns.personalisation import placeholder_error
 from lavka.core.actions import Action, owns
 
@@ -212,8 +219,9 @@ class DeleteList(Action[None]):
 # --- CSV import -----------------------------------------------------------------------
 
 
-class ConfirmImport(Action[importing.ConfirmedImport]):
-    """Import exactly what the actor's own preview showed (the stash is per owner)."""
+class ConfirmImport(Action[RecipientImport]):
+    """Start importing exactly what the actor's own preview showed (the stash and the
+    job are per owner)."""
 
     permission = "campaigns.add_recipient"
 
@@ -221,7 +229,7 @@ class ConfirmImport(Action[importing.ConfirmedImport]):
         super().__init__(actor)
         self.pending, self.token = pending, token
 
-    def perform(self) -> importing.ConfirmedImport:
+    def perform(self) -> RecipientImport:
         return importing.confirm_import(owner=self.actor, pending=self.pending, token=self.token)
 
 

@@ -1,10 +1,9 @@
-"""Reading a CSV file of recipients, planning its import and writing the plan.
+"""Reading a CSV file of recipients and planning its import.
 
 `plan_import` reads an uploaded file and says, line by line, what importing it would do;
-it writes nothing. `import_recipients` then writes exactly that plan in one transaction,
-and refuses if the plan came out different (the owner's recipients changed since the
-preview). The two steps as the owner takes them are in `importing.py`, the export in
-`csv_export.py`.
+it writes nothing. The steps as the owner takes them (preview, confirm) are in
+`importing.py`; the background job that writes the plan in batches is in
+`import_batches.py`; the export is in `csv_export.py`.
 
 Decisions: an email already among the owner's recipients updates that recipient (cells
 left empty keep the stored value); an email repeated in the file is taken from its last
@@ -15,27 +14,25 @@ ones are ignored and named in the preview.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
 import re
-import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_countries import countries
 from phonenumber_field.phonenumber import to_python as to_phone_number
 
 from lavka.accounts.models import User
-from lavka.campaigns import stats
-from lavka.campaigns.models import Recipient, RecipientList
+from lavka.campaigns.models import Recipient
 from lavka.campaigns.services import normalize_email
 from lavka.core.validators import first_refused_character
 
@@ -47,10 +44,6 @@ _BATCH = 500
 
 class ImportRefused(Exception):
     """The whole file is refused: not CSV, too large, unknown encoding, no email column."""
-
-
-class ImportStale(Exception):
-    """What an import would do is no longer what the preview showed."""
 
 
 class Action:
@@ -102,14 +95,6 @@ class ImportPlan:
         return hashlib.sha256(json.dumps(shape, ensure_ascii=False).encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class ImportResult:
-    created: int
-    updated: int
-    unchanged: int
-    rejected: int
-
-
 # --- reading a file -------------------------------------------------------------------
 
 
@@ -158,8 +143,14 @@ def _column_name(raw: str) -> str:
     return re.sub(r"[\s\-]+", "_", raw.strip().lstrip("\ufeff").strip().lower())
 
 
+@functools.cache
+def _country_codes() -> frozenset[str]:
+    """Built once: iterating the countries costs more than all else a line needs."""
+    return frozenset(str(code) for code, _name in countries)
+
+
 def _clean_country(value: str) -> str:
-    if value.upper() in dict(countries):
+    if value.upper() in _country_codes():
         return value.upper()
     code = countries.by_name(value)
     if not code:
@@ -212,7 +203,7 @@ def _clean_row(cells: dict[str, str]) -> tuple[str, dict[str, str], list[str]]:
     return email, values, errors
 
 
-def _existing_recipients(owner: User, emails: Iterable[str]) -> dict[str, Recipient]:
+def existing_recipients(owner: User, emails: Iterable[str]) -> dict[str, Recipient]:
     wanted = sorted(set(emails))
     found: dict[str, Recipient] = {}
     for start in range(0, len(wanted), _BATCH):
@@ -232,8 +223,25 @@ def _current_value(recipient: Recipient, name: str) -> str:
     return str(value or "")
 
 
-def plan_import(*, owner: User, text: str) -> ImportPlan:
-    """What importing `text` for `owner` would do, line by line. Writes nothing."""
+@dataclass(frozen=True)
+class Line:
+    """One non-blank line of the file after the header: its cells by column, or why it
+    cannot be read."""
+
+    line: int
+    cells: dict[str, str] | None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class FileShape:
+    columns: list[str]
+    ignored_columns: list[str]
+
+
+def read_lines(text: str) -> tuple[FileShape, Iterator[Line]]:
+    """The file's columns and its lines, read lazily, so a job can skip the lines it
+    already imported without checking them again. Raises ImportRefused for the header."""
     stream = io.StringIO(text, newline="")
     first_line = text.split("\n", 1)[0]
     reader = csv.reader(stream, delimiter=_delimiter(first_line), strict=True)
@@ -253,128 +261,91 @@ def plan_import(*, owner: User, text: str) -> ImportPlan:
         raise ImportRefused(
             _("The column %(names)s appears more than once.") % {"names": ", ".join(duplicated)}
         )
-    columns = [name for name in header if name in COLUMNS]
-    ignored = [name for name in header if name not in COLUMNS and name]
+    shape = FileShape(
+        columns=[name for name in header if name in COLUMNS],
+        ignored_columns=[name for name in header if name not in COLUMNS and name],
+    )
+    return shape, _lines(reader, header)
 
-    rows: list[PlannedRow] = []
+
+def _lines(reader: Any, header: list[str]) -> Iterator[Line]:
     previous_line = reader.line_num
     while True:
         start = previous_line + 1
         try:
             record = next(reader)
         except StopIteration:
-            break
+            return
         except csv.Error as exc:
-            rows.append(
-                PlannedRow(
-                    line=start,
-                    email="",
-                    action=Action.REJECT,
-                    errors=[_("Malformed line: %(reason)s.") % {"reason": exc}],
-                )
-            )
             previous_line = reader.line_num
+            yield Line(start, None, _("Malformed line: %(reason)s.") % {"reason": exc})
             continue
         previous_line = reader.line_num
         if not record or not any(cell.strip() for cell in record):
             continue
         if len(record) != len(header):
-            rows.append(
-                PlannedRow(
-                    line=start,
-                    email="",
-                    action=Action.REJECT,
-                    errors=[
-                        _("Expected %(expected)d columns, found %(found)d.")
-                        % {"expected": len(header), "found": len(record)}
-                    ],
-                )
+            yield Line(
+                start,
+                None,
+                _("Expected %(expected)d columns, found %(found)d.")
+                % {"expected": len(header), "found": len(record)},
             )
             continue
-        cells = {
-            name: _unguard(cell)
-            for name, cell in zip(header, record, strict=True)
-            if name in COLUMNS
-        }
-        email, values, errors = _clean_row(cells)
-        rows.append(
-            PlannedRow(
-                line=start,
-                email=email,
-                action=Action.REJECT if errors else Action.CREATE,
-                values=values,
-                errors=errors,
-            )
+        yield Line(
+            start,
+            {
+                name: _unguard(cell)
+                for name, cell in zip(header, record, strict=True)
+                if name in COLUMNS
+            },
         )
 
+
+def check_line(line: Line) -> PlannedRow:
+    """A line's cleaned values, or its errors; CREATE until compared with what is stored."""
+    if line.cells is None:
+        return PlannedRow(line=line.line, email="", action=Action.REJECT, errors=[line.error])
+    email, values, errors = _clean_row(line.cells)
+    return PlannedRow(
+        line=line.line,
+        email=email,
+        action=Action.REJECT if errors else Action.CREATE,
+        values=values,
+        errors=errors,
+    )
+
+
+def compare_with_stored(row: PlannedRow, current: Recipient | None) -> str:
+    """What writing a usable line does to what is stored now (CREATE, UPDATE or
+    UNCHANGED); sets `row.changed`."""
+    if current is None:
+        row.changed = []
+        return Action.CREATE
+    row.changed = [
+        name for name, value in row.values.items() if _current_value(current, name) != value
+    ]
+    return Action.UPDATE if row.changed else Action.UNCHANGED
+
+
+def plan_import(*, owner: User, text: str) -> ImportPlan:
+    """What importing `text` for `owner` would do, line by line. Writes nothing."""
+    shape, lines = read_lines(text)
+    rows = [check_line(line) for line in lines]
     last_line_of: dict[str, int] = {}
     for row in rows:
         if row.action != Action.REJECT:
             last_line_of[row.email] = row.line
-    existing = _existing_recipients(owner, last_line_of)
+    existing = existing_recipients(owner, last_line_of)
     for row in rows:
         if row.action == Action.REJECT:
             continue
         if last_line_of[row.email] != row.line:
             row.action, row.replaced_by = Action.REPLACED, last_line_of[row.email]
-        elif row.email in existing:
-            current = existing[row.email]
-            row.changed = [
-                name for name, value in row.values.items() if _current_value(current, name) != value
-            ]
-            row.action = Action.UPDATE if row.changed else Action.UNCHANGED
-    return ImportPlan(rows=rows, columns=columns, ignored_columns=ignored, existing=existing)
-
-
-# --- writing --------------------------------------------------------------------------
-
-
-def import_recipients(
-    *, owner: User, text: str, fingerprint: str, target_list: RecipientList | None = None
-) -> ImportResult:
-    """Write the plan the owner previewed, in one transaction, or nothing at all.
-
-    Raises ImportStale when planning the same text again no longer gives `fingerprint`.
-    """
-    if target_list is not None and target_list.owner_id != owner.pk:
-        raise ImportStale
-    try:
-        with transaction.atomic():
-            plan = plan_import(owner=owner, text=text)
-            if not secrets.compare_digest(plan.fingerprint(), fingerprint):
-                raise ImportStale
-            new = [
-                Recipient(owner=owner, email=row.email, **row.values)
-                for row in plan.of(Action.CREATE)
-            ]
-            Recipient.objects.bulk_create(new, batch_size=_BATCH)
-            now = timezone.now()
-            changed: list[Recipient] = []
-            for row in plan.of(Action.UPDATE):
-                recipient = plan.existing[row.email]
-                for name, value in row.values.items():
-                    setattr(recipient, name, value)
-                recipient.updated_at = now
-                changed.append(recipient)
-            Recipient.objects.bulk_update(changed, [*COLUMNS[1:], "updated_at"], batch_size=_BATCH)
-            if target_list is not None:
-                kept = [row.email for row in plan.of(Action.UPDATE) + plan.of(Action.UNCHANGED)]
-                members = [plan.existing[email].pk for email in kept]
-                created_emails = [row.email for row in plan.of(Action.CREATE)]
-                members += [r.pk for r in _existing_recipients(owner, created_emails).values()]
-                membership = RecipientList.recipients.through
-                membership.objects.bulk_create(
-                    [membership(recipientlist=target_list, recipient_id=pk) for pk in members],
-                    batch_size=_BATCH,
-                    ignore_conflicts=True,
-                )
-    except IntegrityError as exc:  # someone added one of these emails meanwhile
-        raise ImportStale from exc
-    stats.invalidate(owner_id=owner.pk)
-    counts = plan.counts
-    return ImportResult(
-        created=counts[Action.CREATE],
-        updated=counts[Action.UPDATE],
-        unchanged=counts[Action.UNCHANGED],
-        rejected=counts[Action.REJECT],
+        else:
+            row.action = compare_with_stored(row, existing.get(row.email))
+    return ImportPlan(
+        rows=rows,
+        columns=shape.columns,
+        ignored_columns=shape.ignored_columns,
+        existing=existing,
     )

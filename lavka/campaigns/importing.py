@@ -1,28 +1,25 @@
-"""An import as the owner takes it: preview, then confirm.
+"""An import as the owner takes it: preview, then confirm, which starts a background job
+(`import_batches.py`) and shows its progress.
 
 Between the steps the file's text waits in the cache under a random token bound to the
 owner (`stash_upload` / `load_stash`), so the confirmation never trusts anything the
-browser sends back except that token.
+browser sends back except that token. Once confirmed, the text is stored with the job
+in the database, where a worker (any worker, after a crash too) finds it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from lavka.accounts.models import User
-from lavka.campaigns.csv_io import (
-    ImportPlan,
-    ImportResult,
-    decode_upload,
-    import_recipients,
-    plan_import,
-)
-from lavka.campaigns.models import RecipientList
+from lavka.campaigns.csv_io import ImportPlan, decode_upload, plan_import
+from lavka.campaigns.models import RecipientImport, RecipientImportFile, RecipientList
 
 STASH_SECONDS = 60 * 60
 
@@ -64,19 +61,21 @@ def preview_import(
     return plan, pending
 
 
-@dataclass(frozen=True)
-class ConfirmedImport:
-    result: ImportResult
-    target_list: RecipientList | None
+def confirm_import(*, owner: User, pending: PendingImport | None, token: str) -> RecipientImport:
+    """Start the import the preview `pending` showed, as a background job.
 
-
-def confirm_import(*, owner: User, pending: PendingImport | None, token: str) -> ConfirmedImport:
-    """Import exactly what the preview `pending` showed, in one transaction.
-
-    Raises ImportNotFound or ImportListGone (nothing tried, the stash is kept) or
-    ImportStale (tried and refused; the stash is dropped like after a success).
+    The job is keyed by the preview, so confirming it again (a double click, a second
+    tab) returns the job the first confirmation started instead of importing twice.
+    Raises ImportNotFound or ImportListGone (nothing started, the stash is kept).
+    Whether the recipients changed since the preview is checked by the job.
     """
-    if not pending or not token or not secrets.compare_digest(token, pending["token"]):
+    if not token:
+        raise ImportNotFound
+    key = _job_key(owner_id=owner.pk, token=token)
+    started = RecipientImport.objects.filter(owner=owner, idempotency_key=key).first()
+    if started is not None:
+        return started
+    if not pending or not secrets.compare_digest(token, pending["token"]):
         raise ImportNotFound
     text = load_stash(owner_id=owner.pk, token=pending["token"])
     if text is None or text_digest(text) != pending["digest"]:
@@ -87,12 +86,25 @@ def confirm_import(*, owner: User, pending: PendingImport | None, token: str) ->
         if target_list is None:
             raise ImportListGone
     try:
-        result = import_recipients(
-            owner=owner, text=text, fingerprint=pending["fingerprint"], target_list=target_list
-        )
-    finally:
-        drop_stash(owner_id=owner.pk, token=pending["token"])
-    return ConfirmedImport(result=result, target_list=target_list)
+        with transaction.atomic():
+            job = RecipientImport.objects.create(
+                owner=owner,
+                target_list=target_list,
+                filename=str(pending["filename"])[:255],
+                fingerprint=pending["fingerprint"],
+                idempotency_key=key,
+                queued_at=timezone.now(),
+            )
+            RecipientImportFile.objects.create(job=job, text=text)
+            RecipientImport.queue_work([job.pk])
+    except IntegrityError:  # the same preview confirmed twice at the same moment
+        return RecipientImport.objects.get(owner=owner, idempotency_key=key)
+    drop_stash(owner_id=owner.pk, token=pending["token"])
+    return job
+
+
+def _job_key(*, owner_id: int, token: str) -> str:
+    return f"campaigns.import:{owner_id}:{hashlib.sha256(token.encode()).hexdigest()}"
 
 
 # --- keeping the file between preview and confirmation -------------------------------

@@ -426,3 +426,136 @@ class SendingPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner}: {self.messages_per_minute}/min"
+
+
+class ImportStatus(models.TextChoices):
+    WAITING = "waiting", _("Waiting to start")
+    IMPORTING = "importing", _("Importing")
+    FINISHED = "finished", _("Finished")
+    REFUSED = "refused", _("Refused: your recipients changed since the preview")
+
+
+class RecipientImport(WorkItem):
+    """A confirmed CSV import, run by a worker in batches (`campaigns/import_batches.py`).
+
+    Each batch is one transaction that writes its recipients and moves `rows_done` and
+    the counts on, so a worker killed between two batches loses nothing and a batch is
+    never written twice. `idempotency_key` is the preview's, so a double confirm finds
+    this job instead of starting another. The file waits in `RecipientImportFile`
+    until the job ends.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recipient_imports"
+    )
+    target_list = models.ForeignKey(
+        RecipientList,
+        verbose_name=_("list"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    filename = models.CharField(_("file name"), max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="What the preview showed (hash).")
+    status = models.CharField(
+        _("status"), max_length=16, choices=ImportStatus.choices, default=ImportStatus.WAITING
+    )
+    total_rows = models.PositiveIntegerField(_("lines"), default=0)
+    rows_done = models.PositiveIntegerField(_("lines done"), default=0)
+    created = models.PositiveIntegerField(_("added"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    skipped = models.PositiveIntegerField(_("skipped"), default=0)
+    rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    conflicts = models.PositiveIntegerField(_("changed since the preview"), default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("recipient import")
+        verbose_name_plural = _("recipient imports")
+        ordering = ["-created_at", "-id"]
+
+    lease_seconds = SettingValue("CAMPAIGNS_IMPORT_LEASE_SECONDS", 120)  # type: ignore[assignment]
+    requeue_after_seconds = SettingValue("CAMPAIGNS_REQUEUE_AFTER_SECONDS", 120)  # type: ignore[assignment]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.rows_done}/{self.total_rows})"
+
+    @property
+    def work_summary(self) -> str:
+        """Operators see whose import and how far, not the file's name (it may name a
+        person)."""
+        return _("CSV import %(id)s of user %(owner)s, line %(done)s of %(total)s") % {
+            "id": self.pk,
+            "owner": self.owner_id,
+            "done": self.rows_done,
+            "total": self.total_rows,
+        }
+
+    @property
+    def work_error(self) -> str:
+        return EMAIL_IN_TEXT.sub(lambda found: mask_email(found.group(0)), self.last_error)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {ImportStatus.FINISHED, ImportStatus.REFUSED} or (
+            self.state == WorkState.DONE
+        )
+
+    @property
+    def has_failed(self) -> bool:
+        return self.state in {WorkState.FAILED, WorkState.ATTENTION}
+
+    @property
+    def was_stopped(self) -> bool:
+        """Discarded by an operator before it finished."""
+        return self.state == WorkState.DONE and self.status not in {
+            ImportStatus.FINISHED,
+            ImportStatus.REFUSED,
+        }
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.rows_done / self.total_rows) if self.total_rows else 0
+
+    @classmethod
+    def queue_work(cls, pks: Sequence[int]) -> None:
+        background.start_each("campaigns.import_recipients", [(pk,) for pk in pks])
+
+
+class RecipientImportFile(models.Model):
+    """The text of an import's file, apart from the job row so that recording progress
+    after each batch does not rewrite megabytes; deleted when the job ends.
+
+    `plan` holds one letter per planned line (see `import_batches.CODES`), written once
+    the job has checked that the file still plans as the preview showed.
+    """
+
+    job = models.OneToOneField(
+        RecipientImport, on_delete=models.CASCADE, primary_key=True, related_name="source"
+    )
+    text = models.TextField()
+    plan = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"file of import {self.job_id}"
+
+
+class RecipientImportProblem(models.Model):
+    """A line that was not imported, and why: rejected, or changed since the preview."""
+
+    job = models.ForeignKey(RecipientImport, on_delete=models.CASCADE, related_name="problems")
+    line = models.PositiveIntegerField(_("line"))
+    email = models.CharField(_("email"), max_length=254, blank=True)
+    reason = models.TextField(_("why"))
+
+    class Meta:
+        ordering = ["line"]
+        constraints = [
+            models.UniqueConstraint("job", "line", name="campaigns_import_problem_per_line"),
+        ]
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"

@@ -25,6 +25,7 @@ from lavka.campaigns.models import (
     MailingRun,
     Message,
     Recipient,
+    RecipientImport,
     RecipientList,
 )
 from lavka.campaigns.stats import Dashboard
@@ -47,6 +48,13 @@ def recipients_of(*, actor: User, search: str = "", state: str = "") -> QuerySet
     elif state == "suppressed":
         recipients = recipients.filter(suppressed_at__isnull=False)
     return recipients
+
+
+def imports_of(*, actor: User) -> QuerySet[RecipientImport]:
+    """An owner's CSV imports, newest first. Imports write recipients, which are their
+    owner's alone, so no one else sees them (managers see failed ones, masked, on the
+    operator page)."""
+    return RecipientImport.objects.filter(owner=actor).order_by("-created_at", "-id")
 
 
 def lists_of(*, actor: User) -> QuerySet[RecipientList]:

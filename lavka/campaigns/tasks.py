@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import smtplib
 
-from lavka.campaigns import dispatch
+from lavka.campaigns import dispatch, import_batches
 from lavka.campaigns.dispatch.test_sends import deliver_test_copy
 from lavka.core.background import background_task
 
@@ -48,3 +48,9 @@ def recover_stalled() -> int:
 )
 def send_test_message(message_id: int, user_id: int) -> None:
     deliver_test_copy(message_id=message_id, user_id=user_id)
+
+
+@background_task("campaigns.import_recipients", soft_time_limit=1800, time_limit=1860)
+def import_recipients(import_id: int) -> None:
+    """Run or resume a confirmed CSV import; safe to run twice (it claims the job)."""
+    import_batches.run_import(job_id=import_id, take_over=import_recipients.redelivered)

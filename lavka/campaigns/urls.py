@@ -25,6 +25,16 @@ urlpatterns = [
         audience_views.recipient_import_confirm,
         name="recipient_import_confirm",
     ),
+    path(
+        "recipients/imports/<int:pk>/",
+        audience_views.recipient_import_job,
+        name="recipient_import_job",
+    ),
+    path(
+        "recipients/imports/<int:pk>/progress.json",
+        audience_views.recipient_import_progress,
+        name="recipient_import_progress",
+    ),
     path("recipients/<int:pk>/edit/", audience_views.recipient_edit, name="recipient_edit"),
     path(
         "recipients/<int:pk>/deactivate/",
@@ -83,6 +93,7 @@ urlpatterns = [
 # pause, resume or disable any mailing, but change only their own.
 OWN_RECIPIENT = CREATORS_OWNER_SCOPED.of("campaigns.recipient")
 OWN_LIST = CREATORS_OWNER_SCOPED.of("campaigns.list")
+OWN_IMPORT = CREATORS_OWNER_SCOPED.of("campaigns.import")
 OWN_MESSAGE = CREATORS_OWNER_SCOPED.of("campaigns.message")
 OWN_MAILING = CREATORS_OWNER_SCOPED.of("campaigns.mailing")
 ANY_MAILING = CREATORS_MANAGERS_SEE_ALL.of("campaigns.mailing")
@@ -92,6 +103,9 @@ ACCESS = {
     "recipient_create": CREATORS,
     "recipient_import": CREATORS,
     "recipient_import_confirm": CREATORS.post_only(),
+    # an import writes recipients, so it is its owner's alone like they are
+    "recipient_import_job": OWN_IMPORT,
+    "recipient_import_progress": OWN_IMPORT,
     "recipient_edit": OWN_RECIPIENT,
     "recipient_deactivate": OWN_RECIPIENT.post_only(),
     "recipient_reactivate": OWN_RECIPIENT.post_only(),

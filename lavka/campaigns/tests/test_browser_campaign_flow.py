@@ -61,7 +61,8 @@ def add_recipient(page, email: str, name: str) -> None:
 
 
 def import_recipients_csv(page, csv_text: str) -> None:
-    """Upload a CSV, check the preview, confirm."""
+    """Upload a CSV, check the preview, confirm, and watch the job page until the worker
+    has imported it (the page polls its progress and reloads with the result)."""
     page.goto("/campaigns/recipients/import/")
     page.set_input_files(
         "input[type=file]",
@@ -72,7 +73,11 @@ def import_recipients_csv(page, csv_text: str) -> None:
     assert page.locator("[data-testid=count-create]").inner_text() == "1"
     assert page.locator("[data-testid=count-reject]").inner_text() == "1"
     page.click("[data-testid=import-confirm]")
-    page.wait_for_load_state()
+    page.wait_for_url("**/campaigns/recipients/imports/*/")
+    page.wait_for_selector("[data-testid=import-job][data-status=finished]", timeout=30_000)
+    assert page.locator("[data-testid=count-created]").inner_text() == "1"
+    assert page.locator("[data-testid=problems-table] tr[data-line='3']").count() == 1
+    page.goto("/campaigns/recipients/")
 
 
 def click_action(page, action: str) -> None:

@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -28,12 +28,13 @@ from lavka.campaigns.forms.audience import (
     RecipientForm,
     RecipientListForm,
 )
-from lavka.campaigns.models import Recipient, RecipientList
+from lavka.campaigns.models import Recipient, RecipientImport, RecipientList
 from lavka.campaigns.views.creators import creators_only
 
 PAGE_SIZE = 50
 IMPORT_SESSION_KEY = "campaigns:import"
 PREVIEW_ROWS = 200
+RECENT_IMPORTS = 10
 
 
 def _owner(request: HttpRequest) -> User:
@@ -271,8 +272,12 @@ def list_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 def _import_page(
     request: HttpRequest, form: ImportUploadForm, error: str = "", status: int = 200
 ) -> HttpResponse:
+    recent = selectors.imports_of(actor=_owner(request))[:RECENT_IMPORTS]
     return render(
-        request, "campaigns/import_upload.html", {"form": form, "error": error}, status=status
+        request,
+        "campaigns/import_upload.html",
+        {"form": form, "error": error, "recent_imports": recent},
+        status=status,
     )
 
 
@@ -323,7 +328,7 @@ def recipient_import(request: HttpRequest) -> HttpResponse:
 @creators_only
 @require_POST
 def recipient_import_confirm(request: HttpRequest) -> HttpResponse:
-    """Step 2: import exactly what the preview showed, in one transaction."""
+    """Step 2: start importing exactly what the preview showed, in the background."""
     owner = _owner(request)
     form = ImportConfirmForm(request.POST)
     confirm = actions.ConfirmImport(
@@ -332,7 +337,7 @@ def recipient_import_confirm(request: HttpRequest) -> HttpResponse:
         token=form.cleaned_data["token"] if form.is_valid() else "",
     )
     try:
-        confirmed = confirm.execute()
+        job = confirm.execute()
     except importing.ImportNotFound:
         messages.error(
             request, _("There is no previewed import to confirm. Upload the file again.")
@@ -341,30 +346,52 @@ def recipient_import_confirm(request: HttpRequest) -> HttpResponse:
     except importing.ImportListGone:
         messages.error(request, _("The chosen list no longer exists. Upload the file again."))
         return _import_page(request, ImportUploadForm(owner=owner), status=400)
-    except csv_io.ImportStale:
-        request.session.pop(IMPORT_SESSION_KEY, None)
-        messages.error(
-            request,
-            _(
-                "Your recipients changed since the preview, so nothing was imported. Upload the file again to see a fresh preview."
-            ),
-        )
-        return _import_page(request, ImportUploadForm(owner=owner), status=409)
     request.session.pop(IMPORT_SESSION_KEY, None)
-    result = confirmed.result
-    messages.success(
+    return redirect("campaigns:recipient_import_job", pk=job.pk)
+
+
+def _own_import(request: HttpRequest, pk: int) -> RecipientImport:
+    return get_object_or_404(selectors.imports_of(actor=_owner(request)), pk=pk)
+
+
+def _import_progress(job: RecipientImport) -> dict[str, Any]:
+    if job.has_failed:
+        status, label = "failed", _("Stopped by an error; an operator has been told.")
+    elif job.was_stopped:
+        status, label = "stopped", _("Stopped by an operator.")
+    else:
+        status, label = job.status, job.get_status_display()
+    return {
+        "status": status,
+        "label": str(label),
+        "finished": job.is_finished or job.has_failed,
+        "rows_done": job.rows_done,
+        "total": job.total_rows,
+        "percent": job.percent,
+        "created": job.created,
+        "updated": job.updated,
+        "skipped": job.skipped,
+        "rejected": job.rejected,
+        "conflicts": job.conflicts,
+    }
+
+
+@creators_only
+def recipient_import_job(request: HttpRequest, pk: int) -> HttpResponse:
+    """Step 3: the import's progress while it runs, then its result line by line."""
+    job = _own_import(request, pk)
+    progress = _import_progress(job)
+    problems = Paginator(job.problems.order_by("line"), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
         request,
-        _(
-            "Import finished: %(created)d added, %(updated)d updated, %(unchanged)d unchanged, "
-            "%(rejected)d rejected."
-        )
-        % {
-            "created": result.created,
-            "updated": result.updated,
-            "unchanged": result.unchanged,
-            "rejected": result.rejected,
-        },
+        "campaigns/import_job.html",
+        {"job": job, "progress": progress, "problems": problems},
     )
-    if confirmed.target_list is not None:
-        return redirect("campaigns:list_detail", pk=confirmed.target_list.pk)
-    return redirect("campaigns:recipient_list")
+
+
+@creators_only
+def recipient_import_progress(request: HttpRequest, pk: int) -> JsonResponse:
+    """The numbers the job page's bar polls for."""
+    response = JsonResponse(_import_progress(_own_import(request, pk)))
+    response["Cache-Control"] = "no-store"
+    return response

@@ -205,6 +205,12 @@ def _list(owner: Any) -> dict[str, Any]:
     return {"pk": recipient_list.pk}
 
 
+def _import(owner: Any) -> dict[str, Any]:
+    from lavka.campaigns.models import RecipientImport
+
+    return {"pk": RecipientImport.objects.create(owner=owner, filename="clients.csv").pk}
+
+
 def _message(owner: Any) -> dict[str, Any]:
     from lavka.campaigns.tests.factories import MessageFactory
 
@@ -277,6 +283,7 @@ TARGETS: dict[str, Target] = {
     "campaigns.recipient": Target(_recipient),
     "campaigns.list": Target(_list),
     "campaigns.message": Target(_message),
+    "campaigns.import": Target(_import),
     "campaigns.mailing": Target(_mailing),
     "campaigns.run": Target(_run),
     "campaigns.unsubscribe_token": Target(_unsubscribe_token, owned=False),
