@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from lavka.campaigns import dispatch, services
-from lavka.campaigns.models import Delivery, DeliveryStatus
+from lavka.campaigns import dispatch, import_batches, services
+from lavka.campaigns.models import Delivery, DeliveryStatus, RecipientImport
 
 
 def send_everything_now(*, run_id: int) -> None:
@@ -26,3 +26,9 @@ def send_everything_now(*, run_id: int) -> None:
 
 def suppress_recipient(*, recipient_id: int, reason: str) -> None:
     services.suppress_recipients(recipient_ids=[recipient_id], reason=reason)
+
+
+def run_confirmed_imports() -> None:
+    """What a worker does with the confirmed CSV imports (here, in this process)."""
+    for pk in RecipientImport.objects.order_by("pk").values_list("pk", flat=True):
+        import_batches.run_import(job_id=pk)

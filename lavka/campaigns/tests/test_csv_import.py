@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from lavka.campaigns import import_batches
 from lavka.campaigns.models import ImportStatus, Recipient, RecipientImport
+from lavka.campaigns.tests.helpers import run_confirmed_imports
 
 IMPORT_URL = "/campaigns/recipients/import/"
 CONFIRM_URL = "/campaigns/recipients/import/confirm/"
@@ -17,16 +17,10 @@ def _upload(client, content, *, name="clients.csv", target_list=None):
     return client.post(IMPORT_URL, data)
 
 
-def _run_imports():
-    """What a worker does with the confirmed imports (here, in this process)."""
-    for pk in RecipientImport.objects.values_list("pk", flat=True):
-        import_batches.run_import(job_id=pk)
-
-
 def _confirm(client, preview):
     token = preview.context["confirm_form"].initial["token"]
     response = client.post(CONFIRM_URL, {"token": token})
-    _run_imports()
+    run_confirmed_imports()
     return response
 
 
@@ -356,6 +350,6 @@ def test_a_large_import_runs_in_a_few_queries(
     # the check, then 3 batches of a few statements each; SQLite inserts ~110 rows a
     # statement (999 parameters), PostgreSQL a whole batch
     with django_assert_max_num_queries(80):
-        _run_imports()
+        run_confirmed_imports()
 
     assert Recipient.objects.filter(owner=owner).count() == 2500
