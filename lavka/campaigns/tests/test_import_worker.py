@@ -12,6 +12,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from lavka.campaigns.models import ImportStatus, Recipient, RecipientImport
+from lavka.core.roles import Role
 from lavka.core.tests.support import start_beat, start_worker, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
@@ -32,7 +33,7 @@ def test_an_import_whose_worker_is_killed_resumes_and_writes_every_line_once(
     from lavka.celery import app
 
     app.control.purge()
-    owner = user_factory(email="importer@example.com")
+    owner = user_factory(email="importer@example.com", roles=[Role.CREATOR])
     news = list_factory(owner=owner, name="News")
     client.force_login(owner)
     content = b"email,full_name\n" + b"".join(
