@@ -21,6 +21,7 @@ from lavka.core.access import (
     PUBLIC,
     SIGNED_IN,
     SUPERUSERS_ONLY,
+    SUPERUSERS_ONLY_SECRET,
     Access,
 )
 
@@ -73,9 +74,9 @@ ADMIN_REFUSES_SUPERUSERS = SUPERUSERS_ONLY.but(superuser=FORBIDDEN)
 ACCESS = {
     "home": PUBLIC,
     "healthz": PUBLIC,
-    "outbox_list": MANAGERS_ONLY,
-    "outbox_detail": MANAGERS_ONLY.of("core.outbox_message"),
-    "outbox_html": MANAGERS_ONLY.of("core.outbox_message"),
+    "outbox_list": SUPERUSERS_ONLY_SECRET,
+    "outbox_detail": SUPERUSERS_ONLY_SECRET.of("core.outbox_message"),
+    "outbox_html": SUPERUSERS_ONLY_SECRET.of("core.outbox_message"),
     "background_work": MANAGERS_ONLY,
     "background_work_act": MANAGERS_ONLY.post_only(),
     "api:me": API_SIGNED_IN,

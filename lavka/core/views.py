@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from lavka.core import selectors, sweeping
 from lavka.core.actions import DiscardWork, RetryWork
 from lavka.core.api import is_api_request, json_error
-from lavka.core.decorators import permission_required
+from lavka.core.decorators import permission_required, superuser_only
 from lavka.core.forms import WorkActionForm
 from lavka.core.health import run_checks
 from lavka.core.work import WorkState
@@ -46,20 +46,20 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=200 if not down else 503)
 
 
-@permission_required("core.view_outboxmessage")
+@superuser_only
 def outbox_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     page = Paginator(selectors.outbox_messages(search=query), 25).get_page(request.GET.get("page"))
     return render(request, "core/outbox_list.html", {"page": page, "query": query})
 
 
-@permission_required("core.view_outboxmessage")
+@superuser_only
 def outbox_detail(request: HttpRequest, pk: int) -> HttpResponse:
     message = get_object_or_404(selectors.outbox_messages(), pk=pk)
     return render(request, "core/outbox_detail.html", {"message": message})
 
 
-@permission_required("core.view_outboxmessage")
+@superuser_only
 @xframe_options_sameorigin
 def outbox_html(request: HttpRequest, pk: int) -> HttpResponse:
     """The HTML body alone, for the sandboxed frame on the detail page.

@@ -20,16 +20,19 @@ def test_landing_page_explains_lavka_and_links_to_sign_up(client):
 
 
 @pytest.mark.django_db
-def test_navigation_fits_the_role(client, customer, manager):
+def test_navigation_fits_the_role(client, customer, manager, superuser):
     client.force_login(customer)
     as_customer = client.get("/").content.decode()
     client.force_login(manager)
     as_manager = client.get("/").content.decode()
+    client.force_login(superuser)
+    as_superuser = client.get("/").content.decode()
 
     assert 'href="/manage/users/"' not in as_customer
     assert 'href="/outbox/"' not in as_customer
     assert 'href="/manage/users/"' in as_manager
-    assert 'href="/outbox/"' in as_manager
+    assert 'href="/outbox/"' not in as_manager  # reset links are in it
+    assert 'href="/outbox/"' in as_superuser
 
 
 @pytest.mark.django_db
