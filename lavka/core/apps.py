@@ -33,7 +33,7 @@ class CoreConfig(LavkaApp):
     ]
 
     def ready(self) -> None:
-        from lavka.core import request_id
+        from lavka.core import checks, request_id  # noqa: F401 (checks registers on import)
         from lavka.core.roles import sync_role_groups
 
         request_id.install()

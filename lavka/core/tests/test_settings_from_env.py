@@ -14,6 +14,8 @@ PRODUCTION = {
     "DJANGO_DEBUG": "false",
     "DJANGO_SECRET_KEY": "k" * 20 + "Zx9!-production-secret-for-tests-only-0123456789",
     "DJANGO_ALLOWED_HOSTS": "lavka.example.com",
+    "LAVKA_SITE_URL": "https://lavka.example.com",
+    "EMAIL_URL": "smtp+tls://lavka:secret@smtp.example.com:587",
 }
 
 
@@ -58,11 +60,15 @@ def test_production_refuses_the_development_secret_key() -> None:
     assert "DJANGO_SECRET_KEY must be set" in result.stderr
 
 
-def test_production_passes_deploy_checks_at_warning_level() -> None:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "LAVKA_"))}
-    clean.update(PRODUCTION, DJANGO_SETTINGS_MODULE="lavka.settings")
-
-    result = subprocess.run(
+def check_deploy(**env: str) -> subprocess.CompletedProcess[str]:
+    """`manage.py check --deploy` as `make check-deploy` runs it, in `env` alone."""
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "LAVKA_")) and k != "EMAIL_URL"
+    }
+    clean.update(env, DJANGO_SETTINGS_MODULE="lavka.settings")
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=BASE_DIR,
         env=clean,
@@ -71,7 +77,21 @@ def test_production_passes_deploy_checks_at_warning_level() -> None:
         timeout=120,
     )
 
+
+def test_production_passes_deploy_checks_at_warning_level() -> None:
+    result = check_deploy(**PRODUCTION)
+
     assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_deploy_checks_fail_naming_email_url_when_email_would_stay_in_the_outbox() -> None:
+    without_email = {k: v for k, v in PRODUCTION.items() if k != "EMAIL_URL"}
+
+    result = check_deploy(**without_email)
+
+    assert result.returncode != 0
+    assert "ERROR" in result.stderr
+    assert "(lavka.E001) EMAIL_URL is not set" in result.stderr
 
 
 @pytest.mark.django_db
