@@ -117,10 +117,13 @@ ACCESS_BY_PREFIX = {
     "admin/(?P<url>": SUPERUSERS_ONLY.but(superuser=NOT_FOUND),  # the admin's catch-all
 }
 
-if settings.DEBUG:
-    from django.conf.urls.static import static as serve_from
+if settings.SERVE_MEDIA:
+    from django.urls import re_path
 
-    urlpatterns += serve_from(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    # Uploads, when no nginx serves /media/ in front (the embedded default, `make run`).
+    urlpatterns += [
+        re_path(rf"^{settings.MEDIA_URL.lstrip('/')}(?P<path>.*)$", core_views.media_file)
+    ]
     # public; the access test asks for a file that does not exist
     ACCESS_BY_PREFIX["^media/"] = Access(
         anonymous=NOT_FOUND,

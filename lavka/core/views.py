@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.paginator import Paginator
@@ -14,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
+from django.views.static import serve
 
 from lavka.core import selectors, sweeping
 from lavka.core.actions import DiscardWork, RetryWork
@@ -101,6 +103,19 @@ def background_work_act(request: HttpRequest) -> HttpResponse:
     else:
         messages.warning(request, _("Nothing changed: the item has moved on meanwhile."))
     return redirect("background_work")
+
+
+def media_file(request: HttpRequest, path: str) -> HttpResponse:
+    """An upload, sandboxed as deploy/nginx.conf serves it (an uploaded page runs nothing).
+
+    Django's static() helper serves only with DEBUG on; `serve` joins the path safely
+    under MEDIA_ROOT and lists no folders.
+    """
+    response = serve(request, path, document_root=settings.MEDIA_ROOT)
+    response["Content-Security-Policy"] = (
+        "default-src 'none'; media-src 'self'; img-src 'self'; sandbox"
+    )
+    return response
 
 
 def _error(request: HttpRequest, status: int, template: str, detail: str) -> HttpResponse:
