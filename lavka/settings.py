@@ -42,7 +42,9 @@ SITE_URL = site_url("LAVKA_SITE_URL", default="http://127.0.0.1:8000")
 SITE_IS_HTTPS = SITE_URL.startswith("https://")
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS",
-    default=list(dict.fromkeys(["127.0.0.1", "localhost", "[::1]", urlsplit(SITE_URL).hostname])),
+    default=list(
+        dict.fromkeys(["127.0.0.1", "localhost", "[::1]", str(urlsplit(SITE_URL).hostname)])
+    ),
 )
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_ID = 1

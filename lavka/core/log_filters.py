@@ -9,7 +9,7 @@ from django.conf import settings
 
 def routine_task_names() -> frozenset[str]:
     """The tasks beat fires on its own every few seconds (settings.CELERY_BEAT_SCHEDULE)."""
-    return frozenset(entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values())
+    return frozenset(str(entry["task"]) for entry in settings.CELERY_BEAT_SCHEDULE.values())
 
 
 def _names_a_routine_task(record: logging.LogRecord) -> bool:

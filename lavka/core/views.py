@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.utils.translation import gettext as _
@@ -105,13 +106,13 @@ def background_work_act(request: HttpRequest) -> HttpResponse:
     return redirect("background_work")
 
 
-def media_file(request: HttpRequest, path: str) -> HttpResponse:
+def media_file(request: HttpRequest, path: str) -> HttpResponseBase:
     """An upload, sandboxed as deploy/nginx.conf serves it (an uploaded page runs nothing).
 
     Django's static() helper serves only with DEBUG on; `serve` joins the path safely
     under MEDIA_ROOT and lists no folders.
     """
-    response = serve(request, path, document_root=settings.MEDIA_ROOT)
+    response = serve(request, path, document_root=str(settings.MEDIA_ROOT))
     response["Content-Security-Policy"] = (
         "default-src 'none'; media-src 'self'; img-src 'self'; sandbox"
     )
