@@ -102,3 +102,20 @@ def test_demo_data_gives_the_creator_a_list_and_a_message_and_the_blog_a_page(cl
     assert Recipient.objects.count() == 3 and Message.objects.count() == 1
     assert Page.objects.filter(slug="welcome", is_published=True).count() == 1
     assert "Welcome to the Lavka blog" in client.get("/blog/").content.decode()
+
+
+@pytest.mark.django_db
+def test_the_server_error_page_renders_without_the_database_or_a_request_context(
+    client, settings
+):
+    """handler500 must not need what just failed: no context processors, no session."""
+    from django.test import RequestFactory
+
+    from lavka.core.views import server_error
+
+    settings.DEBUG = False
+    response = server_error(RequestFactory().get("/campaigns/"))
+
+    assert response.status_code == 500
+    assert "Something went wrong" in response.content.decode()
+    assert 'href="/static/lavka/lavka.css"' in response.content.decode()
