@@ -105,9 +105,7 @@ def test_demo_data_gives_the_creator_a_list_and_a_message_and_the_blog_a_page(cl
 
 
 @pytest.mark.django_db
-def test_the_server_error_page_renders_without_the_database_or_a_request_context(
-    client, settings
-):
+def test_the_server_error_page_renders_without_the_database_or_a_request_context(client, settings):
     """handler500 must not need what just failed: no context processors, no session."""
     from django.test import RequestFactory
 
