@@ -117,3 +117,27 @@ def test_the_server_error_page_renders_without_the_database_or_a_request_context
     assert response.status_code == 500
     assert "Something went wrong" in response.content.decode()
     assert 'href="/static/lavka/lavka.css"' in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "planned", "working"),
+    [("en", "Planned, not built yet.", "Working today"), ("ru", "В планах", "Уже работают")],
+)
+def test_the_landing_page_links_what_works_and_calls_only_the_rest_planned(
+    client, language, planned, working
+):
+    client.cookies["django_language"] = language
+    content = client.get("/").content.decode()
+    cards = {
+        card.split("</h2>")[0].split("<h2>")[-1]: card
+        for card in content.split('<article class="card area">')[1:]
+    }
+
+    assert "Coming soon" not in content and "Скоро." not in content
+    assert working in content
+    linked = {title for title, card in cards.items() if 'href="' in card}
+    labelled = {title for title, card in cards.items() if planned in card}
+    assert len(linked) == 3 and len(labelled) == 3 and not linked & labelled
+    for path in ("/campaigns/", "/blog/", "/api/docs/"):
+        assert f'href="{path}"' in content
