@@ -24,7 +24,8 @@ from typing import Any
 
 import pytest
 
-from lavka.core.tests.support import BASE_DIR, free_port, test_database_url, wait_until
+from lavka.core.tests import support
+from lavka.core.tests.support import BASE_DIR, free_port, wait_until
 
 pytestmark = [pytest.mark.slow]
 
@@ -55,7 +56,7 @@ def production_environment(port: int, var_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "LAVKA_"))}
     env.update(
         DJANGO_SETTINGS_MODULE="lavka.settings",
-        DATABASE_URL=test_database_url(),
+        DATABASE_URL=support.test_database_url(),
         LAVKA_VAR_DIR=str(var_dir),
         LAVKA_SITE_URL=f"http://127.0.0.1:{port}",
         PORT=str(port),
