@@ -122,7 +122,7 @@ def test_the_server_error_page_renders_without_the_database_or_a_request_context
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("language", "planned", "working"),
-    [("en", "Planned, not built yet.", "Working today"), ("ru", "В планах", "Уже работают")],
+    [("en", "Planned, not built yet.", "Working today"), ("ru", "ещё не сделано", "Уже работают")],
 )
 def test_the_landing_page_links_what_works_and_calls_only_the_rest_planned(
     client, language, planned, working
