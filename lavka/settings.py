@@ -220,7 +220,8 @@ STORAGES = {
 SERVE_MEDIA = env_bool("LAVKA_SERVE_MEDIA", default=True)
 
 # --- email ----------------------------------------------------------------------------
-# Without EMAIL_URL, mail is stored in the database and shown to staff at /outbox/.
+# Without EMAIL_URL, mail is stored in the database and shown to superusers at /outbox/
+# (it holds reset links); `check --deploy` fails until EMAIL_URL is set.
 
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Lavka <noreply@lavka.localhost>")
 SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
