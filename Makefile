@@ -1,4 +1,5 @@
-# Lavka: `make run` starts everything on embedded defaults, `make test` runs the suite.
+# Lavka: `make run` starts everything on embedded defaults (production-shaped: gunicorn,
+# DEBUG off), `make dev` the auto-reloading development server, `make test` the suite.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +11,7 @@ export LAVKA_SITE_URL
 STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test install migrate demo-data flower lint format messages check-deploy clean
+.PHONY: run dev test install migrate static demo-data flower lint format messages check-deploy clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,13 +26,24 @@ install: $(STAMP)
 migrate: install
 	$(BIN)/python manage.py migrate --no-input
 
+static: install
+	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
+
 demo-data: migrate
 	$(BIN)/python manage.py load_demo_data
 
-## Web server, Celery worker and Celery beat in the foreground; Ctrl-C stops all three.
-run: demo-data
-	@echo "Starting Lavka on http://127.0.0.1:$(PORT)/ (web, worker, beat). Ctrl-C stops all."
-	PORT=$(PORT) $(BIN)/honcho start --port $(PORT) --env /dev/null
+## gunicorn (static files through WhiteNoise), Celery worker and Celery beat in the
+## foreground, DEBUG off; the demo logins are printed last, once web and worker answer.
+## Ctrl-C stops all.
+run: migrate static
+	$(BIN)/python manage.py load_demo_data > /dev/null
+	@echo "Starting Lavka on http://127.0.0.1:$(PORT)/ (gunicorn, worker, beat); the demo logins follow once it is up. Ctrl-C stops all."
+	WEB_PORT=$(PORT) $(BIN)/honcho start --port $(PORT) --env /dev/null
+
+## The same with Django's auto-reloading development server and DEBUG on.
+dev: migrate
+	@echo "Starting Lavka for development on http://127.0.0.1:$(PORT)/ (runserver, DEBUG on). Ctrl-C stops all."
+	DJANGO_DEBUG=true WEB_PORT=$(PORT) $(BIN)/honcho start --procfile Procfile.dev --port $(PORT) --env /dev/null
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -53,9 +65,10 @@ format: install
 messages: install
 	cd lavka && ../$(BIN)/python ../manage.py makemessages --locale=ru --ignore='../.venv/*' && ../$(BIN)/python ../manage.py compilemessages --locale=ru
 
+## Django's deployment checks on this environment: set LAVKA_SITE_URL=https://… and
+## EMAIL_URL as the deployment will; fails naming what is missing.
 check-deploy: install
-	DJANGO_DEBUG=false DJANGO_SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') \
-	DJANGO_ALLOWED_HOSTS=lavka.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
+	DJANGO_DEBUG=false $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 clean:
 	rm -rf var/cache var/broker

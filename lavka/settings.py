@@ -9,6 +9,7 @@ Every variable is listed with its meaning in `.env.example`.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.utils.translation import gettext_lazy as _
 
@@ -20,6 +21,8 @@ from lavka.core.env import (
     env_path,
     parse_url_setting,
     read_env_file,
+    secret_key_from_file,
+    site_url,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -29,19 +32,21 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # --- core -----------------------------------------------------------------------------
 
-DEBUG = env_bool("DJANGO_DEBUG", default=True)
-DEVELOPMENT_SECRET_KEY = "lavka-development-secret-key-do-not-use-in-production"  # noqa: S105
-SECRET_KEY = env("DJANGO_SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
-if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
-    from django.core.exceptions import ImproperlyConfigured
-
-    raise ImproperlyConfigured(
-        "DJANGO_SECRET_KEY must be set to a long random value when DJANGO_DEBUG=false; "
-        "the development key is public."
-    )
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+# Off unless asked for (`make dev` asks): `make run` is shaped like production.
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
+# Made once into var/ and kept, so sessions and signed links survive a restart.
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="") or secret_key_from_file(VAR_DIR / "secret_key")
+SITE_URL = site_url("LAVKA_SITE_URL", default="http://127.0.0.1:8000")
+# Secure cookies, the HTTPS redirect and HSTS follow this, not DEBUG: a site served over
+# plain http (http://127.0.0.1:8000) must keep its cookies for browsers and scripts.
+SITE_IS_HTTPS = SITE_URL.startswith("https://")
+ALLOWED_HOSTS = env_list(
+    "DJANGO_ALLOWED_HOSTS",
+    default=list(
+        dict.fromkeys(["127.0.0.1", "localhost", "[::1]", str(urlsplit(SITE_URL).hostname)])
+    ),
+)
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
-SITE_URL = env("LAVKA_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 SITE_ID = 1
 
 INSTALLED_APPS = [
@@ -70,6 +75,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "lavka.core.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -178,7 +184,7 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Lavka] "
-ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_IS_HTTPS else "http"
 # Failed logins: 5 per account per 5 minutes, 20 per address per minute. The address
 # limit is higher than the account limit so that one locked account does not lock out
 # the other people behind the same NAT.
@@ -206,11 +212,22 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "lavka" / "static"]
 STATIC_ROOT = env_path("DJANGO_STATIC_ROOT", VAR_DIR / "static", BASE_DIR)
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing one
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env_path("DJANGO_MEDIA_ROOT", VAR_DIR / "media", BASE_DIR)
+# WhiteNoise serves what `collectstatic` gathered into STATIC_ROOT (`make run` runs it),
+# gzipped where that helps; file names are not hashed, so pages render without it too.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Uploads are served by Lavka itself on the embedded default; false when nginx serves
+# /media/ (deploy/nginx.conf).
+SERVE_MEDIA = env_bool("LAVKA_SERVE_MEDIA", default=True)
 
 # --- email ----------------------------------------------------------------------------
-# Without EMAIL_URL, mail is stored in the database and shown to staff at /outbox/.
+# Without EMAIL_URL, mail is stored in the database and shown to superusers at /outbox/
+# (it holds reset links); `check --deploy` fails until EMAIL_URL is set.
 
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Lavka <noreply@lavka.localhost>")
 SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
@@ -378,7 +395,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- security -------------------------------------------------------------------------
-# Production (DJANGO_DEBUG=false) passes `manage.py check --deploy --fail-level WARNING`.
+# Served over https with EMAIL_URL set, Lavka passes
+# `manage.py check --deploy --fail-level WARNING` (`make check-deploy`).
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -389,14 +407,17 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 LANGUAGE_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
-LANGUAGE_COOKIE_SECURE = not DEBUG
-SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = not DEBUG
-if env_bool("DJANGO_BEHIND_PROXY", default=not DEBUG):
+# Served over https (LAVKA_SITE_URL): Secure cookies, redirect to https, HSTS, and the
+# scheme as the proxy in front reports it. Each can be set on its own.
+SECURE_COOKIES = env_bool("DJANGO_SECURE_COOKIES", default=SITE_IS_HTTPS)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+LANGUAGE_COOKIE_SECURE = SECURE_COOKIES
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=SITE_IS_HTTPS)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000 if SITE_IS_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
+if env_bool("DJANGO_BEHIND_PROXY", default=SITE_IS_HTTPS):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Liveness probes come over plain HTTP from inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
@@ -424,7 +445,10 @@ LOG_LEVEL = env("LOG_LEVEL", default="INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "lavka.core.request_id.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "lavka.core.request_id.RequestIdLogFilter"},
+        "routine_tasks": {"()": "lavka.core.log_filters.RoutineTaskFilter"},
+    },
     "formatters": {
         "line": {
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
@@ -435,7 +459,7 @@ LOGGING = {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
             "formatter": "line",
-            "filters": ["request_id"],
+            "filters": ["request_id", "routine_tasks"],
         }
     },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},

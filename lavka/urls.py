@@ -21,6 +21,7 @@ from lavka.core.access import (
     PUBLIC,
     SIGNED_IN,
     SUPERUSERS_ONLY,
+    SUPERUSERS_ONLY_SECRET,
     Access,
 )
 
@@ -74,9 +75,9 @@ ADMIN_REFUSES_SUPERUSERS = SUPERUSERS_ONLY.but(superuser=FORBIDDEN)
 ACCESS = {
     "home": PUBLIC,
     "healthz": PUBLIC,
-    "outbox_list": MANAGERS_ONLY,
-    "outbox_detail": MANAGERS_ONLY.of("core.outbox_message"),
-    "outbox_html": MANAGERS_ONLY.of("core.outbox_message"),
+    "outbox_list": SUPERUSERS_ONLY_SECRET,
+    "outbox_detail": SUPERUSERS_ONLY_SECRET.of("core.outbox_message"),
+    "outbox_html": SUPERUSERS_ONLY_SECRET.of("core.outbox_message"),
     "background_work": MANAGERS_ONLY,
     "background_work_act": MANAGERS_ONLY.post_only(),
     "api:me": API_SIGNED_IN,
@@ -119,10 +120,13 @@ ACCESS_BY_PREFIX = {
     "admin/(?P<url>": SUPERUSERS_ONLY.but(superuser=NOT_FOUND),  # the admin's catch-all
 }
 
-if settings.DEBUG:
-    from django.conf.urls.static import static as serve_from
+if settings.SERVE_MEDIA:
+    from django.urls import re_path
 
-    urlpatterns += serve_from(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    # Uploads, when no nginx serves /media/ in front (the embedded default, `make run`).
+    urlpatterns += [
+        re_path(rf"^{settings.MEDIA_URL.lstrip('/')}(?P<path>.*)$", core_views.media_file)
+    ]
     # public; the access test asks for a file that does not exist
     ACCESS_BY_PREFIX["^media/"] = Access(
         anonymous=NOT_FOUND,

@@ -114,6 +114,11 @@ MANAGERS_ONLY = Access(
 SUPERUSERS_ONLY = Access(
     anonymous=LOGIN, customer=LOGIN, creator=LOGIN, manager=LOGIN, superuser=OK
 )
+# Pages that may show secrets (the outbox holds password reset links): superusers only;
+# everyone else, anonymous visitors and managers included, gets 404 as if it did not exist.
+SUPERUSERS_ONLY_SECRET = Access(
+    anonymous=NOT_FOUND, customer=NOT_FOUND, creator=NOT_FOUND, manager=NOT_FOUND, superuser=OK
+)
 # The REST API: a token or a session is needed, then the same rules as the pages.
 API_SIGNED_IN = SIGNED_IN.but(anonymous=UNAUTHORIZED)
 API_OWNER_SCOPED = SIGNED_IN_OWNER_SCOPED.but(anonymous=UNAUTHORIZED)

@@ -10,12 +10,13 @@ class CoreConfig(LavkaApp):
     verbose_name = _("Core")
 
     role_grants = {
-        "manager": ["core.view_outboxmessage", "core.operate_background_work"],
+        # not the outbox: it holds password reset links, so only superusers read it
+        "manager": ["core.operate_background_work"],
     }
     navigation = [
         NavEntry(_("Home"), "home", order=0, anonymous=True),
         NavEntry(_("API"), "api_docs", order=20, anonymous=True),
-        NavEntry(_("Outbox"), "outbox_list", "core.view_outboxmessage", order=80),
+        NavEntry(_("Outbox"), "outbox_list", order=80, superuser_only=True),
         NavEntry(
             _("Background work"),
             "background_work",
@@ -32,7 +33,7 @@ class CoreConfig(LavkaApp):
     ]
 
     def ready(self) -> None:
-        from lavka.core import request_id
+        from lavka.core import checks, request_id  # noqa: F401 (checks registers on import)
         from lavka.core.roles import sync_role_groups
 
         request_id.install()

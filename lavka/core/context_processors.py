@@ -14,6 +14,8 @@ def _visible(entry: NavEntry, user: Any) -> bool:
         return True
     if user is None or not user.is_authenticated:
         return False
+    if entry.superuser_only:
+        return bool(user.is_superuser)
     return not entry.permission or bool(user.has_perm(entry.permission))
 
 

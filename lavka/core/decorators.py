@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 
 
@@ -30,3 +30,19 @@ def permission_required(
         return wrapped
 
     return decorator
+
+
+def superuser_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Pages that may show secrets (the outbox holds reset links): a superuser's alone.
+
+    Everyone else, anonymous visitors and managers included, gets 404, so the page does
+    not even admit it exists; no permission can be granted to open it.
+    """
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not (request.user.is_authenticated and request.user.is_superuser):
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapped

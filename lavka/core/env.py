@@ -6,8 +6,11 @@ with a message an operator can act on, instead of a traceback from deep inside D
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -111,3 +114,39 @@ def parse_url_setting(name: str, default: str, kind: str) -> dict[str, Any]:
     if kind == "email" and scheme.startswith("smtp") and not config.get("EMAIL_HOST"):
         raise _fail(name, raw, expected)
     return config
+
+
+def site_url(name: str, default: str) -> str:
+    """The public address of the site, http(s)://host[:port][/path], without a trailing /."""
+    raw = env(name, default=default).strip().rstrip("/")
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise _fail(name, raw, "an address such as https://shop.example.com")
+    return raw
+
+
+def secret_key_from_file(path: Path) -> str:
+    """The key kept in `path`, made once with `secrets` on first start (mode 0600).
+
+    Written to a temporary file and linked into place, so processes starting together
+    (web, worker, beat) all end up with the one key and never read a half-written file.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as file:
+                file.write(secrets.token_urlsafe(50) + "\n")
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        finally:
+            temporary.unlink(missing_ok=True)
+    key = path.read_text().strip()
+    if len(key) < 50:
+        raise ImproperlyConfigured(
+            f"DJANGO_SECRET_KEY: not set, and the key file {path} is shorter than 50 "
+            "characters; delete it to have a new one made, or set DJANGO_SECRET_KEY."
+        )
+    return key

@@ -1,6 +1,6 @@
 """The embedded email backend: every outgoing message is stored, none is sent.
 
-On a laptop there is no mail server; staff read what Lavka would have sent at /outbox/,
+On a laptop there is no mail server; superusers read what Lavka would have sent at /outbox/,
 including the exact MIME source, so templates and headers can be checked before an SMTP
 server is configured with EMAIL_URL.
 """

@@ -19,7 +19,8 @@ from django_stubs_ext import StrOrPromise
 @dataclass(frozen=True)
 class NavEntry:
     """A link in the top menu, shown to users who hold `permission` (or everyone signed
-    in when it is empty); `order` sorts entries across apps."""
+    in when it is empty; only superusers when `superuser_only`); `order` sorts entries
+    across apps."""
 
     label: StrOrPromise
     url_name: str
@@ -27,6 +28,7 @@ class NavEntry:
     order: int = 100
     test_id: str = ""
     anonymous: bool = False
+    superuser_only: bool = False
 
 
 @dataclass(frozen=True)

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
+from django.views.static import serve
 
 from lavka.core import selectors, sweeping
 from lavka.core.actions import DiscardWork, RetryWork
 from lavka.core.api import is_api_request, json_error
-from lavka.core.decorators import permission_required
+from lavka.core.decorators import permission_required, superuser_only
 from lavka.core.forms import WorkActionForm
 from lavka.core.health import run_checks
 from lavka.core.work import WorkState
@@ -46,20 +49,20 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=200 if not down else 503)
 
 
-@permission_required("core.view_outboxmessage")
+@superuser_only
 def outbox_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     page = Paginator(selectors.outbox_messages(search=query), 25).get_page(request.GET.get("page"))
     return render(request, "core/outbox_list.html", {"page": page, "query": query})
 
 
-@permission_required("core.view_outboxmessage")
+@superuser_only
 def outbox_detail(request: HttpRequest, pk: int) -> HttpResponse:
     message = get_object_or_404(selectors.outbox_messages(), pk=pk)
     return render(request, "core/outbox_detail.html", {"message": message})
 
 
-@permission_required("core.view_outboxmessage")
+@superuser_only
 @xframe_options_sameorigin
 def outbox_html(request: HttpRequest, pk: int) -> HttpResponse:
     """The HTML body alone, for the sandboxed frame on the detail page.
@@ -101,6 +104,19 @@ def background_work_act(request: HttpRequest) -> HttpResponse:
     else:
         messages.warning(request, _("Nothing changed: the item has moved on meanwhile."))
     return redirect("background_work")
+
+
+def media_file(request: HttpRequest, path: str) -> HttpResponseBase:
+    """An upload, sandboxed as deploy/nginx.conf serves it (an uploaded page runs nothing).
+
+    Django's static() helper serves only with DEBUG on; `serve` joins the path safely
+    under MEDIA_ROOT and lists no folders.
+    """
+    response = serve(request, path, document_root=str(settings.MEDIA_ROOT))
+    response["Content-Security-Policy"] = (
+        "default-src 'none'; media-src 'self'; img-src 'self'; sandbox"
+    )
+    return response
 
 
 def _error(request: HttpRequest, status: int, template: str, detail: str) -> HttpResponse:

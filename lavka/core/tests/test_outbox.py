@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -40,10 +41,10 @@ def test_outbox_backend_stores_text_html_headers_and_raw_source():
 
 
 @pytest.mark.django_db
-def test_outbox_list_shows_newest_first_to_a_manager(client, manager):
+def test_outbox_list_shows_newest_first_to_a_superuser(client, superuser):
     send("First")
     send("Second")
-    client.force_login(manager)
+    client.force_login(superuser)
 
     response = client.get("/outbox/")
 
@@ -83,17 +84,16 @@ def test_outbox_detail_shows_text_headers_and_frames_html(client, superuser):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("path", ["/outbox/", "/outbox/{pk}/", "/outbox/{pk}/html/"])
-def test_outbox_is_closed_to_anonymous_visitors_and_customers(client, customer, path):
+def test_outbox_is_not_found_for_everyone_but_superusers(client, customer, manager, path):
     send("Secret")
     url = path.format(pk=OutboxMessage.objects.get().pk)
 
-    anonymous = client.get(url)
-    client.force_login(customer)
-    as_customer = client.get(url)
+    statuses = [client.get(url).status_code, client.post(url).status_code]
+    for user in (customer, manager):
+        client.force_login(user)
+        statuses += [client.get(url).status_code, client.post(url).status_code]
 
-    assert anonymous.status_code == 302
-    assert anonymous["Location"].startswith("/accounts/login/")
-    assert as_customer.status_code == 403
+    assert statuses == [404] * 6
 
 
 @pytest.mark.django_db
@@ -118,3 +118,43 @@ def test_prune_outbox_removes_only_messages_past_retention(settings):
     assert deleted == 1
     assert deleted_again == 0
     assert list(OutboxMessage.objects.values_list("subject", flat=True)) == ["New"]
+
+
+@pytest.mark.django_db
+def test_a_manager_cannot_read_a_password_reset_link_for_the_admin(
+    client, settings, manager, superuser
+):
+    """Finding 1 of issue 8: a reset link read at /outbox/ made a manager superuser."""
+    settings.EMAIL_BACKEND = OUTBOX
+    client.force_login(manager)
+    client.post("/accounts/password/reset/", {"email": superuser.email})
+    message = OutboxMessage.objects.get(to=[superuser.email])
+    key_path = re.search(r"/accounts/password/reset/key/\S+/", message.text_body).group(0)
+
+    pages = [f"/outbox/{suffix}" for suffix in ("", f"{message.pk}/", f"{message.pk}/html/")]
+    pages += ["/outbox/?q=" + superuser.email, "/admin/core/outboxmessage/"]
+    responses = {page: client.get(page, follow=True) for page in pages}
+
+    assert {page: r.status_code for page, r in responses.items()} == {
+        **{page: 404 for page in pages[:4]},
+        "/admin/core/outboxmessage/": 200,  # the admin's login page, not the message
+    }
+    assert all(key_path.encode() not in r.content for r in responses.values())
+    assert 'href="/outbox/"' not in client.get("/").content.decode()
+
+
+@pytest.mark.django_db
+def test_migrate_takes_the_outbox_permission_from_existing_manager_groups(client, manager):
+    """Installs from before issue 8 granted managers the outbox; the next migrate ends it."""
+    from django.contrib.auth.models import Group, Permission
+    from django.core.management import call_command
+
+    send("Reset your password")
+    group = Group.objects.get(name="manager")
+    group.permissions.add(Permission.objects.get(codename="view_outboxmessage"))
+
+    call_command("migrate", verbosity=0)
+
+    assert not group.permissions.filter(codename="view_outboxmessage").exists()
+    client.force_login(manager)
+    assert client.get("/outbox/").status_code == 404

@@ -14,6 +14,8 @@ PRODUCTION = {
     "DJANGO_DEBUG": "false",
     "DJANGO_SECRET_KEY": "k" * 20 + "Zx9!-production-secret-for-tests-only-0123456789",
     "DJANGO_ALLOWED_HOSTS": "lavka.example.com",
+    "LAVKA_SITE_URL": "https://lavka.example.com",
+    "EMAIL_URL": "smtp+tls://lavka:secret@smtp.example.com:587",
 }
 
 
@@ -41,6 +43,8 @@ def run_django(code: str, **env: str) -> subprocess.CompletedProcess[str]:
         ("CELERY_BROKER_URL", "kafka://localhost:9092"),
         ("DJANGO_DEBUG", "perhaps"),
         ("WORKER_HEARTBEAT_INTERVAL", "ten"),
+        ("LAVKA_SITE_URL", "ftp://shop.example.com"),
+        ("LAVKA_SITE_URL", "shop.example.com"),
     ],
 )
 def test_malformed_variable_stops_startup_naming_it(name: str, value: str) -> None:
@@ -51,18 +55,58 @@ def test_malformed_variable_stops_startup_naming_it(name: str, value: str) -> No
     assert f"{name}:" in result.stderr
 
 
-def test_production_refuses_the_development_secret_key() -> None:
-    result = run_django("print('started')", DJANGO_DEBUG="false")
+def test_a_secret_key_is_made_once_into_the_var_folder_and_kept(tmp_path: Path) -> None:
+    show = "from django.conf import settings; print(settings.SECRET_KEY)"
+
+    first = run_django(show, LAVKA_VAR_DIR=str(tmp_path))
+    second = run_django(show, LAVKA_VAR_DIR=str(tmp_path))
+    given = run_django(show, LAVKA_VAR_DIR=str(tmp_path), DJANGO_SECRET_KEY="x" * 60)
+
+    key_file = tmp_path / "secret_key"
+    assert first.returncode == 0, first.stderr
+    assert len(first.stdout.strip()) >= 50
+    assert first.stdout == second.stdout
+    assert key_file.read_text().strip() == first.stdout.strip()
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert given.stdout.strip() == "x" * 60
+
+
+def test_processes_starting_together_share_one_secret_key(tmp_path: Path) -> None:
+    """web, worker and beat start at once on a fresh var/: one key, never half a file."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "LAVKA_"))}
+    clean.update(DJANGO_SETTINGS_MODULE="lavka.settings", LAVKA_VAR_DIR=str(tmp_path))
+    code = "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY)"
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", code], cwd=BASE_DIR, env=clean, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(6)
+    ]
+    keys = {process.communicate(timeout=60)[0].strip() for process in processes}
+
+    assert len(keys) == 1
+    assert keys == {(tmp_path / "secret_key").read_text().strip()}
+    assert [p.name for p in tmp_path.iterdir() if "secret_key" in p.name] == ["secret_key"]
+
+
+def test_a_damaged_key_file_stops_startup_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "secret_key").write_text("short\n")
+
+    result = run_django("print('started')", LAVKA_VAR_DIR=str(tmp_path))
 
     assert result.returncode != 0
-    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+    assert f"the key file {tmp_path / 'secret_key'} is shorter" in result.stderr
 
 
-def test_production_passes_deploy_checks_at_warning_level() -> None:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "LAVKA_"))}
-    clean.update(PRODUCTION, DJANGO_SETTINGS_MODULE="lavka.settings")
-
-    result = subprocess.run(
+def check_deploy(**env: str) -> subprocess.CompletedProcess[str]:
+    """`manage.py check --deploy` as `make check-deploy` runs it, in `env` alone."""
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "LAVKA_")) and k != "EMAIL_URL"
+    }
+    clean.update(env, DJANGO_SETTINGS_MODULE="lavka.settings")
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=BASE_DIR,
         env=clean,
@@ -71,7 +115,21 @@ def test_production_passes_deploy_checks_at_warning_level() -> None:
         timeout=120,
     )
 
+
+def test_production_passes_deploy_checks_at_warning_level() -> None:
+    result = check_deploy(**PRODUCTION)
+
     assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_deploy_checks_fail_naming_email_url_when_email_would_stay_in_the_outbox() -> None:
+    without_email = {k: v for k, v in PRODUCTION.items() if k != "EMAIL_URL"}
+
+    result = check_deploy(**without_email)
+
+    assert result.returncode != 0
+    assert "ERROR" in result.stderr
+    assert "(lavka.E001) EMAIL_URL is not set" in result.stderr
 
 
 @pytest.mark.django_db
@@ -110,6 +168,25 @@ def test_production_redirects_plain_http_but_not_the_health_probe() -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "301 True"
+
+
+@pytest.mark.django_db
+def test_with_debug_off_a_site_served_over_http_keeps_plain_cookies_and_no_hsts() -> None:
+    """The default `make run`: DEBUG off at http://127.0.0.1:8000, where a Secure cookie
+    would be dropped by scripts and an https redirect would lead nowhere."""
+    from lavka.core.tests.support import test_database_url
+
+    code = (
+        "from django.conf import settings; print(settings.DEBUG); "
+        "from django.test import Client; "
+        "r = Client(HTTP_HOST='127.0.0.1:8000').get('/accounts/login/'); "
+        "print(r.status_code, 'Strict-Transport-Security' in r.headers); "
+        "print(r.cookies['csrftoken']['secure'] or 'plain')"
+    )
+    result = run_django(code, DATABASE_URL=test_database_url())
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "200", "False", "plain"]
 
 
 def test_env_example_lists_every_variable_the_settings_read() -> None:

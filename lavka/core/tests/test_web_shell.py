@@ -20,16 +20,19 @@ def test_landing_page_explains_lavka_and_links_to_sign_up(client):
 
 
 @pytest.mark.django_db
-def test_navigation_fits_the_role(client, customer, manager):
+def test_navigation_fits_the_role(client, customer, manager, superuser):
     client.force_login(customer)
     as_customer = client.get("/").content.decode()
     client.force_login(manager)
     as_manager = client.get("/").content.decode()
+    client.force_login(superuser)
+    as_superuser = client.get("/").content.decode()
 
     assert 'href="/manage/users/"' not in as_customer
     assert 'href="/outbox/"' not in as_customer
     assert 'href="/manage/users/"' in as_manager
-    assert 'href="/outbox/"' in as_manager
+    assert 'href="/outbox/"' not in as_manager  # reset links are in it
+    assert 'href="/outbox/"' in as_superuser
 
 
 @pytest.mark.django_db
@@ -99,3 +102,45 @@ def test_demo_data_gives_the_creator_a_list_and_a_message_and_the_blog_a_page(cl
     assert Recipient.objects.count() == 3 and Message.objects.count() == 1
     assert Page.objects.filter(slug="welcome", is_published=True).count() == 1
     assert "Welcome to the Lavka blog" in client.get("/blog/").content.decode()
+
+
+@pytest.mark.django_db
+def test_the_server_error_page_renders_without_the_database_or_a_request_context(client, settings):
+    """handler500 must not need what just failed: no context processors, no session."""
+    from django.test import RequestFactory
+
+    from lavka.core.views import server_error
+
+    settings.DEBUG = False
+    response = server_error(RequestFactory().get("/campaigns/"))
+
+    assert response.status_code == 500
+    assert "Something went wrong" in response.content.decode()
+    assert 'href="/static/lavka/lavka.css"' in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "planned", "working"),
+    [("en", "Planned, not built yet.", "Working today"), ("ru", "ещё не сделано", "Уже работают")],
+)
+def test_the_landing_page_links_what_works_and_calls_only_the_rest_planned(
+    client, language, planned, working
+):
+    from django.utils import translation
+
+    client.cookies["django_language"] = language
+    content = client.get("/").content.decode()
+    translation.deactivate()  # the request's language stays active in this thread
+    cards = {
+        card.split("</h2>")[0].split("<h2>")[-1]: card
+        for card in content.split('<article class="card area">')[1:]
+    }
+
+    assert "Coming soon" not in content and "Скоро." not in content
+    assert working in content
+    linked = {title for title, card in cards.items() if 'href="' in card}
+    labelled = {title for title, card in cards.items() if planned in card}
+    assert len(linked) == 3 and len(labelled) == 3 and not linked & labelled
+    for path in ("/campaigns/", "/blog/", "/api/docs/"):
+        assert f'href="{path}"' in content
