@@ -189,6 +189,7 @@ def measure_lavka(
 
     from django.utils import timezone
 
+    from lavka.accounts import services as account_services
     from lavka.accounts.models import User
     from lavka.campaigns import dispatch
     from lavka.campaigns.models import (
@@ -200,9 +201,11 @@ def measure_lavka(
         SendingPolicy,
     )
     from lavka.celery import app
+    from lavka.core.roles import Role
 
     app.control.purge()
     owner = User.objects.create_user(f"bench-{time.time_ns()}@example.com", "x")
+    account_services.set_role(user=owner, role=Role.CREATOR, enabled=True)  # campaigns are theirs
     SendingPolicy.objects.create(owner=owner, messages_per_minute=10_000_000)
     Recipient.objects.bulk_create(
         (
