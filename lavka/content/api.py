@@ -64,6 +64,7 @@ class StoredFileSerializer(serializers.ModelSerializer):
         model = StoredFile
         fields = ["url", "mime_type", "size", "status", "duration_seconds"]
 
+    @extend_schema_field(serializers.URLField())
     def get_url(self, stored: StoredFile) -> str:
         return self.context["request"].build_absolute_uri(stored.file.url)
 
@@ -172,7 +173,10 @@ class PageSummarySerializer(serializers.ModelSerializer):
     class Meta:
         model = Page
         fields = ["id", "url", "title", "slug", "summary", "published_at", "cover_url", "views"]
+        # The API only reads pages: the model's input rules are not promises about output.
+        read_only_fields = fields
 
+    @extend_schema_field(serializers.URLField(allow_null=True))
     def get_cover_url(self, page: Page) -> str | None:
         if page.cover is None:
             return None
@@ -184,6 +188,7 @@ class PageDetailSerializer(PageSummarySerializer):
 
     class Meta(PageSummarySerializer.Meta):
         fields = [*PageSummarySerializer.Meta.fields, "is_published", "updated_at", "blocks"]
+        read_only_fields = fields
 
 
 # --- helpers ----------------------------------------------------------------------------
@@ -232,7 +237,7 @@ class PageDetailView(APIView):
         state = cache.page_state(page_id=pk)
         # selectors.visible_pages's rule; request.user (authentication) only when needed.
         if state is None or not (state.is_published or selectors.sees_unpublished(request.user)):
-            raise NotFound(_("No such page."))
+            raise NotFound
         registered = block_kinds.kinds()
         links = [link for link in state.links if link.kind in registered]
         found = cache.validators(

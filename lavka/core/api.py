@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -16,6 +17,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     Validation errors keep DRF's field map (`{"email": ["..."]}`) and gain
     `"detail": "Invalid input."`, so clients can show a summary and the fields.
     """
+    if isinstance(exc, Http404):
+        # Django's message names the model ("No Recipient matches the given query."):
+        # a missing object, another owner's and an id that is not a number read the same.
+        exc = NotFound()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -34,3 +39,11 @@ def is_api_request(request: HttpRequest) -> bool:
 
 def json_error(status: int, detail: str) -> JsonResponse:
     return JsonResponse({"detail": detail}, status=status)
+
+
+def not_found(request: HttpRequest, **kwargs: Any) -> JsonResponse:
+    """Any /api/ address no route matches, an id that is not a number included.
+
+    A route, not handler404: with DEBUG on Django answers an unresolved URL with its HTML
+    debug page, and API clients must get the same JSON 404 in development too."""
+    return json_error(404, str(NotFound.default_detail))
