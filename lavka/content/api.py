@@ -47,6 +47,7 @@ from lavka.content.models import (
     TextBlock,
     VideoBlock,
 )
+from lavka.core.api import query_values
 
 # `?ordering=` values; a leading "-" reverses. Anything else is a 400 naming these.
 ORDERINGS = {"published_at": "published_at", "title": "title", "views": "total_views"}
@@ -304,8 +305,8 @@ class PageListView(ListAPIView):
     serializer_class = PageSummarySerializer
 
     def ordering(self) -> list[str]:
-        value = self.request.query_params.get("ordering", "").strip()
-        if not value:
+        value = query_values(self.request).get("ordering")
+        if value is None:
             return list(selectors.NEWEST_FIRST)
         name = value.removeprefix("-")
         if name not in ORDERINGS:
@@ -324,7 +325,7 @@ class PageListView(ListAPIView):
         return [f"-{field}" if value.startswith("-") else field, "-id"]
 
     def get_queryset(self) -> QuerySet[Page]:
-        search = self.request.query_params.get("search", "").strip()
+        search = query_values(self.request).get("search", "").strip()
         return selectors.published_pages(search=search, ordering=self.ordering())
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:

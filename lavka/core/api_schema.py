@@ -7,7 +7,8 @@ the rules a field's value must follow. `LavkaAutoSchema` adds, to every operatio
 - the error responses it can give, with the frame of lavka/core/api.py: 400 where it
   takes input (a body or query parameters), 401 wherever credentials are read, 403 where
   a permission is checked (or a CSRF token, for a signed-in browser's writes), 404 where
-  it looks an object up by id or pages through a list, 429 where it is throttled;
+  it looks an object up by id or pages through a list, 415 where it takes a body (JSON
+  only), 429 where it is throttled;
 - each string field's rules as the server applies them: not blank (after trimming
   whitespace) unless blank is allowed, no NUL character, a URI or email format that also
   admits "" where the field may be blank, null where it may be null, and "unique" (with
@@ -54,6 +55,9 @@ ERROR_RESPONSES: dict[str, OpenApiResponse] = {
     "404": OpenApiResponse(
         ErrorSerializer, description=_("No such object (or not yours), or no such page.")
     ),
+    "415": OpenApiResponse(
+        ErrorSerializer, description=_("The body is not JSON (`Content-Type: application/json`).")
+    ),
     "429": OpenApiResponse(
         ErrorSerializer, description=_("Too many requests; `Retry-After` says when to retry.")
     ),
@@ -89,7 +93,7 @@ class LavkaAutoSchema(AutoSchema):
         looks_up = any(p["in"] == "path" for p in parameters)
         paginated = "page" in query and self._get_paginator() is not None
         codes = []
-        if "requestBody" in operation or query - {"page"}:
+        if "requestBody" in operation or query:  # a repeated parameter, say
             codes.append("400")
         if self.view.get_authenticators():
             codes.append("401")
@@ -98,6 +102,8 @@ class LavkaAutoSchema(AutoSchema):
             codes.append("403")
         if looks_up or paginated:
             codes.append("404")
+        if "requestBody" in operation:
+            codes.append("415")
         if self.view.get_throttles():
             codes.append("429")
         return codes

@@ -22,6 +22,7 @@ from lavka.campaigns.models import (
     Recipient,
     RecipientList,
 )
+from lavka.core.api import StrictJsonTypes
 
 
 class OwnPrimaryKeyField(serializers.PrimaryKeyRelatedField):
@@ -50,7 +51,9 @@ class CampaignsErrorSerializer(serializers.Serializer[Any]):
     non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
 
 
-class RecipientSerializer(CountryFieldMixin, serializers.ModelSerializer[Recipient]):
+class RecipientSerializer(
+    StrictJsonTypes, CountryFieldMixin, serializers.ModelSerializer[Recipient]
+):
     phone = PhoneNumberField(required=False, allow_blank=True)
     can_receive = serializers.BooleanField(read_only=True)
 
@@ -85,7 +88,7 @@ class RecipientFilterSerializer(serializers.Serializer[Any]):
     )
 
 
-class RecipientListSerializer(serializers.ModelSerializer[RecipientList]):
+class RecipientListSerializer(StrictJsonTypes, serializers.ModelSerializer[RecipientList]):
     size = serializers.IntegerField(read_only=True, help_text=_("How many recipients."))
     members = OwnPrimaryKeyField(
         source="recipients",
@@ -100,7 +103,7 @@ class RecipientListSerializer(serializers.ModelSerializer[RecipientList]):
         fields = ["id", "name", "description", "size", "members", "created_at", "updated_at"]
 
 
-class MessageSerializer(serializers.ModelSerializer[Message]):
+class MessageSerializer(StrictJsonTypes, serializers.ModelSerializer[Message]):
     class Meta:
         model = Message
         fields = [
@@ -165,7 +168,7 @@ class MailingStatsSerializer(serializers.Serializer[Any]):
     skipped = serializers.IntegerField(source="stat_skipped")
 
 
-class MailingSerializer(serializers.ModelSerializer[Mailing]):
+class MailingSerializer(StrictJsonTypes, serializers.ModelSerializer[Mailing]):
     owner = serializers.EmailField(source="owner.email", read_only=True)
     message = OwnPrimaryKeyField(queryset=Message.objects.all())
     lists = OwnPrimaryKeyField(many=True, required=False, queryset=RecipientList.objects.all())
@@ -209,7 +212,7 @@ class MailingSerializer(serializers.ModelSerializer[Mailing]):
         ]
 
 
-class MailingPauseSerializer(serializers.Serializer[Any]):
+class MailingPauseSerializer(StrictJsonTypes):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
     disable = serializers.BooleanField(
         required=False,

@@ -145,6 +145,7 @@ def test_query_input_and_paging_document_400_and_404(schema):
 
     assert "400" in paths["/api/v1/campaigns/recipients/"]["get"]["responses"]  # ?state=
     assert "400" in paths["/api/v1/pages/"]["get"]["responses"]  # ?ordering=
+    assert "400" in paths["/api/v1/campaigns/lists/"]["get"]["responses"]  # ?page=1&page=2
     assert "404" in paths["/api/v1/pages/"]["get"]["responses"]  # ?page=99
     assert "400" not in paths["/api/v1/me/"]["get"]["responses"]  # takes no input
     assert "404" not in paths["/api/v1/me/"]["get"]["responses"]
@@ -240,3 +241,121 @@ def test_a_unicode_slug_is_not_held_to_an_ascii_pattern(schema):
     slug = schema["components"]["schemas"]["PageSummary"]["properties"]["slug"]
 
     assert "\\w" not in json.dumps(slug)  # anywhere, its oneOf included
+
+
+# --- input types and paging -------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/campaigns/recipients/", {"email": "a@example.com", "is_active": 1}, "is_active"),
+        ("/api/v1/campaigns/recipients/", {"email": "a@example.com", "full_name": 5}, "full_name"),
+        ("/api/v1/campaigns/recipients/", {"email": 12}, "email"),
+        ("/api/v1/campaigns/lists/", {"name": "VIP", "members": ["1"]}, "members"),
+        ("/api/v1/campaigns/lists/", {"name": True}, "name"),
+        ("/api/v1/campaigns/messages/", {"subject": "Hi", "html_body": 3.5e16}, "html_body"),
+        (
+            "/api/v1/campaigns/messages/",
+            {"subject": "Hi", "html_body": "x", "is_active": "true"},
+            "is_active",
+        ),
+    ],
+)
+def test_values_of_another_json_type_are_refused_and_nothing_is_saved(
+    client, creator, path, body, field
+):
+    from lavka.campaigns.models import Message, Recipient, RecipientList
+
+    response = client.post(path, body, content_type="application/json", **bearer(creator))
+
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+    assert not Recipient.objects.exists()
+    assert not RecipientList.objects.exists()
+    assert not Message.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_mailing_pause_takes_a_json_boolean(client, creator):
+    from lavka.campaigns.models import MailingStatus
+    from lavka.campaigns.tests.factories import MailingFactory
+
+    mailing = MailingFactory(owner=creator, status=MailingStatus.SCHEDULED)
+
+    response = client.post(
+        f"/api/v1/campaigns/mailings/{mailing.pk}/pause/",
+        {"disable": "yes"},
+        content_type="application/json",
+        **bearer(creator),
+    )
+
+    assert response.status_code == 400
+    assert "disable" in response.json()
+    mailing.refresh_from_db()
+    assert mailing.status == MailingStatus.SCHEDULED
+
+
+@pytest.mark.django_db
+def test_a_form_body_is_refused_and_only_json_is_documented(client, creator, schema):
+    from lavka.campaigns.models import Recipient
+
+    response = client.post(
+        "/api/v1/campaigns/recipients/", {"email": "form@example.com"}, **bearer(creator)
+    )
+
+    assert response.status_code == 415
+    assert response.json()["detail"]
+    assert not Recipient.objects.exists()
+    for method, path, operation in operations(schema):
+        if "requestBody" in operation:
+            assert set(operation["requestBody"]["content"]) == {"application/json"}, path
+            assert "415" in operation["responses"], (method, path)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["page=", "page=0", "page=-1", "page=last", "page=1.0"])
+@pytest.mark.parametrize("path", ["/api/v1/campaigns/recipients/", "/api/v1/pages/"])
+def test_a_page_is_one_positive_integer_or_a_404(client, creator, path, query):
+    auth = bearer(creator)
+
+    response = client.get(f"{path}?{query}", **auth)
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Invalid page."}
+    assert client.get(f"{path}?page=1", **auth).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/api/v1/pages/?ordering=",
+        "/api/v1/pages/?ordering=title&ordering=title",
+        "/api/v1/pages/?search=a&search=b",
+        "/api/v1/campaigns/recipients/?state=active&state=active",
+        "/api/v1/campaigns/lists/?page=1&page=1",
+    ],
+)
+def test_a_query_parameter_is_one_documented_value(client, creator, query):
+    response = client.get(query, **bearer(creator))
+
+    assert response.status_code == 400
+    name = query.split("?")[1].split("=")[0]
+    assert name in response.json()
+
+
+@pytest.mark.django_db
+def test_deliveries_take_their_status_filter_once(client, creator):
+    from lavka.campaigns.models import MailingRun
+    from lavka.campaigns.tests.factories import MailingFactory
+
+    run = MailingRun.objects.create(
+        mailing=MailingFactory(owner=creator), scheduled_for="2030-01-01T00:00Z"
+    )
+    url = f"/api/v1/campaigns/runs/{run.pk}/deliveries/"
+    auth = bearer(creator)
+
+    assert client.get(f"{url}?status=sent", **auth).status_code == 200
+    assert client.get(f"{url}?status=sent&status=failed", **auth).status_code == 400
