@@ -341,7 +341,8 @@ class PageListView(ListAPIView):
             [
                 _site_root(request),
                 # Only what shapes the list: other parameters cannot multiply the entries.
-                [request.query_params.get(name, "") for name in ("page", "search", "ordering")],
+                # An empty value is not an absent one: `?page=` must reach the paginator.
+                [request.query_params.get(name) for name in ("page", "search", "ordering")],
                 state["updated"],
                 state["count"],
                 revision,

@@ -359,3 +359,13 @@ def test_deliveries_take_their_status_filter_once(client, creator):
 
     assert client.get(f"{url}?status=sent", **auth).status_code == 200
     assert client.get(f"{url}?status=sent&status=failed", **auth).status_code == 400
+
+
+@pytest.mark.django_db
+def test_an_empty_page_is_a_404_even_when_the_first_page_is_cached(client):
+    assert client.get("/api/v1/pages/").status_code == 200  # now cached
+
+    response = client.get("/api/v1/pages/?page=")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Invalid page."}
