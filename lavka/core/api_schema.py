@@ -63,6 +63,8 @@ ERROR_RESPONSES: dict[str, OpenApiResponse] = {
     ),
 }
 
+URI_TOO_LONG = _("The address is too long: refused by the web server, with its own page.")
+
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 # What str.strip() (and so DRF's trim_whitespace) removes, as a regex character class.
@@ -80,6 +82,10 @@ class LavkaAutoSchema(AutoSchema):
         for code in self._error_codes(operation):
             if code not in responses:
                 responses[code] = self._get_response_for_code(ERROR_RESPONSES[code], code)
+        if any(p["in"] == "query" for p in operation.get("parameters", [])):
+            # Query strings are the client's to lengthen; past the web server's limit on
+            # the request line (gunicorn: 4094 bytes) it answers itself, before Lavka.
+            responses.setdefault("414", {"description": str(URI_TOO_LONG)})
         for code, response in responses.items():
             if code in ERROR_RESPONSES and "content" not in response:
                 # declared by a view with its own description only: the body is the frame
