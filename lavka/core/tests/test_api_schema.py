@@ -16,7 +16,6 @@ from lavka.campaigns.tests.factories import RecipientFactory
 from lavka.core.api_schema import NO_NUL, NOT_BLANK
 
 NOT_FOUND = {"detail": "Not found."}
-ERROR_FRAMES = {"Error", "ValidationError", "CampaignsError"}
 
 
 @pytest.fixture
@@ -115,9 +114,9 @@ def test_another_owners_object_is_the_same_404(client, creator, other_customer):
 # --- error responses ------------------------------------------------------------------
 
 
-def frame_of(response: dict[str, Any]) -> str:
+def frame_of(schema: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
     ref = response["content"]["application/json"]["schema"]["$ref"]
-    return ref.rsplit("/", 1)[-1]
+    return schema["components"]["schemas"][ref.rsplit("/", 1)[-1]]
 
 
 @pytest.mark.django_db
@@ -127,7 +126,8 @@ def test_every_operation_documents_its_error_responses_with_the_error_frame(sche
         label = f"{method} {path}"
         public = {} in operation.get("security", [])
 
-        assert "401" in responses, label
+        if operation.get("security"):  # it reads credentials
+            assert "401" in responses, label
         if "{" in path:
             assert "404" in responses, label
         if method in {"POST", "PUT", "PATCH"}:
@@ -136,7 +136,9 @@ def test_every_operation_documents_its_error_responses_with_the_error_frame(sche
             assert "403" in responses, label
         for code, response in responses.items():
             if code.startswith(("4", "5")) and code != "414":  # 414: the web server's page
-                assert frame_of(response) in ERROR_FRAMES, (label, code)
+                frame = frame_of(schema, response)
+                assert frame["properties"]["detail"]["type"] == "string", (label, code)
+                assert "detail" in frame["required"], (label, code)
 
 
 @pytest.mark.django_db
@@ -309,9 +311,11 @@ def test_a_form_body_is_refused_and_only_json_is_documented(client, creator, sch
     assert response.json()["detail"]
     assert not Recipient.objects.exists()
     for method, path, operation in operations(schema):
-        if "requestBody" in operation:
+        if "requestBody" not in operation:
+            continue
+        assert "415" in operation["responses"], (method, path)
+        if path.startswith("/api/v1/campaigns/"):  # a view may opt into forms, these do not
             assert set(operation["requestBody"]["content"]) == {"application/json"}, path
-            assert "415" in operation["responses"], (method, path)
 
 
 @pytest.mark.django_db
