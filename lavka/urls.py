@@ -2,7 +2,7 @@ from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import admin
 from django.templatetags.static import static
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import (
     SpectacularAPIView,
@@ -24,6 +24,7 @@ from lavka.core.access import (
     SUPERUSERS_ONLY_SECRET,
     Access,
 )
+from lavka.core.api import not_found as api_not_found
 
 # Swagger UI and Redoc inject inline styles at run time; scripts stay 'self' only.
 api_docs_csp = csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["'self'", "blob:"]})
@@ -67,6 +68,10 @@ urlpatterns = [
         ),
         name="api_redoc",
     ),
+    # Last under api/: what no API route matches (an id that is not a number, say) is the
+    # API's JSON 404, with DEBUG on too. Addresses without their final slash still get
+    # APPEND_SLASH's redirect first.
+    re_path(r"^api/(?:.*/)?$", api_not_found, name="api_not_found"),
 ]
 
 ADMIN_REFUSES_SUPERUSERS = SUPERUSERS_ONLY.but(superuser=FORBIDDEN)
@@ -85,6 +90,13 @@ ACCESS = {
     "api_schema": PUBLIC,
     "api_docs": PUBLIC,
     "api_redoc": PUBLIC,
+    "api_not_found": Access(
+        anonymous=NOT_FOUND,
+        customer=NOT_FOUND,
+        creator=NOT_FOUND,
+        manager=NOT_FOUND,
+        superuser=NOT_FOUND,
+    ),
     # allauth: public pages (signed-in visitors are sent on), except these
     "account_reauthenticate": SIGNED_IN,
     "account_email": SIGNED_IN,

@@ -47,6 +47,7 @@ from lavka.content.models import (
     TextBlock,
     VideoBlock,
 )
+from lavka.core.api import query_values
 
 # `?ordering=` values; a leading "-" reverses. Anything else is a 400 naming these.
 ORDERINGS = {"published_at": "published_at", "title": "title", "views": "total_views"}
@@ -64,6 +65,7 @@ class StoredFileSerializer(serializers.ModelSerializer):
         model = StoredFile
         fields = ["url", "mime_type", "size", "status", "duration_seconds"]
 
+    @extend_schema_field(serializers.URLField())
     def get_url(self, stored: StoredFile) -> str:
         return self.context["request"].build_absolute_uri(stored.file.url)
 
@@ -172,7 +174,10 @@ class PageSummarySerializer(serializers.ModelSerializer):
     class Meta:
         model = Page
         fields = ["id", "url", "title", "slug", "summary", "published_at", "cover_url", "views"]
+        # The API only reads pages: the model's input rules are not promises about output.
+        read_only_fields = fields
 
+    @extend_schema_field(serializers.URLField(allow_null=True))
     def get_cover_url(self, page: Page) -> str | None:
         if page.cover is None:
             return None
@@ -184,6 +189,7 @@ class PageDetailSerializer(PageSummarySerializer):
 
     class Meta(PageSummarySerializer.Meta):
         fields = [*PageSummarySerializer.Meta.fields, "is_published", "updated_at", "blocks"]
+        read_only_fields = fields
 
 
 # --- helpers ----------------------------------------------------------------------------
@@ -232,7 +238,7 @@ class PageDetailView(APIView):
         state = cache.page_state(page_id=pk)
         # selectors.visible_pages's rule; request.user (authentication) only when needed.
         if state is None or not (state.is_published or selectors.sees_unpublished(request.user)):
-            raise NotFound(_("No such page."))
+            raise NotFound
         registered = block_kinds.kinds()
         links = [link for link in state.links if link.kind in registered]
         found = cache.validators(
@@ -299,8 +305,8 @@ class PageListView(ListAPIView):
     serializer_class = PageSummarySerializer
 
     def ordering(self) -> list[str]:
-        value = self.request.query_params.get("ordering", "").strip()
-        if not value:
+        value = query_values(self.request).get("ordering")
+        if value is None:
             return list(selectors.NEWEST_FIRST)
         name = value.removeprefix("-")
         if name not in ORDERINGS:
@@ -319,7 +325,7 @@ class PageListView(ListAPIView):
         return [f"-{field}" if value.startswith("-") else field, "-id"]
 
     def get_queryset(self) -> QuerySet[Page]:
-        search = self.request.query_params.get("search", "").strip()
+        search = query_values(self.request).get("search", "").strip()
         return selectors.published_pages(search=search, ordering=self.ordering())
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -335,7 +341,8 @@ class PageListView(ListAPIView):
             [
                 _site_root(request),
                 # Only what shapes the list: other parameters cannot multiply the entries.
-                [request.query_params.get(name, "") for name in ("page", "search", "ordering")],
+                # An empty value is not an absent one: `?page=` must reach the paginator.
+                [request.query_params.get(name) for name in ("page", "search", "ordering")],
                 state["updated"],
                 state["count"],
                 revision,

@@ -136,12 +136,13 @@ def test_a_ten_megabyte_body_is_refused_without_checking_anything(client, creato
 
 
 @pytest.mark.django_db
-def test_a_form_post_works_too(client, creator):
+def test_a_form_post_is_refused_as_every_api_body_that_is_not_json(client, creator):
     response = client.post(
         URL, {"email": creator.email, "password": DEFAULT_PASSWORD, "name": "form"}
     )
 
-    assert response.status_code == 201
+    assert response.status_code == 415
+    assert not ApiToken.objects.exists()
 
 
 @pytest.mark.django_db

@@ -23,6 +23,7 @@ from lavka.campaigns.models import (
     RecipientList,
     mask_emails_in,
 )
+from lavka.core.api import StrictJsonTypes
 
 
 class OwnPrimaryKeyField(serializers.PrimaryKeyRelatedField):
@@ -51,7 +52,9 @@ class CampaignsErrorSerializer(serializers.Serializer[Any]):
     non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
 
 
-class RecipientSerializer(CountryFieldMixin, serializers.ModelSerializer[Recipient]):
+class RecipientSerializer(
+    StrictJsonTypes, CountryFieldMixin, serializers.ModelSerializer[Recipient]
+):
     phone = PhoneNumberField(required=False, allow_blank=True)
     can_receive = serializers.BooleanField(read_only=True)
 
@@ -86,7 +89,7 @@ class RecipientFilterSerializer(serializers.Serializer[Any]):
     )
 
 
-class RecipientListSerializer(serializers.ModelSerializer[RecipientList]):
+class RecipientListSerializer(StrictJsonTypes, serializers.ModelSerializer[RecipientList]):
     size = serializers.IntegerField(read_only=True, help_text=_("How many recipients."))
     members = OwnPrimaryKeyField(
         source="recipients",
@@ -101,7 +104,7 @@ class RecipientListSerializer(serializers.ModelSerializer[RecipientList]):
         fields = ["id", "name", "description", "size", "members", "created_at", "updated_at"]
 
 
-class MessageSerializer(serializers.ModelSerializer[Message]):
+class MessageSerializer(StrictJsonTypes, serializers.ModelSerializer[Message]):
     class Meta:
         model = Message
         fields = [
@@ -194,7 +197,9 @@ class MailingStatsSerializer(serializers.Serializer[Any]):
     skipped = serializers.IntegerField(source="stat_skipped")
 
 
-class MailingSerializer(MasksAddressesForOthers, serializers.ModelSerializer[Mailing]):
+class MailingSerializer(
+    StrictJsonTypes, MasksAddressesForOthers, serializers.ModelSerializer[Mailing]
+):
     masked_fields = ("status_reason",)
 
     owner = serializers.EmailField(source="owner.email", read_only=True)
@@ -240,7 +245,7 @@ class MailingSerializer(MasksAddressesForOthers, serializers.ModelSerializer[Mai
         ]
 
 
-class MailingPauseSerializer(serializers.Serializer[Any]):
+class MailingPauseSerializer(StrictJsonTypes):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
     disable = serializers.BooleanField(
         required=False,

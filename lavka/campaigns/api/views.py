@@ -43,6 +43,7 @@ from lavka.campaigns.api.serializers import (
 )
 from lavka.campaigns.models import Mailing, MailingRun, Message, Recipient, RecipientList
 from lavka.core.actions import Action, owns
+from lavka.core.api import query_values
 
 NON_FIELD_KEY = api_settings.NON_FIELD_ERRORS_KEY
 
@@ -120,7 +121,7 @@ class RecipientViewSet(viewsets.ModelViewSet[Recipient]):
     def get_queryset(self) -> QuerySet[Recipient]:
         if self.action != "list":
             return selectors.recipients_of(actor=self.request.user)
-        filters = RecipientFilterSerializer(data=self.request.query_params)
+        filters = RecipientFilterSerializer(data=query_values(self.request))
         filters.is_valid(raise_exception=True)
         return selectors.recipients_of(actor=self.request.user, **filters.validated_data)
 
@@ -238,7 +239,7 @@ class MailingRunViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Maili
     def deliveries(self, request: Request, pk: str | None = None) -> Response:
         """One row per recipient of the run: status, attempts and the SMTP reply."""
         run = self.get_object()
-        filters = DeliveryFilterSerializer(data=request.query_params)
+        filters = DeliveryFilterSerializer(data=query_values(request))
         filters.is_valid(raise_exception=True)
         deliveries = selectors.deliveries_of(run=run)
         if filters.validated_data.get("status"):
