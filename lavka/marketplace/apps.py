@@ -1,0 +1,32 @@
+from django.utils.translation import gettext_lazy as _
+
+from lavka.core.registry import LavkaApp
+
+# Seed 003's matrix: creators add products and change only their own (an object rule in
+# actions.py); nobody but superusers (who hold every permission) deletes products or
+# creators or manages categories, so no role is granted those.
+CREATOR_PERMISSIONS = [
+    "marketplace.view_product",
+    "marketplace.add_product",
+    "marketplace.change_product",
+    "marketplace.view_productimage",
+    "marketplace.add_productimage",
+    "marketplace.change_productimage",
+    "marketplace.delete_productimage",
+]
+MANAGER_PERMISSIONS = [
+    "marketplace.view_creatorprofile",
+    "marketplace.review_creatorprofile",
+]
+
+
+class MarketplaceConfig(LavkaApp):
+    name = "lavka.marketplace"
+    label = "marketplace"
+    verbose_name = _("Shop")
+
+    role_grants = {
+        "creator": CREATOR_PERMISSIONS,
+        "manager": MANAGER_PERMISSIONS,
+    }
+    # navigation and demo data come with the pages
