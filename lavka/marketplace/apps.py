@@ -1,6 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
-from lavka.core.registry import LavkaApp
+from lavka.core.registry import LavkaApp, NavEntry
 
 # Seed 003's matrix: creators add products and change only their own (an object rule in
 # actions.py); nobody but superusers (who hold every permission) deletes products or
@@ -29,4 +29,22 @@ class MarketplaceConfig(LavkaApp):
         "creator": CREATOR_PERMISSIONS,
         "manager": MANAGER_PERMISSIONS,
     }
-    # navigation and demo data come with the pages
+    navigation = [
+        NavEntry(_("Shop"), "marketplace:shop", order=15, test_id="nav-shop", anonymous=True),
+        NavEntry(
+            _("My products"),
+            "marketplace:my_products",
+            "marketplace.add_product",
+            order=45,
+            test_id="nav-my-products",
+        ),
+        NavEntry(
+            _("Creator requests"),
+            "marketplace:creator_requests",
+            "marketplace.review_creatorprofile",
+            order=75,
+            test_id="nav-creator-requests",
+        ),
+    ]
+    demo_data = "lavka.marketplace.demo.load_demo_marketplace"
+    demo_order = 120

@@ -37,6 +37,11 @@ def in_language(english: str, russian: str, language: str | None = None) -> str:
     return first or second
 
 
+def fold_for_search(text: str) -> str:
+    """Text as word search compares it: case-folded, YO read as YE, spaces collapsed."""
+    return " ".join(text.casefold().replace("\u0451", "\u0435").split())
+
+
 class CreatorProfile(TimeStampedModel):
     """A user who sells: one profile per user, made once through "Become a creator".
 
@@ -246,6 +251,10 @@ class Product(TimeStampedModel):
     )
     is_active = models.BooleanField(_("active"), default=True, db_index=True)
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True, db_index=True)
+    # Titles and descriptions in both languages, case-folded (YO as YE): what word
+    # search reads where the database has no full-text search of its own (SQLite, whose
+    # LIKE folds only ASCII letters). Kept by save(), like the title it is made of.
+    search_text = models.TextField(_("search text"), blank=True, editable=False)
 
     objects = ProductQuerySet.as_manager()
 
@@ -305,6 +314,15 @@ class Product(TimeStampedModel):
     @property
     def is_sold_out(self) -> bool:
         return self.stock is not None and self.stock <= 0
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.search_text = fold_for_search(
+            " ".join([self.title_en, self.title_ru, self.description_en, self.description_ru])
+        )
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "search_text" not in update_fields:
+            kwargs["update_fields"] = [*update_fields, "search_text"]
+        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         super().clean()
