@@ -17,6 +17,7 @@ from lavka.marketplace.models import Category, CreatorProfile, Product
 from lavka.marketplace.uploads import validate_digital_file, validate_image_upload
 
 MAX_PRICE = Decimal("9999999999.99")  # what Decimal(12, 2) holds
+MIN_PRICE = Decimal("0.01")
 MAX_STOCK = 1_000_000_000
 MAX_QUERY_LENGTH = 200
 
@@ -124,7 +125,16 @@ class ProductForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         price = self.fields["price"]
-        price.validators.append(MaxValueValidator(MAX_PRICE))
+        # The database allows 0; the shop does not sell for nothing (payment providers
+        # refuse a zero amount, and a 0 is more often a slip than a gift).
+        price.validators.extend(
+            [
+                MinValueValidator(
+                    MIN_PRICE, message=_("The price must be above zero, at least 0.01.")
+                ),
+                MaxValueValidator(MAX_PRICE),
+            ]
+        )
         price.widget.attrs.update({"min": "0", "step": "0.01"})
         stock = self.fields["stock"]
         stock.validators.extend([MinValueValidator(0), MaxValueValidator(MAX_STOCK)])
