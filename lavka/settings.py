@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "lavka.accounts",
     "lavka.campaigns",
     "lavka.content",
+    "lavka.marketplace",
 ]
 
 MIDDLEWARE = [
@@ -364,6 +365,22 @@ CONTENT_API_CACHE_SECONDS = env_int("CONTENT_API_CACHE_SECONDS", 3600)
 # A web process asks for a flush of recorded views at most once per nudge interval while
 # views come in (the beat entry above flushes every CONTENT_VIEWS_FLUSH_SECONDS).
 CONTENT_VIEWS_NUDGE_SECONDS = env_int("CONTENT_VIEWS_NUDGE_SECONDS", 1)
+
+# --- marketplace ----------------------------------------------------------------------
+# One currency for the whole shop: every price is a Decimal in it (ISO 4217 code).
+LAVKA_SHOP_CURRENCY = env("LAVKA_SHOP_CURRENCY", default="EUR").strip().upper()
+# On: "Become a creator" files a request that a manager approves; off: granted at once.
+LAVKA_CREATOR_APPROVAL = env_bool("LAVKA_CREATOR_APPROVAL", default=False)
+# Largest product image or creator avatar, and largest digital product file, in bytes.
+MARKETPLACE_MAX_IMAGE_BYTES = env_int("MARKETPLACE_MAX_IMAGE_BYTES", 5 * 1024 * 1024)
+MARKETPLACE_MAX_DIGITAL_FILE_BYTES = env_int(
+    "MARKETPLACE_MAX_DIGITAL_FILE_BYTES", 500 * 1024 * 1024
+)
+# Digital products' files live here, outside MEDIA_ROOT: never served by a URL of their
+# own, only handed to buyers after payment.
+MARKETPLACE_PRIVATE_ROOT = env_path(
+    "MARKETPLACE_PRIVATE_ROOT", VAR_DIR / "private" / "marketplace", BASE_DIR
+)
 
 # --- REST API -------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ api_v1 = [
     path("tokens/", TokenCreateView.as_view(), name="token_create"),
     path("campaigns/", include("lavka.campaigns.api.urls")),
     path("pages/", include("lavka.content.api_urls")),
+    path("catalog/", include("lavka.marketplace.api_urls")),
 ]
 
 urlpatterns = [
@@ -49,6 +50,7 @@ urlpatterns = [
     path("", include("lavka.accounts.urls")),
     path("campaigns/", include("lavka.campaigns.urls")),
     path("", include("lavka.content.urls")),
+    path("shop/", include("lavka.marketplace.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
@@ -122,6 +124,9 @@ ACCESS = {
     "admin:accounts_welcomeemail_add": ADMIN_REFUSES_SUPERUSERS,
     "admin:content_storedfile_add": ADMIN_REFUSES_SUPERUSERS,
     "admin:content_storedfile_delete": ADMIN_REFUSES_SUPERUSERS,
+    # a user becomes a creator themselves; products are made by their creator
+    "admin:marketplace_creatorprofile_add": ADMIN_REFUSES_SUPERUSERS,
+    "admin:marketplace_product_add": ADMIN_REFUSES_SUPERUSERS,
 }
 
 # Third-party route groups and unnamed routes, by the start of their path.

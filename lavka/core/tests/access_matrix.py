@@ -279,6 +279,56 @@ def _page_slug(owner: Any) -> dict[str, Any]:
     return {"slug": PageFactory().slug}
 
 
+def _creator_profile_of(owner: Any) -> Any:
+    """The owner's approved creator profile (made if missing; a customer gets one too,
+    as after losing the role)."""
+    from lavka.marketplace.models import CreatorProfile
+    from lavka.marketplace.tests.factories import CreatorProfileFactory
+
+    found = CreatorProfile.objects.filter(user=owner).first()
+    return found or CreatorProfileFactory(user=owner)
+
+
+def _product_of(owner: Any) -> Any:
+    from lavka.marketplace.tests.factories import ProductFactory
+
+    return ProductFactory(creator=_creator_profile_of(owner))
+
+
+def _product(owner: Any) -> dict[str, Any]:
+    return {"pk": _product_of(owner).pk}
+
+
+def _product_image(owner: Any) -> dict[str, Any]:
+    from lavka.marketplace.models import ProductImage
+
+    # a row naming a file that is not there: no test writes into the real media folder
+    image = ProductImage.objects.create(
+        product=_product_of(owner), image="marketplace/products/probe.png"
+    )
+    return {"pk": image.pk}
+
+
+def _product_slugs(owner: Any) -> dict[str, Any]:
+    product = _product_of(owner)
+    return {"creator_slug": product.creator.slug, "slug": product.slug}
+
+
+def _category(owner: Any) -> Any:
+    from lavka.marketplace.tests.factories import CategoryFactory
+
+    return CategoryFactory()
+
+
+def _creator_request(owner: Any) -> dict[str, Any]:
+    from lavka.accounts.tests.factories import UserFactory
+    from lavka.marketplace.models import CreatorProfile
+    from lavka.marketplace.tests.factories import CreatorProfileFactory
+
+    profile = CreatorProfileFactory(user=UserFactory(), status=CreatorProfile.Status.PENDING)
+    return {"pk": profile.pk}
+
+
 TARGETS: dict[str, Target] = {
     "campaigns.recipient": Target(_recipient),
     "campaigns.list": Target(_list),
@@ -292,6 +342,17 @@ TARGETS: dict[str, Target] = {
     "core.outbox_message": Target(_outbox_message, owned=False),
     "content.page": Target(_page, owned=False),
     "content.page_slug": Target(_page_slug, owned=False),
+    "marketplace.product": Target(_product),
+    "marketplace.product_image": Target(_product_image),
+    "marketplace.product_slugs": Target(_product_slugs, owned=False),
+    "marketplace.product_on_sale": Target(_product, owned=False),
+    "marketplace.category": Target(lambda owner: {"pk": _category(owner).pk}, owned=False),
+    "marketplace.category_slug": Target(lambda owner: {"slug": _category(owner).slug}, owned=False),
+    "marketplace.creator": Target(lambda owner: {"pk": _creator_profile_of(owner).pk}, owned=False),
+    "marketplace.creator_slug": Target(
+        lambda owner: {"slug": _creator_profile_of(owner).slug}, owned=False
+    ),
+    "marketplace.creator_request": Target(_creator_request, owned=False),
 }
 
 

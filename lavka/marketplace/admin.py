@@ -1,0 +1,140 @@
+"""Django admin for the shop (superusers): thin, every change of state through actions.
+
+Superusers hold every permission, so the admin is where they manage categories, delete
+products and creators (seed 003: deleting is theirs alone) and fix any product.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from lavka.marketplace import actions
+from lavka.marketplace.models import Category, CreatorProfile, Product, ProductImage
+
+
+def _report(request: HttpRequest, error: Exception) -> None:
+    text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+    messages.error(request, text or _("Not allowed."))
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("slug", "name_en", "name_ru", "parent", "position")
+    list_filter = ("parent",)
+    search_fields = ("slug", "name_en", "name_ru")
+    prepopulated_fields = {"slug": ("name_en",)}
+
+    def save_model(self, request: HttpRequest, obj: Category, form: Any, change: bool) -> None:
+        actions.SaveCategory(request.user, category=obj).execute()
+
+    def delete_model(self, request: HttpRequest, obj: Category) -> None:
+        actions.DeleteCategory(request.user, category=obj).execute()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Category]) -> None:
+        for category in queryset:
+            try:
+                actions.DeleteCategory(request.user, category=category).execute()
+            except (ValidationError, PermissionDenied) as error:
+                _report(request, error)
+
+
+@admin.register(CreatorProfile)
+class CreatorProfileAdmin(admin.ModelAdmin):
+    list_display = ("display_name", "slug", "user", "status", "created_at", "decided_at")
+    list_filter = ("status",)
+    search_fields = ("display_name", "slug", "user__email")
+    readonly_fields = ("user", "status", "decided_at", "decided_by", "created_at", "updated_at")
+    actions = ["approve", "reject"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a user becomes a creator themselves ("Become a creator")
+
+    def save_model(
+        self, request: HttpRequest, obj: CreatorProfile, form: Any, change: bool
+    ) -> None:
+        obj.save()  # display name, slug, bio, avatar: validated by the admin's form
+
+    def delete_model(self, request: HttpRequest, obj: CreatorProfile) -> None:
+        actions.DeleteCreatorProfile(request.user, profile=obj).execute()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[CreatorProfile]) -> None:
+        for profile in queryset:
+            try:
+                actions.DeleteCreatorProfile(request.user, profile=profile).execute()
+            except (ValidationError, PermissionDenied) as error:
+                _report(request, error)
+
+    def _decide(
+        self, request: HttpRequest, queryset: QuerySet[CreatorProfile], approve: bool
+    ) -> None:
+        reason = str(_("Rejected in the admin."))
+        for profile in queryset:
+            try:
+                actions.DecideCreatorRequest(
+                    request.user, profile=profile, approve=approve, reason=reason
+                ).execute()
+            except (ValidationError, PermissionDenied) as error:
+                _report(request, error)
+
+    @admin.action(description=_("Approve the selected requests"))
+    def approve(self, request: HttpRequest, queryset: QuerySet[CreatorProfile]) -> None:
+        self._decide(request, queryset, approve=True)
+
+    @admin.action(description=_("Reject the selected requests"))
+    def reject(self, request: HttpRequest, queryset: QuerySet[CreatorProfile]) -> None:
+        self._decide(request, queryset, approve=False)
+
+
+class ProductImageInline(admin.TabularInline):
+    model = ProductImage
+    extra = 0
+    fields = ("image", "alt_text", "position")
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "creator",
+        "category",
+        "price",
+        "kind",
+        "stock",
+        "is_active",
+        "archived_at",
+    )
+    list_filter = ("kind", "is_active", ("archived_at", admin.EmptyFieldListFilter), "category")
+    search_fields = ("title_en", "title_ru", "slug", "creator__display_name")
+    list_select_related = ("creator", "category")
+    readonly_fields = ("archived_at", "digital_file_name", "created_at", "updated_at")
+    inlines = [ProductImageInline]
+    actions = ["archive", "unarchive"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # products are their creator's: made on "My products"
+
+    def save_model(self, request: HttpRequest, obj: Product, form: Any, change: bool) -> None:
+        actions.UpdateProduct(request.user, product=obj).execute()
+
+    def delete_model(self, request: HttpRequest, obj: Product) -> None:
+        actions.DeleteProduct(request.user, product=obj).execute()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
+        for product in queryset:
+            actions.DeleteProduct(request.user, product=product).execute()
+
+    @admin.action(description=_("Archive the selected products"))
+    def archive(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
+        for product in queryset.select_related("creator"):
+            actions.ArchiveProduct(request.user, product=product).execute()
+
+    @admin.action(description=_("Unarchive the selected products"))
+    def unarchive(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
+        for product in queryset.select_related("creator"):
+            actions.UnarchiveProduct(request.user, product=product).execute()

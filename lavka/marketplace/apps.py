@@ -1,0 +1,50 @@
+from django.utils.translation import gettext_lazy as _
+
+from lavka.core.registry import LavkaApp, NavEntry
+
+# Seed 003's matrix: creators add products and change only their own (an object rule in
+# actions.py); nobody but superusers (who hold every permission) deletes products or
+# creators or manages categories, so no role is granted those.
+CREATOR_PERMISSIONS = [
+    "marketplace.view_product",
+    "marketplace.add_product",
+    "marketplace.change_product",
+    "marketplace.view_productimage",
+    "marketplace.add_productimage",
+    "marketplace.change_productimage",
+    "marketplace.delete_productimage",
+]
+MANAGER_PERMISSIONS = [
+    "marketplace.view_creatorprofile",
+    "marketplace.review_creatorprofile",
+]
+
+
+class MarketplaceConfig(LavkaApp):
+    name = "lavka.marketplace"
+    label = "marketplace"
+    verbose_name = _("Shop")
+
+    role_grants = {
+        "creator": CREATOR_PERMISSIONS,
+        "manager": MANAGER_PERMISSIONS,
+    }
+    navigation = [
+        NavEntry(_("Shop"), "marketplace:shop", order=15, test_id="nav-shop", anonymous=True),
+        NavEntry(
+            _("My products"),
+            "marketplace:my_products",
+            "marketplace.add_product",
+            order=45,
+            test_id="nav-my-products",
+        ),
+        NavEntry(
+            _("Creator requests"),
+            "marketplace:creator_requests",
+            "marketplace.review_creatorprofile",
+            order=75,
+            test_id="nav-creator-requests",
+        ),
+    ]
+    demo_data = "lavka.marketplace.demo.load_demo_marketplace"
+    demo_order = 120
