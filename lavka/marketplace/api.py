@@ -20,6 +20,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.permissions import AllowAny
 
+from lavka.core.api import query_values
 from lavka.marketplace import rendering, selectors
 from lavka.marketplace.forms import MAX_PRICE, MAX_QUERY_LENGTH
 from lavka.marketplace.models import Category, CreatorProfile, Product, ProductImage
@@ -244,7 +245,7 @@ class ProductListView(CatalogView, ListAPIView):
     serializer_class = ProductSerializer
 
     def get_queryset(self) -> QuerySet[Product]:
-        params = ProductFilterSerializer(data=self.request.query_params)
+        params = ProductFilterSerializer(data=query_values(self.request))
         params.is_valid(raise_exception=True)
         wanted = params.validated_data
         category = creator = None

@@ -2,16 +2,17 @@
 
 from django.urls import path
 
+from lavka.core import converters  # noqa: F401 (registers <id:...>)
 from lavka.core.access import PUBLIC
 from lavka.marketplace import api
 
 urlpatterns = [
     path("products/", api.ProductListView.as_view(), name="catalog-product-list"),
-    path("products/<int:pk>/", api.ProductDetailView.as_view(), name="catalog-product-detail"),
+    path("products/<id:pk>/", api.ProductDetailView.as_view(), name="catalog-product-detail"),
     path("categories/", api.CategoryListView.as_view(), name="catalog-category-list"),
-    path("categories/<int:pk>/", api.CategoryDetailView.as_view(), name="catalog-category-detail"),
+    path("categories/<id:pk>/", api.CategoryDetailView.as_view(), name="catalog-category-detail"),
     path("creators/", api.CreatorListView.as_view(), name="catalog-creator-list"),
-    path("creators/<int:pk>/", api.CreatorDetailView.as_view(), name="catalog-creator-detail"),
+    path("creators/<id:pk>/", api.CreatorDetailView.as_view(), name="catalog-creator-detail"),
 ]
 
 # Who may reach each route (lavka/core/access.py); the access test checks every one.
