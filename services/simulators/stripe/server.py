@@ -82,7 +82,7 @@ class Simulator:
 
     def start(self) -> Simulator:
         self._thread = threading.Thread(
-            target=self.httpd.serve_forever, name="stripe-simulator", daemon=True
+            target=self.httpd.serve_forever, args=(0.05,), name="stripe-simulator", daemon=True
         )
         self._thread.start()
         return self
