@@ -139,7 +139,8 @@ class Simulator:
     def control_events(self) -> dict[str, Any]:
         with self.store.lock:
             events = [record.to_json() for record in self.dispatcher.events.values()]
-        return {"data": events, "idle": self.dispatcher.idle()}
+            idle = self.dispatcher.idle() and self.store.pending_settlements == 0
+        return {"data": events, "idle": idle}
 
     def control_clock(self, body: dict[str, Any]) -> dict[str, Any]:
         seconds = body.get("advance_seconds")

@@ -93,6 +93,7 @@ class Store:
         self.refunds: dict[str, Refund] = {}
         self.async_delay_seconds = 5.0
         self.schedule: Callable[[float, Callable[[], None]], None] | None = None
+        self.pending_settlements = 0
 
     def _emit(
         self, event_type: str, obj: dict[str, Any], request: RequestRef | None = None
@@ -369,8 +370,16 @@ class Store:
         session.payment_status = "unpaid"
         self._emit("checkout.session.completed", session.to_json())
         if self.schedule is not None:
-            self.schedule(self.async_delay_seconds, lambda: self.settle(session.id, succeeds))
+            self.pending_settlements += 1
+            self.schedule(
+                self.async_delay_seconds, lambda: self._settle_later(session.id, succeeds)
+            )
         return session
+
+    def _settle_later(self, session_id: str, succeeds: bool) -> None:
+        with self.lock:
+            self.pending_settlements -= 1
+            self.settle(session_id, succeeds)
 
     def settle(self, session_id: str, succeeds: bool) -> None:
         with self.lock:
@@ -470,6 +479,7 @@ class Store:
             self.charges.clear()
             self.refunds.clear()
             self.clock.offset = 0.0
+            self.pending_settlements = 0
 
 
 def _url(params: p.Params, key: str, *, required: bool = False) -> str | None:
