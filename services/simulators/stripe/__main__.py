@@ -138,7 +138,11 @@ def parse(argv: list[str]) -> Config:
 
 def main(argv: list[str] | None = None) -> int:
     config = parse(sys.argv[1:] if argv is None else argv)
-    simulator = Simulator(config)
+    try:
+        simulator = Simulator(config)
+    except (ValueError, OSError) as error:
+        print(f"stripe simulator: {error}", file=sys.stderr)
+        return 2
 
     def stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt

@@ -182,6 +182,7 @@ class Api:
         store = self.store
         store.expire_due()
         if path == "/v1/checkout/sessions" and method == "POST":
+            _check_expand(p.get_expand(params))
             session = store.create_session(params)
             return self._session_json(session.id, p.get_expand(params))
         if (match := re.fullmatch(rf"/v1/checkout/sessions/{_ID}", path)) and method == "GET":
@@ -215,21 +216,22 @@ class Api:
         raise unrecognized_url(method, path)
 
     def _session_json(self, session_id: str, expand: list[str]) -> dict[str, Any]:
+        _check_expand(expand)
         session = self.store.session(session_id)
         body = session.to_json()
-        for name in expand:
-            if name == "line_items":
-                body["line_items"] = session.line_items_json()
-            elif name == "payment_intent":
-                if session.payment_intent is not None:
-                    body["payment_intent"] = self.store.payment_intent(
-                        session.payment_intent
-                    ).to_json()
-            else:
-                raise StripeError(
-                    400,
-                    f"This property cannot be expanded ({name}). The simulator expands "
-                    "line_items and payment_intent.",
-                    param="expand",
-                )
+        if "line_items" in expand:
+            body["line_items"] = session.line_items_json()
+        if "payment_intent" in expand and session.payment_intent is not None:
+            body["payment_intent"] = self.store.payment_intent(session.payment_intent).to_json()
         return body
+
+
+def _check_expand(expand: list[str]) -> None:
+    for name in expand:
+        if name not in ("line_items", "payment_intent"):
+            raise StripeError(
+                400,
+                f"This property cannot be expanded ({name[:100]}). The simulator expands "
+                "line_items and payment_intent.",
+                param="expand",
+            )

@@ -158,7 +158,10 @@ def show(store: Store, session_id: str) -> Response:
 
 def submit(store: Store, session_id: str, body: bytes) -> Response:
     """One form post; the store's lock makes a double click count once."""
-    form = parse_qs(body.decode("utf-8", "replace"), max_num_fields=10)
+    try:
+        form = parse_qs(body.decode("utf-8", "replace"), max_num_fields=10)
+    except ValueError:
+        form = {}
     action = (form.get("action") or [""])[0]
     email = (form.get("email") or [""])[0].strip()[:320] or None
     with store.lock:

@@ -22,6 +22,7 @@ MAX_STRING = 5000
 
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 _SEGMENT = re.compile(r"\[([^\[\]]*)\]")
+_INDEX = re.compile(r"^[0-9]{1,6}$")
 
 Params = dict[str, Any]
 
@@ -74,11 +75,11 @@ def _finish(node: Any, path: str) -> Any:
     finished = {
         key: _finish(value, f"{path}[{key}]" if path else key) for key, value in node.items()
     }
-    if finished and all(key.isdigit() for key in finished):
-        indexes = sorted(int(key) for key in finished)
-        if indexes[-1] > MAX_INDEX:
+    if finished and all(_INDEX.match(key) for key in finished):
+        ordered = sorted(finished.items(), key=lambda pair: int(pair[0]))
+        if int(ordered[-1][0]) > MAX_INDEX:
             raise invalid(path, f"Too many items in {path} (at most {MAX_INDEX + 1}).")
-        return [finished[str(index)] for index in indexes]
+        return [value for _, value in ordered]
     return finished
 
 

@@ -46,6 +46,14 @@ CONTROL_FIELDS: dict[str, tuple[str, type]] = {
 }
 
 
+def valid_webhook_url(url: object) -> bool:
+    """Only http(s): urllib would also open file:// and ftp:// URLs."""
+    if not isinstance(url, str):
+        return False
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
 @dataclass
 class Config:
     host: str = "127.0.0.1"
@@ -60,6 +68,10 @@ class Config:
 
 class Simulator:
     def __init__(self, config: Config) -> None:
+        if config.webhook.url is not None and not valid_webhook_url(config.webhook.url):
+            raise ValueError(
+                f"the webhook URL must be http:// or https://, not {config.webhook.url!r}"
+            )
         self.config = config
         self.httpd = ThreadingHTTPServer((config.host, config.port), _Handler)
         self.httpd.daemon_threads = True
@@ -117,6 +129,8 @@ class Simulator:
                 value = float(value)
             if name == "webhook_url" and value is None:
                 kind = type(None)
+            elif name == "webhook_url" and not valid_webhook_url(value):
+                raise ValueError("webhook_url must be an http:// or https:// URL")
             if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
                 raise ValueError(f"{name} must be {kind.__name__}")
             if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
@@ -165,6 +179,7 @@ class Simulator:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "StripeSimulator/1"
+    timeout = 30  # a client that announces a body and never sends it frees its thread
 
     @property
     def simulator(self) -> Simulator:
@@ -183,6 +198,21 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch("DELETE")
 
     def _dispatch(self, method: str) -> None:
+        try:
+            self._respond(method)
+        except Exception:
+            log.exception("unexpected error for %s %s", method, self.path[:200])
+            error = StripeError(
+                500, "An unknown error occurred in the simulator.", type="api_error"
+            )
+            self.close_connection = True
+            self._send(
+                Response(
+                    500, json.dumps(error.body()).encode(), {"Content-Type": "application/json"}
+                )
+            )
+
+    def _respond(self, method: str) -> None:
         parts = urlsplit(self.path)
         path = parts.path
         try:

@@ -196,3 +196,35 @@ def test_an_oversized_body_is_refused_without_being_read(simulator: Simulator) -
 
     assert status == 413
     assert "too large" in body["error"]["message"]
+
+
+def test_odd_array_indexes_are_ordered_or_refused_not_crashing(simulator: Simulator) -> None:
+    lines = (
+        b"mode=payment&success_url=http://127.0.0.1:9/ok"
+        b"&line_items[00][price_data][currency]=eur&line_items[00][price_data][unit_amount]=100"
+        b"&line_items[00][price_data][product_data][name]=A&line_items[00][quantity]=1"
+        b"&line_items[7][price_data][currency]=eur&line_items[7][price_data][unit_amount]=200"
+        b"&line_items[7][price_data][product_data][name]=B&line_items[7][quantity]=1"
+    )
+    status, body = raw_post(simulator, "/v1/checkout/sessions", lines)
+    assert (status, body["amount_total"]) == (200, 300)
+
+    status, body = raw_post(
+        simulator,
+        "/v1/checkout/sessions",
+        "mode=payment&success_url=http://127.0.0.1:9/ok&line_items[²]=x".encode(),
+    )
+    assert status == 400 and body["error"]["param"] == "line_items"
+
+    status, body = raw_post(simulator, "/v1/checkout/sessions", b"line_items[5000]=x")
+    assert status == 400 and "at most" in body["error"]["message"]
+
+
+def test_an_unknown_expansion_creates_nothing(
+    client: stripe.StripeClient, simulator: Simulator
+) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        new_session(client, expand=["customer"])
+
+    assert raised.value.param == "expand"
+    assert simulator.store.sessions == {}
