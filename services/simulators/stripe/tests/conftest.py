@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 import stripe
 
-from services.simulators.stripe import Config, Faults, Simulator, WebhookSettings
+from services.simulators.stripe import Simulator
+from services.simulators.stripe.testing import running_simulator, wait_idle
 
 WEBHOOK_SECRET = "whsec_simulator_tests"
 API_KEY = "sk_test_simulator_tests"
@@ -92,17 +93,8 @@ def endpoint() -> Iterator[Endpoint]:
 
 @pytest.fixture
 def simulator(endpoint: Endpoint) -> Iterator[Simulator]:
-    config = Config(
-        port=0,
-        webhook=WebhookSettings(
-            url=endpoint.url, secret=WEBHOOK_SECRET, max_attempts=4, retry_base_seconds=0.05
-        ),
-        faults=Faults(),
-        async_delay_seconds=0.0,
-    )
-    sim = Simulator(config).start()
-    yield sim
-    sim.stop()
+    with running_simulator(webhook_url=endpoint.url, webhook_secret=WEBHOOK_SECRET) as sim:
+        yield sim
 
 
 @pytest.fixture
@@ -132,7 +124,8 @@ def control(sim: Simulator, path: str = "/_control", body: dict[str, Any] | None
 
 def settled(sim: Simulator) -> dict[str, Any]:
     """The event log once every delivery has finished (succeeded or given up)."""
-    return wait_until(lambda: (state := control(sim, "/_control/events"))["idle"] and state)  # type: ignore[no-any-return]
+    wait_idle(sim)
+    return sim.control_events()
 
 
 def new_session(

@@ -6,13 +6,14 @@ import pytest
 import stripe
 
 from services.simulators.stripe import Simulator
+from services.simulators.stripe.testing import submit_payment_page
 
 from .conftest import Endpoint, new_session, post_form, wait_until
 
 
 def paid_intent(client: stripe.StripeClient) -> str:
     session = new_session(client)
-    post_form(session.url, {"action": "pay"})
+    assert submit_payment_page(session.url)[0] == 303
     return str(client.v1.checkout.sessions.retrieve(session.id).payment_intent)
 
 

@@ -80,8 +80,8 @@ def test_delivery_gives_up_after_max_attempts(
 
     (event,) = settled(simulator)["data"]
     assert event["deliveries"][0]["state"] == "failed"
-    assert len(event["deliveries"][0]["attempts"]) == 4
-    assert len(endpoint.received) == 4
+    assert len(event["deliveries"][0]["attempts"]) == 5
+    assert len(endpoint.received) == 5
 
 
 def test_an_unreachable_endpoint_is_recorded_not_fatal(
