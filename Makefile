@@ -54,7 +54,7 @@ flower: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy lavka
+	$(BIN)/mypy lavka services
 	$(BIN)/lint-imports
 
 format: install

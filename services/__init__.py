@@ -1,0 +1,1 @@
+"""Programs that run beside the Lavka platform, each with its own dependencies."""
