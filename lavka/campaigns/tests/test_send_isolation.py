@@ -30,11 +30,17 @@ def counts_at(sink: SmtpSink) -> Counter[str]:
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("name", "found"),
-    [("Anna\r\nBcc: everyone@example.org", "a line break"), ("Anna\x00", "NUL")],
+    [
+        ("Anna\r\nBcc: everyone@example.org", "a line break"),
+        ("Anna\x1b[31m", "U+001B"),
+        ("Anna\x00", "NUL"),
+    ],
 )
 def test_a_recipient_whose_name_breaks_the_subject_fails_alone_mid_batch(
     ready_mailing, owner, scripted_smtp, name, found
 ):
+    if "\x00" in name and connection.vendor == "postgresql":
+        pytest.skip("PostgreSQL text cannot hold NUL, so no old row there has one")
     Recipient.objects.filter(email="r2@example.net").update(full_name=name)
     run_id = fire(ready_mailing, owner)
 
