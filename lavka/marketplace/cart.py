@@ -282,7 +282,9 @@ class SessionCart:
                 added = timezone.now()
             if not (isinstance(product_id, int) and isinstance(quantity, int)):
                 continue
-            if product_id in seen or not 1 <= quantity <= MAX_QUANTITY or price < 0:
+            if not price.is_finite() or price < 0:
+                continue
+            if product_id in seen or not 1 <= quantity <= MAX_QUANTITY:
                 continue
             seen.add(product_id)
             found.append((CartLine(product_id, quantity, price), added))
