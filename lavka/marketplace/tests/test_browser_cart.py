@@ -41,6 +41,7 @@ def test_a_visitors_cart_survives_logging_in(browser_page):
     assert page.locator("[data-testid=cart-line]").count() == 2
     assert page.get_by_role("link", name="Blue mug").is_visible()
     assert page.get_by_role("link", name="Forest print").is_visible()
-    assert sorted(
-        CartItem.objects.filter(cart__user=user).values_list("quantity", flat=True)
-    ) == [1, 2]
+    assert sorted(CartItem.objects.filter(cart__user=user).values_list("quantity", flat=True)) == [
+        1,
+        2,
+    ]

@@ -53,9 +53,9 @@ def test_a_visitor_adds_a_product_and_the_price_is_fixed_in_the_session(client):
     response = add(client, product, 2)
 
     assert response.status_code == 302 and response["Location"] == CART
-    assert [(line["product"], line["quantity"], line["price"]) for line in session_lines(client)] == [
-        (product.pk, 2, "12.50")
-    ]
+    assert [
+        (line["product"], line["quantity"], line["price"]) for line in session_lines(client)
+    ] == [(product.pk, 2, "12.50")]
     page = client.get(CART)
     assert page.status_code == 200
     assert 'data-testid="cart-line"' in page.text
