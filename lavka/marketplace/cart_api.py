@@ -92,7 +92,12 @@ class CartItemCreateSerializer(StrictJsonTypes):
 
 
 class CartItemUpdateSerializer(StrictJsonTypes):
-    quantity = serializers.IntegerField(min_value=1, max_value=cart.MAX_QUANTITY)
+    quantity = serializers.IntegerField(
+        min_value=1,
+        max_value=cart.MAX_QUANTITY,
+        required=False,
+        help_text=_("The new quantity; left out, the line stays as it is."),
+    )
 
 
 def _refusal(error: DjangoValidationError) -> serializers.ValidationError:
@@ -167,10 +172,11 @@ class CartItemDetailView(APIView):
         item = _own_item(request, pk)
         params = CartItemUpdateSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        try:
-            cart.set_cart_quantity(request, item.product_id, params.validated_data["quantity"])
-        except DjangoValidationError as error:
-            raise _refusal(error) from error
+        if "quantity" in params.validated_data:
+            try:
+                cart.set_cart_quantity(request, item.product_id, params.validated_data["quantity"])
+            except DjangoValidationError as error:
+                raise _refusal(error) from error
         return Response(CartLineSerializer(_entry(request, item.product_id)).data)
 
     @extend_schema(responses={204: OpenApiResponse(description=str(_("Removed.")))})

@@ -181,6 +181,16 @@ def test_bad_quantities_to_change_are_refused(client, buyer, auth, quantity):
     assert quantities(buyer) == [(product.pk, 2)]
 
 
+def test_an_empty_patch_changes_nothing(client, buyer, auth):
+    product = ProductFactory()
+    line = post(client, {"product": product.pk, "quantity": 2}, auth).json()
+
+    response = patch(client, line["id"], {}, auth)
+
+    assert response.status_code == 200 and response.json()["quantity"] == 2
+    assert quantities(buyer) == [(product.pk, 2)]
+
+
 def test_another_users_line_is_a_404_for_every_method(client, buyer, auth):
     other = UserFactory()
     product = ProductFactory()
