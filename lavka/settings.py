@@ -107,6 +107,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
                 "lavka.core.context_processors.navigation",
+                "lavka.marketplace.context_processors.cart",
             ],
         },
     },

@@ -198,12 +198,19 @@ class ProductFilterSerializer(serializers.Serializer):
         help_text="Words to find in titles and descriptions, English or Russian; every "
         "word must match.",
     )
-    category = serializers.SlugField(
+    # Plain text, not SlugField: the schema's not-blank rule would replace a slug pattern,
+    # and a value that is no slug simply matches no category or creator (an empty list).
+    category = serializers.CharField(
         required=False,
         max_length=60,
-        help_text="A category's slug; a top category includes its subcategories.",
+        help_text="A category's slug; a top category includes its subcategories. One "
+        "that does not exist gives an empty list.",
     )
-    creator = serializers.SlugField(required=False, max_length=60, help_text="A creator's slug.")
+    creator = serializers.CharField(
+        required=False,
+        max_length=60,
+        help_text="A creator's slug. One that does not exist gives an empty list.",
+    )
     price_min = serializers.DecimalField(
         required=False, max_digits=12, decimal_places=2, min_value=0, max_value=MAX_PRICE
     )

@@ -48,3 +48,12 @@ class MarketplaceConfig(LavkaApp):
     ]
     demo_data = "lavka.marketplace.demo.load_demo_marketplace"
     demo_order = 120
+
+    def ready(self) -> None:
+        # At login the session's cart joins the user's; the receiver only calls the cart
+        # module (accounts knows nothing of the shop).
+        from django.contrib.auth.signals import user_logged_in
+
+        from lavka.marketplace import cart
+
+        user_logged_in.connect(cart.on_login, dispatch_uid="marketplace.cart.merge_at_login")

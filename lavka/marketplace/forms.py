@@ -12,7 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from lavka.core.validators import validate_header_text
-from lavka.marketplace import selectors
+from lavka.marketplace import cart, selectors
 from lavka.marketplace.models import Category, CreatorProfile, Product
 from lavka.marketplace.uploads import validate_digital_file, validate_image_upload
 
@@ -239,3 +239,42 @@ class ShopFilterForm(forms.Form):
             return default
         value = self.cleaned_data.get(name)
         return default if value in (None, "") else value
+
+
+# --- the cart ---------------------------------------------------------------------------
+
+QUANTITY_ERRORS = {
+    "required": _("Give a quantity."),
+    "invalid": _("The quantity must be a whole number."),
+    "min_value": _("The quantity must be at least 1."),
+    "max_value": _("At most %(limit_value)s at a time."),
+}
+
+
+class CartProductForm(forms.Form):
+    """Which product of the visitor's cart (remove)."""
+
+    product = forms.IntegerField(
+        min_value=1,
+        max_value=cart.MAX_ID,
+        error_messages={
+            "required": _("Choose a product."),
+            "invalid": _("Choose a product."),
+            "min_value": _("Choose a product."),
+            "max_value": _("Choose a product."),
+        },
+    )
+
+
+class CartQuantityForm(CartProductForm):
+    """A product and how many (add, change)."""
+
+    quantity = forms.IntegerField(
+        min_value=1, max_value=cart.MAX_QUANTITY, error_messages=QUANTITY_ERRORS
+    )
+
+
+class CartAcceptForm(forms.Form):
+    """The changes the buyer was shown, by their fingerprint."""
+
+    fingerprint = forms.CharField(max_length=64)

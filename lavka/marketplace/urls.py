@@ -1,7 +1,7 @@
 from django.urls import path
 
 from lavka.core.access import FORBIDDEN, MANAGERS_ONLY, NOT_FOUND, PUBLIC, SIGNED_IN
-from lavka.marketplace import views
+from lavka.marketplace import cart_views, views
 
 app_name = "marketplace"
 
@@ -23,6 +23,11 @@ urlpatterns = [
         views.product_image_remove,
         name="product_image_remove",
     ),
+    path("cart/", cart_views.cart_detail, name="cart"),
+    path("cart/add/", cart_views.cart_add, name="cart_add"),
+    path("cart/update/", cart_views.cart_update, name="cart_update"),
+    path("cart/remove/", cart_views.cart_remove, name="cart_remove"),
+    path("cart/accept/", cart_views.cart_accept, name="cart_accept"),
     path("creator-requests/", views.creator_requests, name="creator_requests"),
     path(
         "creator-requests/<int:pk>/approve/",
@@ -60,6 +65,13 @@ ACCESS = {
     "product_archive": OWN_PRODUCT.post_only(),
     "product_unarchive": OWN_PRODUCT.post_only(),
     "product_image_remove": OWN_IMAGE.post_only(),
+    # everyone has a cart of their own (the session's, or the user's): no ids in these
+    # addresses, so no way to name another's
+    "cart": PUBLIC,
+    "cart_add": PUBLIC.post_only(),
+    "cart_update": PUBLIC.post_only(),
+    "cart_remove": PUBLIC.post_only(),
+    "cart_accept": PUBLIC.post_only(),
     "creator_requests": MANAGERS_ONLY,
     "creator_request_approve": MANAGERS_ONLY.of("marketplace.creator_request").post_only(),
     "creator_request_reject": MANAGERS_ONLY.of("marketplace.creator_request").post_only(),

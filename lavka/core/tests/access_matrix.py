@@ -329,6 +329,16 @@ def _creator_request(owner: Any) -> dict[str, Any]:
     return {"pk": profile.pk}
 
 
+def _cart_item(owner: Any) -> dict[str, Any]:
+    from lavka.marketplace.models import Cart, CartItem
+    from lavka.marketplace.tests.factories import ProductFactory
+
+    product = ProductFactory()
+    cart, _made = Cart.objects.get_or_create(user=owner)
+    item = CartItem.objects.create(cart=cart, product=product, quantity=1, unit_price=product.price)
+    return {"pk": item.pk}
+
+
 TARGETS: dict[str, Target] = {
     "campaigns.recipient": Target(_recipient),
     "campaigns.list": Target(_list),
@@ -353,6 +363,7 @@ TARGETS: dict[str, Target] = {
         lambda owner: {"slug": _creator_profile_of(owner).slug}, owned=False
     ),
     "marketplace.creator_request": Target(_creator_request, owned=False),
+    "marketplace.cart_item": Target(_cart_item),
 }
 
 
