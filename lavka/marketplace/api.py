@@ -8,6 +8,7 @@ language the client asks for (Accept-Language), with the other as fallback.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -188,6 +189,27 @@ class ProductDetailSerializer(ProductSerializer):
         return str(rendering.render_markdown(product.description))
 
 
+PRICE_TEXT = r"^\d{1,10}(?:\.\d{1,2})?$"
+
+
+@extend_schema_field({"type": "string", "pattern": PRICE_TEXT, "example": "19.90"})
+class PriceFilterField(serializers.DecimalField):
+    """A price in a query: plain digits with up to two decimals, exactly what the schema
+    says (no exponent, no sign), so a schema-valid value is never refused."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            max_digits=12, decimal_places=2, min_value=0, max_value=MAX_PRICE, **kwargs
+        )
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not re.fullmatch(PRICE_TEXT, str(data)):
+            raise serializers.ValidationError(
+                _("Give a price as digits with up to two decimals, like 19.90.")
+            )
+        return super().to_internal_value(data)
+
+
 class ProductFilterSerializer(serializers.Serializer):
     """The query parameters of the product list (all optional)."""
 
@@ -211,12 +233,8 @@ class ProductFilterSerializer(serializers.Serializer):
         max_length=60,
         help_text="A creator's slug. One that does not exist gives an empty list.",
     )
-    price_min = serializers.DecimalField(
-        required=False, max_digits=12, decimal_places=2, min_value=0, max_value=MAX_PRICE
-    )
-    price_max = serializers.DecimalField(
-        required=False, max_digits=12, decimal_places=2, min_value=0, max_value=MAX_PRICE
-    )
+    price_min = PriceFilterField(required=False)
+    price_max = PriceFilterField(required=False)
     ordering = serializers.ChoiceField(
         required=False, choices=list(selectors.SORTS), help_text="Default: newest."
     )

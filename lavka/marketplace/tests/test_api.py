@@ -108,6 +108,8 @@ def test_titles_follow_accept_language(client: Client) -> None:
         {"price_min": "abc"},
         {"price_min": "-1"},
         {"price_max": "1.999"},
+        {"price_min": "1e3"},  # the schema's pattern has no exponent: neither has the server
+        {"price_min": "4.066310215261313e+197"},
         {"price_min": "10", "price_max": "5"},
         {"ordering": "id; DROP TABLE x"},
         {"search": "x" * 201},
