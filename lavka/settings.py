@@ -418,6 +418,10 @@ SPECTACULAR_SETTINGS = {
     },
     # Choice sets that share a field name get explicit component names.
     "ENUM_NAME_OVERRIDES": {"StoredFileStatusEnum": "lavka.content.models.StoredFile.Status"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "lavka.core.api_schema.blank_is_any_of",
+    ],
 }
 
 # --- security -------------------------------------------------------------------------

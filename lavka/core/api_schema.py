@@ -118,7 +118,7 @@ class LavkaAutoSchema(AutoSchema):
         super()._insert_field_validators(field, schema)
         if isinstance(field, serializers.SlugField) and field.allow_unicode:
             # Python's \w is Unicode, a JSON Schema pattern's is ASCII: say no more than true.
-            for variant in [schema, *schema.get("oneOf", [])]:
+            for variant in [schema, *schema.get("oneOf", []), *schema.get("anyOf", [])]:
                 if variant.get("pattern") == "^[-\\w]+$":
                     del variant["pattern"]
 
@@ -141,6 +141,30 @@ class LavkaAutoSchema(AutoSchema):
         return schema
 
 
+BLANK = {"type": "string", "maxLength": 0}
+
+
+def blank_is_any_of(result: Any, generator: Any, request: Any, public: Any) -> Any:
+    """Postprocessing hook: "this, or blank" is `anyOf`, not drf-spectacular's `oneOf`.
+
+    An empty string can match both alternatives (a text without NUL, say), and `oneOf`
+    then refuses it, so a client that follows the schema would never send a blank the
+    server takes (Schemathesis: schema-violating request accepted)."""
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if BLANK in node.get("oneOf", []):
+                node["anyOf"] = node.pop("oneOf")
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(result)
+    return result
+
+
 def _add_text_rules(schema: dict[str, Any], field: serializers.CharField) -> None:
     """What DRF's CharField refuses: NUL always; blank (after trimming) unless allowed."""
     if "format" in schema:  # a format (email, uri) already refuses NUL and blanks
@@ -159,7 +183,7 @@ def _add_text_rules(schema: dict[str, Any], field: serializers.CharField) -> Non
 def _allow_empty(schema: dict[str, Any]) -> None:
     outer = {"readOnly", "writeOnly", "nullable", "deprecated", "description", "title"}
     inner = {key: schema.pop(key) for key in list(schema) if key not in outer}
-    schema["oneOf"] = [inner, {"type": "string", "maxLength": 0}]
+    schema["anyOf"] = [inner, BLANK]
 
 
 def _model_field(field: serializers.Field[Any, Any, Any, Any]) -> models.Field[Any, Any] | None:

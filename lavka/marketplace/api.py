@@ -233,6 +233,8 @@ class ProductFilterSerializer(serializers.Serializer):
         max_length=60,
         help_text="A creator's slug. One that does not exist gives an empty list.",
     )
+    # A lower bound above the upper one matches nothing: an empty list, not an error the
+    # schema could not state.
     price_min = PriceFilterField(required=False)
     price_max = PriceFilterField(required=False)
     ordering = serializers.ChoiceField(
@@ -243,14 +245,6 @@ class ProductFilterSerializer(serializers.Serializer):
         if "\x00" in value:
             raise serializers.ValidationError(_("The search contains a NUL character."))
         return value
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        low, high = attrs.get("price_min"), attrs.get("price_max")
-        if low is not None and high is not None and low > high:
-            raise serializers.ValidationError(
-                {"price_max": [_("The upper price is below the lower one.")]}
-            )
-        return attrs
 
 
 # --- views ------------------------------------------------------------------------------
