@@ -35,6 +35,7 @@ api_v1 = [
     path("campaigns/", include("lavka.campaigns.api.urls")),
     path("pages/", include("lavka.content.api_urls")),
     path("catalog/", include("lavka.marketplace.api_urls")),
+    path("orders/", include("lavka.marketplace.orders.api_urls")),
 ]
 
 urlpatterns = [

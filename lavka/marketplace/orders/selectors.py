@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce
 from lavka.marketplace.models import CreatorProfile, Order, OrderLine
 
 MAX_ID = 2**63 - 1
-MONEY = DecimalField(max_digits=14, decimal_places=2)
+MONEY: DecimalField[Any, Any] = DecimalField(max_digits=14, decimal_places=2)
 
 
 def with_totals(orders: QuerySet[Order]) -> QuerySet[Order]:
