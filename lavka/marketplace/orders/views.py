@@ -103,11 +103,12 @@ def checkout(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _checkout_page(request, form, status=400)
     data = form.cleaned_data
+    coupon_code = data["coupon_code"]
     if "apply_coupon" in request.POST:
-        quote = _quote(request, data["coupon_code"])
+        quote = _quote(request, coupon_code)
         if quote is not None and quote.coupon_problem is not None:
             form.add_error("coupon_code", quote.coupon_problem.message)
-        return _checkout_page(request, form, coupon_code=data["coupon_code"])
+        return _checkout_page(request, form, coupon_code=coupon_code)
     try:
         placed = actions.PlaceOrder(
             user,
@@ -121,20 +122,20 @@ def checkout(request: HttpRequest) -> HttpResponse:
             ),
             provider_code=data["payment_method"],
             checkout_token=data["checkout_token"],
-            coupon_code=data["coupon_code"],
+            coupon_code=coupon_code,
             accepted_changes=form.accepted_fingerprint(),
         ).execute()
     except services.ChangesToAccept as refusal:
         form.add_error(None, refusal.message)
         return _checkout_page(
-            request, form, coupon_code=data["coupon_code"], changes=refusal.changes, status=409
+            request, form, coupon_code=coupon_code, changes=refusal.changes, status=409
         )
     except services.CouponRefused as refusal:
         form.add_error("coupon_code", refusal.message)
         return _checkout_page(request, form, status=400)
     except services.CheckoutRefused as refusal:
         form.add_error(None, refusal.message)
-        return _checkout_page(request, form, coupon_code=data["coupon_code"], status=400)
+        return _checkout_page(request, form, coupon_code=coupon_code, status=400)
     request.session.pop(CHECKOUT_SESSION_KEY, None)
     if placed.created:
         _cart().clear_cart(request)
