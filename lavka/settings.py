@@ -391,7 +391,6 @@ MARKETPLACE_PRIVATE_ROOT = env_path(
 # Orders: stock is held for an unpaid order this long, then the order is cancelled and
 # the stock returned by the beat entry below; payment methods offered at checkout.
 LAVKA_STOCK_HOLD_MINUTES = env_int("LAVKA_STOCK_HOLD_MINUTES", 1440)
-LAVKA_STOCK_RELEASE_INTERVAL_SECONDS = env_int("LAVKA_STOCK_RELEASE_INTERVAL_SECONDS", 60)
 LAVKA_PAYMENT_PROVIDERS = env_list("LAVKA_PAYMENT_PROVIDERS", ["bank_transfer", "cash_on_delivery"])
 # Shown to customers who pay by bank transfer (account holder, IBAN, bank).
 LAVKA_BANK_TRANSFER_DETAILS = env("LAVKA_BANK_TRANSFER_DETAILS", default="")
