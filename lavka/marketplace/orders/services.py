@@ -680,7 +680,7 @@ def order_message(*, order: Order, kind: str) -> EmailMultiAlternatives:
         provider = payments.any_provider(order.payment.provider)
         next_step = ""
         if kind == OrderEmail.Kind.RECEIVED and provider is not None:
-            next_step = provider.start_payment(order).instructions
+            next_step = provider.instructions(order)
         context = {
             "order": order,
             "lines": list(order.lines.all()),

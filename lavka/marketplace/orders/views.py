@@ -137,13 +137,16 @@ def checkout(request: HttpRequest) -> HttpResponse:
         form.add_error(None, refusal.message)
         return _checkout_page(request, form, coupon_code=coupon_code, status=400)
     request.session.pop(CHECKOUT_SESSION_KEY, None)
-    if placed.created:
-        _cart().clear_cart(request)
-        messages.success(request, _("Thank you! Your order %s is placed.") % placed.order.number)
-    else:
+    if not placed.created:
         messages.info(
             request, _("This order was placed already (in another tab or by a second click).")
         )
+        return redirect("marketplace:order_detail", pk=placed.order.pk)
+    _cart().clear_cart(request)
+    messages.success(request, _("Thank you! Your order %s is placed.") % placed.order.number)
+    next_step = payments.provider_of(placed.order).start_payment(placed.order)
+    if next_step.redirect_url:
+        return redirect(next_step.redirect_url)
     return redirect("marketplace:order_detail", pk=placed.order.pk)
 
 
@@ -161,11 +164,11 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     order = selectors.own_order(request.user, pk)
     if order is None:
         raise Http404
-    next_step = None
+    instructions = ""
     provider = payments.any_provider(order.payment.provider)
     if order.is_open and provider is not None:
-        next_step = provider.start_payment(order)
-    context = {"order": order, "lines": order.lines.all(), "next_step": next_step}
+        instructions = provider.instructions(order)
+    context = {"order": order, "lines": order.lines.all(), "instructions": instructions}
     return render(request, "marketplace/orders/order_detail.html", context)
 
 

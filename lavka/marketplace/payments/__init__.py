@@ -7,12 +7,22 @@ delivery) are the embedded default: staff mark such an order paid.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 
 from lavka.marketplace.payments.base import NextStep, PaymentProvider, UnknownProvider
 from lavka.marketplace.payments.manual import BankTransfer, CashOnDelivery
 
-__all__ = ["NextStep", "PaymentProvider", "UnknownProvider", "offered", "provider"]
+__all__ = [
+    "NextStep",
+    "PaymentProvider",
+    "UnknownProvider",
+    "any_provider",
+    "offered",
+    "provider",
+    "provider_of",
+]
 
 _ALL: dict[str, PaymentProvider] = {p.code: p for p in (BankTransfer(), CashOnDelivery())}
 
@@ -28,6 +38,14 @@ def provider(code: str) -> PaymentProvider:
         if candidate.code == code:
             return candidate
     raise UnknownProvider(code)
+
+
+def provider_of(order: Any) -> PaymentProvider:
+    """The provider an order was placed with (offered then, maybe not now)."""
+    found = _ALL.get(order.payment.provider)
+    if found is None:
+        raise UnknownProvider(order.payment.provider)
+    return found
 
 
 def any_provider(code: str) -> PaymentProvider | None:

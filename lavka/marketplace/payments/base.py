@@ -50,9 +50,15 @@ class PaymentProvider:
         `start_payment`."""
         return ""
 
+    def instructions(self, order: Order) -> str:
+        """What an unpaid order's page and "order received" email tell the customer to
+        do; never calls out (pages and emails show it as often as they are read)."""
+        return ""
+
     def start_payment(self, order: Order) -> NextStep:
-        """Called after the commit; may call out (with our own idempotency key, so a
-        retry never starts a second payment)."""
+        """Called once the checkout committed, from the checkout page; may call out
+        (with our own idempotency key, e.g. the order's checkout token, so a retry never
+        starts a second payment)."""
         raise NotImplementedError
 
     def refund(self, order: Order) -> None:

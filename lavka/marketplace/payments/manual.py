@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 class ManualProvider(PaymentProvider):
     confirmed_by_staff = True
 
+    def start_payment(self, order: Order) -> NextStep:
+        return NextStep(instructions=self.instructions(order))
+
     def refund(self, order: Order) -> None:
         raise PaymentError(_("Refunds of manual payments are not available yet."))
 
@@ -29,7 +32,7 @@ class BankTransfer(ManualProvider):
     def reference_for(self, order: Order) -> str:
         return order.number
 
-    def start_payment(self, order: Order) -> NextStep:
+    def instructions(self, order: Order) -> str:
         details = str(settings.LAVKA_BANK_TRANSFER_DETAILS).strip()
         text = _("Transfer %(amount)s %(currency)s quoting the reference %(reference)s.") % {
             "amount": order.total,
@@ -40,15 +43,15 @@ class BankTransfer(ManualProvider):
             text = f"{text}\n{details}"
         else:
             text = f"{text}\n" + _("The shop will send you its bank details.")
-        return NextStep(instructions=text)
+        return text
 
 
 class CashOnDelivery(ManualProvider):
     code = "cash_on_delivery"
     label = gettext_lazy("Cash on delivery")
 
-    def start_payment(self, order: Order) -> NextStep:
-        return NextStep(
-            instructions=_("Pay %(amount)s %(currency)s when the order is delivered.")
-            % {"amount": order.total, "currency": order.currency}
-        )
+    def instructions(self, order: Order) -> str:
+        return _("Pay %(amount)s %(currency)s when the order is delivered.") % {
+            "amount": order.total,
+            "currency": order.currency,
+        }

@@ -254,3 +254,22 @@ def test_customers_and_creators_get_no_staff_pages(client, customer):
         assert client.post(f"/shop/staff/orders/{order.pk}/mark-paid/").status_code == 403
     order.refresh_from_db()
     assert order.status == Order.Status.AWAITING_PAYMENT
+
+
+def test_each_manual_method_tells_the_customer_how_to_pay(client, customer, settings):
+    settings.LAVKA_BANK_TRANSFER_DETAILS = "IBAN XX00 TEST"
+    transfer = checkout(customer, [line(ProductFactory(price=Decimal("3.00")))]).order
+    cash = checkout(
+        customer, [line(ProductFactory(price=Decimal("4.00")))], provider_code="cash_on_delivery"
+    ).order
+    client.force_login(customer)
+
+    transfer_page = client.get(f"/shop/orders/{transfer.pk}/").content.decode()
+    cash_page = client.get(f"/shop/orders/{cash.pk}/").content.decode()
+
+    assert "IBAN XX00 TEST" in transfer_page and transfer.number in transfer_page
+    assert "Pay 4.00 EUR when the order is delivered." in cash_page
+    services.mark_paid(order=cash)
+    assert (
+        "when the order is delivered" not in client.get(f"/shop/orders/{cash.pk}/").content.decode()
+    )
