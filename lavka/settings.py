@@ -292,6 +292,7 @@ CELERY_TASK_ROUTES = {
     "content.process_file": {"queue": "media"},
     "content.sweep_orphan_files": {"queue": "media"},
     "content.flush_views": {"queue": "default"},
+    "marketplace.send_*": {"queue": "mail"},
 }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -324,6 +325,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Removes stored files whose row was rolled back (lavka/content/storage.py).
     "content.sweep_orphan_files": {"task": "content.sweep_orphan_files", "schedule": 3600.0},
+    # Cancels unpaid orders whose stock hold ran out and returns their stock.
+    "marketplace.release_expired_holds": {
+        "task": "marketplace.release_expired_holds",
+        "schedule": float(env_int("LAVKA_STOCK_RELEASE_INTERVAL_SECONDS", 60)),
+    },
 }
 # A worker writes a heartbeat row this often; /healthz calls it down after the grace.
 WORKER_HEARTBEAT_INTERVAL = env_int("WORKER_HEARTBEAT_INTERVAL", 10)
@@ -382,6 +388,13 @@ MARKETPLACE_MAX_DIGITAL_FILE_BYTES = env_int(
 MARKETPLACE_PRIVATE_ROOT = env_path(
     "MARKETPLACE_PRIVATE_ROOT", VAR_DIR / "private" / "marketplace", BASE_DIR
 )
+
+# Orders: stock is held for an unpaid order this long, then the order is cancelled and
+# the stock returned by the beat entry below; payment methods offered at checkout.
+LAVKA_STOCK_HOLD_MINUTES = env_int("LAVKA_STOCK_HOLD_MINUTES", 1440)
+LAVKA_PAYMENT_PROVIDERS = env_list("LAVKA_PAYMENT_PROVIDERS", ["bank_transfer", "cash_on_delivery"])
+# Shown to customers who pay by bank transfer (account holder, IBAN, bank).
+LAVKA_BANK_TRANSFER_DETAILS = env("LAVKA_BANK_TRANSFER_DETAILS", default="")
 
 # --- REST API -------------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ api_v1 = [
     path("pages/", include("lavka.content.api_urls")),
     path("catalog/", include("lavka.marketplace.api_urls")),
     path("cart/", include("lavka.marketplace.cart_api_urls")),
+    path("orders/", include("lavka.marketplace.orders.api_urls")),
 ]
 
 urlpatterns = [
@@ -128,6 +129,9 @@ ACCESS = {
     # a user becomes a creator themselves; products are made by their creator
     "admin:marketplace_creatorprofile_add": ADMIN_REFUSES_SUPERUSERS,
     "admin:marketplace_product_add": ADMIN_REFUSES_SUPERUSERS,
+    # orders are placed at checkout and change through the staff pages' actions
+    "admin:marketplace_order_add": ADMIN_REFUSES_SUPERUSERS,
+    "admin:marketplace_order_delete": ADMIN_REFUSES_SUPERUSERS,
 }
 
 # Third-party route groups and unnamed routes, by the start of their path.

@@ -15,7 +15,15 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from lavka.marketplace import actions
-from lavka.marketplace.models import Category, CreatorProfile, Product, ProductImage
+from lavka.marketplace.models import (
+    Category,
+    Coupon,
+    CreatorProfile,
+    Order,
+    OrderLine,
+    Product,
+    ProductImage,
+)
 
 
 def _report(request: HttpRequest, error: Exception) -> None:
@@ -138,3 +146,63 @@ class ProductAdmin(admin.ModelAdmin):
     def unarchive(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
         for product in queryset.select_related("creator"):
             actions.UnarchiveProduct(request.user, product=product).execute()
+
+
+# --- coupons and orders -------------------------------------------------------------------
+
+
+@admin.register(Coupon)
+class CouponAdmin(admin.ModelAdmin):
+    """Coupons are made here (superusers); `times_used` moves only with checkouts."""
+
+    list_display = (
+        "code",
+        "kind",
+        "value",
+        "valid_from",
+        "valid_until",
+        "times_used",
+        "usage_limit",
+        "creator",
+    )
+    search_fields = ("code",)
+    list_filter = ("kind", "creator")
+    readonly_fields = ("times_used", "created_at", "updated_at")
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    extra = 0
+    can_delete = False
+    readonly_fields = (
+        "product",
+        "creator",
+        "title",
+        "unit_price",
+        "quantity",
+        "line_total",
+        "discount",
+    )
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    """Read-only: orders change through the staff pages' actions (mark paid, cancel,
+    archive), which keep stock, coupons and emails in step."""
+
+    list_display = ("__str__", "created_at", "email", "status", "total", "currency")
+    list_filter = ("status",)
+    search_fields = ("email", "full_name")
+    inlines = [OrderLineInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

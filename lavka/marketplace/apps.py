@@ -14,9 +14,14 @@ CREATOR_PERMISSIONS = [
     "marketplace.change_productimage",
     "marketplace.delete_productimage",
 ]
+# Seed 003's orders: staff see details and change orders (mark paid, cancel); archiving
+# needs `delete_order`, granted to no role (superusers, or a group an admin makes).
 MANAGER_PERMISSIONS = [
     "marketplace.view_creatorprofile",
     "marketplace.review_creatorprofile",
+    "marketplace.view_order",
+    "marketplace.change_order",
+    "marketplace.view_orderpaymentdetails",
 ]
 
 
@@ -37,6 +42,21 @@ class MarketplaceConfig(LavkaApp):
             "marketplace.add_product",
             order=45,
             test_id="nav-my-products",
+        ),
+        NavEntry(_("My orders"), "marketplace:order_list", order=16, test_id="nav-my-orders"),
+        NavEntry(
+            _("Sales"),
+            "marketplace:sales",
+            "marketplace.add_product",
+            order=46,
+            test_id="nav-sales",
+        ),
+        NavEntry(
+            _("Orders"),
+            "marketplace:staff_orders",
+            "marketplace.view_order",
+            order=74,
+            test_id="nav-staff-orders",
         ),
         NavEntry(
             _("Creator requests"),

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from lavka.core.access import FORBIDDEN, MANAGERS_ONLY, NOT_FOUND, PUBLIC, SIGNED_IN
 from lavka.marketplace import cart_views, views
@@ -39,6 +39,7 @@ urlpatterns = [
         views.creator_request_reject,
         name="creator_request_reject",
     ),
+    path("", include("lavka.marketplace.orders.urls")),
 ]
 
 # Creators' pages (seed 003): creators only (a customer gets 403 on a page saying how to

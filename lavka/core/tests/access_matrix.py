@@ -339,6 +339,26 @@ def _cart_item(owner: Any) -> dict[str, Any]:
     return {"pk": item.pk}
 
 
+def _order_of(customer: Any, product: Any = None) -> Any:
+    """An order placed through the checkout (awaiting payment)."""
+    from lavka.marketplace.tests.factories import ProductFactory
+    from lavka.marketplace.tests.orders_helpers import checkout, line
+
+    return checkout(customer, [line(product or ProductFactory())]).order
+
+
+def _sale(owner: Any) -> dict[str, Any]:
+    from lavka.accounts.tests.factories import UserFactory
+
+    return {"pk": _order_of(UserFactory(), _product_of(owner)).pk}
+
+
+def _any_order(owner: Any) -> dict[str, Any]:
+    from lavka.accounts.tests.factories import UserFactory
+
+    return {"pk": _order_of(UserFactory()).pk}
+
+
 TARGETS: dict[str, Target] = {
     "campaigns.recipient": Target(_recipient),
     "campaigns.list": Target(_list),
@@ -364,6 +384,9 @@ TARGETS: dict[str, Target] = {
     ),
     "marketplace.creator_request": Target(_creator_request, owned=False),
     "marketplace.cart_item": Target(_cart_item),
+    "marketplace.order": Target(lambda owner: {"pk": _order_of(owner).pk}),
+    "marketplace.sale": Target(_sale),
+    "marketplace.any_order": Target(_any_order, owned=False),
 }
 
 

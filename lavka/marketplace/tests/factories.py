@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from lavka.accounts.tests.factories import CreatorFactory
-from lavka.marketplace.models import Category, CreatorProfile, Product, ProductImage
+from lavka.marketplace.models import Category, Coupon, CreatorProfile, Product, ProductImage
 
 
 def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (8, 8)) -> bytes:
@@ -70,3 +70,12 @@ class ProductImageFactory(factory.django.DjangoModelFactory):
     product = factory.SubFactory(ProductFactory)
     image = factory.LazyFunction(image_upload)
     alt_text = "A photo"
+
+
+class CouponFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Coupon
+
+    code = factory.Sequence(lambda n: f"SAVE{n}")
+    kind = Coupon.Kind.PERCENT
+    value = Decimal("10")

@@ -1,0 +1,274 @@
+"""Order pages: the checkout, a customer's own orders, a creator's sales (their own lines
+only) and the staff's order pages (seed 003: details and changes for staff only,
+archiving with `delete_order`).
+
+The checkout reads the cart through `lavka.marketplace.cart` (`cart_lines`,
+`clear_cart`), imported when used. Its form carries a checkout token kept in the session
+until an order is placed with it, so two tabs of the same cart share one token and a
+second submit finds the order the first one placed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from lavka.core.decorators import permission_required
+from lavka.marketplace import payments
+from lavka.marketplace.models import Order
+from lavka.marketplace.orders import actions, selectors, services
+from lavka.marketplace.orders.forms import CheckoutForm, StaffOrderFilterForm
+
+PAGE_SIZE = 25
+CHECKOUT_SESSION_KEY = "lavka_checkout_token"
+
+staff_only = permission_required("marketplace.view_order")
+creators_only = permission_required(
+    "marketplace.add_product", denied_template="accounts/for_creators.html"
+)
+
+
+def _cart() -> Any:
+    from lavka.marketplace import cart  # the cart module sits beside, not below, orders
+
+    return cart
+
+
+# --- checkout -----------------------------------------------------------------------------
+
+
+def _session_token(request: HttpRequest) -> str:
+    token = request.session.get(CHECKOUT_SESSION_KEY)
+    if not token:
+        token = str(uuid.uuid4())
+        request.session[CHECKOUT_SESSION_KEY] = token
+    return str(token)
+
+
+def _quote(request: HttpRequest, coupon_code: str) -> services.Quote | None:
+    try:
+        return services.quote_cart(
+            _cart().cart_lines(request), coupon_code=coupon_code, customer=request.user
+        )
+    except services.CheckoutRefused as refusal:
+        messages.error(request, refusal.message)
+        return None
+
+
+def _checkout_page(
+    request: HttpRequest,
+    form: CheckoutForm,
+    *,
+    coupon_code: str = "",
+    changes: list[services.Change] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    quote = _quote(request, coupon_code)
+    if changes is None and quote is not None:
+        changes = quote.changes
+    context = {
+        "form": form,
+        "quote": quote,
+        "changes": changes or [],
+        "changes_fingerprint": services.changes_fingerprint(changes or []),
+        "empty": quote is not None and not quote.lines and not quote.changes,
+    }
+    return render(request, "marketplace/orders/checkout.html", context, status=status)
+
+
+@login_required
+def checkout(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    if request.method != "POST":
+        form = CheckoutForm(
+            initial={
+                "full_name": user.full_name,
+                "email": user.email,
+                "checkout_token": _session_token(request),
+            }
+        )
+        return _checkout_page(request, form, coupon_code=request.GET.get("coupon", "")[:40])
+
+    form = CheckoutForm(request.POST)
+    if not form.is_valid():
+        return _checkout_page(request, form, status=400)
+    data = form.cleaned_data
+    coupon_code = data["coupon_code"]
+    if "apply_coupon" in request.POST:
+        quote = _quote(request, coupon_code)
+        if quote is not None and quote.coupon_problem is not None:
+            form.add_error("coupon_code", quote.coupon_problem.message)
+        return _checkout_page(request, form, coupon_code=coupon_code)
+    try:
+        placed = actions.PlaceOrder(
+            user,
+            lines=_cart().cart_lines(request),
+            details=services.CustomerDetails(
+                email=data["email"],
+                full_name=data["full_name"],
+                phone=data["phone"],
+                address=data["address"],
+                note=data["note"],
+            ),
+            provider_code=data["payment_method"],
+            checkout_token=data["checkout_token"],
+            coupon_code=coupon_code,
+            accepted_changes=form.accepted_fingerprint(),
+        ).execute()
+    except services.ChangesToAccept as refusal:
+        form.add_error(None, refusal.message)
+        return _checkout_page(
+            request, form, coupon_code=coupon_code, changes=refusal.changes, status=409
+        )
+    except services.CouponRefused as refusal:
+        form.add_error("coupon_code", refusal.message)
+        return _checkout_page(request, form, status=400)
+    except services.CheckoutRefused as refusal:
+        form.add_error(None, refusal.message)
+        return _checkout_page(request, form, coupon_code=coupon_code, status=400)
+    request.session.pop(CHECKOUT_SESSION_KEY, None)
+    if not placed.created:
+        messages.info(
+            request, _("This order was placed already (in another tab or by a second click).")
+        )
+        return redirect("marketplace:order_detail", pk=placed.order.pk)
+    _cart().clear_cart(request)
+    messages.success(request, _("Thank you! Your order %s is placed.") % placed.order.number)
+    next_step = payments.provider_of(placed.order).start_payment(placed.order)
+    if next_step.redirect_url:
+        return redirect(next_step.redirect_url)
+    return redirect("marketplace:order_detail", pk=placed.order.pk)
+
+
+# --- a customer's own orders ---------------------------------------------------------------
+
+
+@login_required
+def order_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.orders_of(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "marketplace/orders/order_list.html", {"page": page})
+
+
+@login_required
+def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    order = selectors.own_order(request.user, pk)
+    if order is None:
+        raise Http404
+    instructions = ""
+    provider = payments.any_provider(order.payment.provider)
+    if order.is_open and provider is not None:
+        instructions = provider.instructions(order)
+    context = {"order": order, "lines": order.lines.all(), "instructions": instructions}
+    return render(request, "marketplace/orders/order_detail.html", context)
+
+
+# --- a creator's sales -----------------------------------------------------------------------
+
+
+def _profile_or_404(request: HttpRequest) -> Any:
+    profile = selectors.creator_profile(request.user)
+    if profile is None:
+        raise Http404
+    return profile
+
+
+@creators_only
+def sales(request: HttpRequest) -> HttpResponse:
+    profile = selectors.creator_profile(request.user)
+    sold = selectors.sales_of(profile) if profile is not None else Order.objects.none()
+    page = Paginator(sold, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "marketplace/orders/sales.html", {"page": page})
+
+
+@creators_only
+def sale_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    order = selectors.sale_of(_profile_or_404(request), pk)
+    if order is None:
+        raise Http404
+    return render(request, "marketplace/orders/sale_detail.html", {"order": order})
+
+
+# --- staff ------------------------------------------------------------------------------------
+
+
+@staff_only
+def staff_orders(request: HttpRequest) -> HttpResponse:
+    form = StaffOrderFilterForm(request.GET or None)
+    if form.is_bound:
+        form.is_valid()
+    wanted = selectors.StaffFilter(
+        status=form.value("status"), provider=form.value("provider"), query=form.value("q")
+    )
+    page = Paginator(selectors.staff_orders(wanted), PAGE_SIZE).get_page(request.GET.get("page"))
+    kept = {
+        key: request.GET[key]
+        for key in ("status", "provider", "q")
+        if request.GET.get(key) and key not in form.errors
+    }
+    context = {"form": form, "page": page, "query_string": urlencode(kept)}
+    return render(request, "marketplace/orders/staff_list.html", context)
+
+
+def _staff_order_or_404(pk: int) -> Any:
+    order = selectors.staff_order(pk)
+    if order is None:
+        raise Http404
+    return order
+
+
+@staff_only
+def staff_order_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    order = _staff_order_or_404(pk)
+    provider = payments.any_provider(order.payment.provider)
+    context = {
+        "order": order,
+        "provider": provider,
+        "can_change": request.user.has_perm("marketplace.change_order"),
+        "can_archive": request.user.has_perm("marketplace.delete_order"),
+    }
+    return render(request, "marketplace/orders/staff_detail.html", context)
+
+
+def _staff_change(request: HttpRequest, pk: int, action: type[actions.OrderAction]) -> HttpResponse:
+    order = _staff_order_or_404(pk)
+    try:
+        changed = action(request.user, order=order).execute()
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except services.OrderStateRefused as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(
+            request,
+            _("Order %(number)s is now %(status)s.")
+            % {"number": changed.number, "status": changed.get_status_display()},
+        )
+    return redirect("marketplace:staff_order_detail", pk=order.pk)
+
+
+@staff_only
+@require_POST
+def staff_order_mark_paid(request: HttpRequest, pk: int) -> HttpResponse:
+    return _staff_change(request, pk, actions.MarkOrderPaid)
+
+
+@staff_only
+@require_POST
+def staff_order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    return _staff_change(request, pk, actions.CancelOrder)
+
+
+@staff_only
+@require_POST
+def staff_order_archive(request: HttpRequest, pk: int) -> HttpResponse:
+    return _staff_change(request, pk, actions.ArchiveOrder)

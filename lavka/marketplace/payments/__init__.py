@@ -1,0 +1,54 @@
+"""Payment providers behind one interface (`base.PaymentProvider`).
+
+The checkout names a provider by its code; `provider(code)` finds it among those the
+shop offers (`LAVKA_PAYMENT_PROVIDERS`). Manual payments (bank transfer, cash on
+delivery) are the embedded default: staff mark such an order paid.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+from lavka.marketplace.payments.base import NextStep, PaymentProvider, UnknownProvider
+from lavka.marketplace.payments.manual import BankTransfer, CashOnDelivery
+
+__all__ = [
+    "NextStep",
+    "PaymentProvider",
+    "UnknownProvider",
+    "any_provider",
+    "offered",
+    "provider",
+    "provider_of",
+]
+
+_ALL: dict[str, PaymentProvider] = {p.code: p for p in (BankTransfer(), CashOnDelivery())}
+
+
+def offered() -> list[PaymentProvider]:
+    """The providers the shop offers, in the order of LAVKA_PAYMENT_PROVIDERS."""
+    return [_ALL[code] for code in settings.LAVKA_PAYMENT_PROVIDERS if code in _ALL]
+
+
+def provider(code: str) -> PaymentProvider:
+    """The offered provider called `code`; UnknownProvider for any other."""
+    for candidate in offered():
+        if candidate.code == code:
+            return candidate
+    raise UnknownProvider(code)
+
+
+def provider_of(order: Any) -> PaymentProvider:
+    """The provider an order was placed with (offered then, maybe not now)."""
+    found = _ALL.get(order.payment.provider)
+    if found is None:
+        raise UnknownProvider(order.payment.provider)
+    return found
+
+
+def any_provider(code: str) -> PaymentProvider | None:
+    """The provider called `code`, offered or not (an old order's, after the shop
+    stopped offering it)."""
+    return _ALL.get(code)

@@ -1,0 +1,66 @@
+"""What every payment provider does, so the checkout and the staff pages need not know
+which one an order uses.
+
+A provider is asked to `start_payment(order)` once the order and its payment details
+are committed, and answers with the customer's next step: a redirect (a hosted payment
+page, e.g. Stripe Checkout) or instructions shown on Lavka's own order page (a bank
+transfer). Providers that learn of payments by themselves (webhooks) mark orders paid
+through the same service staff use for manual payments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.utils.functional import Promise
+
+if TYPE_CHECKING:
+    from lavka.marketplace.models import Order
+
+
+class UnknownProvider(LookupError):
+    """No offered payment provider has this code."""
+
+
+class PaymentError(Exception):
+    """The provider could not start or refund a payment; the message is for people."""
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """Where the customer goes after the order is placed: `redirect_url` (leave Lavka
+    for the provider's page), or `instructions` shown on the order's page."""
+
+    redirect_url: str = ""
+    instructions: str = ""
+
+
+class PaymentProvider:
+    """Subclass per provider. `code` is stored on OrderPaymentDetails.provider."""
+
+    code: str = ""
+    label: str | Promise = ""
+    # Staff confirm the payment by hand (the "Mark paid" action applies to its orders).
+    confirmed_by_staff: bool = False
+
+    def reference_for(self, order: Order) -> str:
+        """The payment reference written with the order (in the checkout transaction);
+        providers whose reference comes from an API call leave it empty and fill it in
+        `start_payment`."""
+        return ""
+
+    def instructions(self, order: Order) -> str:
+        """What an unpaid order's page and "order received" email tell the customer to
+        do; never calls out (pages and emails show it as often as they are read)."""
+        return ""
+
+    def start_payment(self, order: Order) -> NextStep:
+        """Called once the checkout committed, from the checkout page; may call out
+        (with our own idempotency key, e.g. the order's checkout token, so a retry never
+        starts a second payment)."""
+        raise NotImplementedError
+
+    def refund(self, order: Order) -> None:
+        """Give the customer's money back (a paid order); raise PaymentError if not."""
+        raise NotImplementedError

@@ -1,0 +1,22 @@
+"""The shop's background work: order emails from their work rows, and the periodic
+release of stock held for orders that were never paid."""
+
+from __future__ import annotations
+
+from lavka.core.background import background_task
+from lavka.marketplace.orders import services
+
+
+@background_task("marketplace.send_order_email", soft_time_limit=60, time_limit=90)
+def send_order_email(order_email_id: int) -> bool:
+    """Send one order email row; failures are recorded on the row and retried by the
+    kernel's sweeper."""
+    return services.send_order_email(
+        order_email_id=order_email_id, take_over=send_order_email.redelivered
+    )
+
+
+@background_task("marketplace.release_expired_holds")
+def release_expired_holds() -> int:
+    """Beat: cancel unpaid orders whose stock hold ran out and put the stock back."""
+    return services.release_expired_holds()
