@@ -24,18 +24,15 @@ CHECKOUT = "/shop/checkout/"
 
 
 def put_in_cart(client: Client, *products_and_quantities: tuple[Product, int]) -> None:
-    """Fill the signed-in client's cart at today's prices.
-
-    Writes the TEMP cart stub's session format; when the real cart lands this becomes
-    POSTs to its "add" route (the checkout only reads `cart_lines`)."""
-    from lavka.marketplace import cart
-
-    session = client.session
-    session[cart.SESSION_KEY] = [
-        {"product_id": p.pk, "quantity": q, "price": str(p.price)}
-        for p, q in products_and_quantities
-    ]
-    session.save()
+    """Make the signed-in client's cart hold exactly these, at today's prices, through
+    the cart's own pages (nothing given: empty it, as another tab would)."""
+    for line in client.get("/api/v1/cart/").json()["lines"]:
+        client.post(reverse("marketplace:cart_remove"), {"product": line["product"]})
+    for product, quantity in products_and_quantities:
+        response = client.post(
+            reverse("marketplace:cart_add"), {"product": product.pk, "quantity": quantity}
+        )
+        assert response.status_code == 302, response.content.decode()[:500]
 
 
 def form_of(client: Client) -> dict[str, Any]:
@@ -120,10 +117,12 @@ def test_a_repriced_product_is_shown_and_must_be_accepted(shopper):
 
 
 def test_quantity_above_stock_is_refused_with_a_message(shopper):
-    product = ProductFactory(stock=1)
+    product = ProductFactory(stock=2)
     put_in_cart(shopper, (product, 2))
+    data = form_of(shopper)
+    Product.objects.filter(pk=product.pk).update(stock=1)  # another buyer took one
 
-    response = shopper.post(CHECKOUT, form_of(shopper))
+    response = shopper.post(CHECKOUT, data)
 
     assert response.status_code == 400
     assert "Only 1 of" in response.content.decode()
