@@ -26,8 +26,8 @@ CHECKOUT = "/shop/checkout/"
 def put_in_cart(client: Client, *products_and_quantities: tuple[Product, int]) -> None:
     """Make the signed-in client's cart hold exactly these, at today's prices, through
     the cart's own pages (nothing given: empty it, as another tab would)."""
-    for line in client.get("/api/v1/cart/").json()["lines"]:
-        client.post(reverse("marketplace:cart_remove"), {"product": line["product"]})
+    for held in client.get("/api/v1/cart/").json()["lines"]:
+        client.post(reverse("marketplace:cart_remove"), {"product": held["product"]})
     for product, quantity in products_and_quantities:
         response = client.post(
             reverse("marketplace:cart_add"), {"product": product.pk, "quantity": quantity}
