@@ -430,7 +430,11 @@ SPECTACULAR_SETTINGS = {
         "id": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 2**63 - 1}
     },
     # Choice sets that share a field name get explicit component names.
-    "ENUM_NAME_OVERRIDES": {"StoredFileStatusEnum": "lavka.content.models.StoredFile.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "StoredFileStatusEnum": "lavka.content.models.StoredFile.Status",
+        "ProductKindEnum": "lavka.marketplace.models.Product.Kind",
+        "CouponKindEnum": "lavka.marketplace.models.Coupon.Kind",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "lavka.core.api_schema.blank_is_any_of",
