@@ -8,6 +8,7 @@ language the client asks for (Accept-Language), with the other as fallback.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -20,8 +21,12 @@ from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
 
 from lavka.core.api import query_values
+from lavka.marketplace import cache as catalog_cache
 from lavka.marketplace import rendering, selectors
 from lavka.marketplace.forms import MAX_PRICE, MAX_QUERY_LENGTH
 from lavka.marketplace.models import Category, CreatorProfile, Product, ProductImage
@@ -262,6 +267,22 @@ class ProductListView(CatalogView, ListAPIView):
     asked otherwise; paginated."""
 
     serializer_class = ProductSerializer
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The page from the catalogue's cache (cache.py) when this catalogue version,
+        language, address and query were served before; a refused query is never kept.
+        Every query parameter is part of the key: the page's links repeat them."""
+        key = catalog_cache.list_key(
+            "api-products",
+            [("origin", request.build_absolute_uri("/")), *query_values(request).items()],
+        )
+
+        def page_data() -> Any:
+            data = super(ProductListView, self).list(request, *args, **kwargs).data
+            # Plain JSON values: DRF's hyperlinks carry their model instance along.
+            return json.loads(json.dumps(data, cls=JSONEncoder))
+
+        return Response(catalog_cache.cached_list(key, page_data))
 
     def get_queryset(self) -> QuerySet[Product]:
         params = ProductFilterSerializer(data=query_values(self.request))

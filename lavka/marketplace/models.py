@@ -13,9 +13,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
-from django.db import models
+from django.db import NotSupportedError, models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone, translation
@@ -25,6 +26,7 @@ from lavka.core import background
 from lavka.core.models import TimeStampedModel
 from lavka.core.validators import validate_header_text
 from lavka.core.work import WorkItem
+from lavka.marketplace.cache import catalog_changed
 from lavka.marketplace.uploads import (
     avatar_upload_to,
     digital_file_upload_to,
@@ -47,7 +49,56 @@ def fold_for_search(text: str) -> str:
     return " ".join(text.casefold().replace("\u0451", "\u0435").split())
 
 
-class CreatorProfile(TimeStampedModel):
+class CatalogChangeMixin(models.Model):
+    """Saving or deleting the row gives the catalogue a new cache version (cache.py)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        catalog_changed()
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        deleted = super().delete(*args, **kwargs)
+        catalog_changed()
+        return deleted
+
+
+# Full-text search on PostgreSQL reads one document per product: English words stemmed
+# as English, Russian as Russian, and every word as it is (names, brands, numbers). The
+# migration 0003 builds a GIN index over exactly this expression, so a search reads the
+# index instead of making 10,000 documents; on SQLite the folded `search_text` is used.
+SEARCH_DOCUMENT_PARTS = (
+    ("english", ("title_en", "description_en")),
+    ("russian", ("title_ru", "description_ru")),
+    ("simple", ("title_en", "title_ru", "description_en", "description_ru")),
+)
+
+
+def search_document_sql(column: Any) -> str:
+    """The document's SQL, with `column(name)` giving each column's reference. The
+    index and the queries are made from this one text, so PostgreSQL matches them."""
+    documents = []
+    for config, fields in SEARCH_DOCUMENT_PARTS:
+        text = " || ' ' || ".join(column(name) for name in fields)
+        documents.append(f"to_tsvector('{config}'::regconfig, {text})")
+    return "(" + " || ".join(documents) + ")"
+
+
+class SearchDocument(models.Expression):
+    """A product's full-text document (PostgreSQL only), as the GIN index holds it."""
+
+    output_field = SearchVectorField()
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        if connection.vendor != "postgresql":
+            raise NotSupportedError("The search document exists on PostgreSQL only.")
+        table = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        return search_document_sql(lambda name: f"{table}.{connection.ops.quote_name(name)}"), []
+
+
+class CreatorProfile(CatalogChangeMixin, TimeStampedModel):
     """A user who sells: one profile per user, made once through "Become a creator".
 
     `status` is approved at once when LAVKA_CREATOR_APPROVAL is off; when it is on, a
@@ -117,7 +168,7 @@ class CreatorProfile(TimeStampedModel):
         return self.status == self.Status.APPROVED
 
 
-class Category(models.Model):
+class Category(CatalogChangeMixin, models.Model):
     """A shelf of the shop; nested one level (a top category and its subcategories)."""
 
     name_en = models.CharField(_("name (English)"), max_length=100, blank=True)
@@ -186,7 +237,7 @@ class ProductQuerySet(models.QuerySet["Product"]):
         )
 
 
-class Product(TimeStampedModel):
+class Product(CatalogChangeMixin, TimeStampedModel):
     """Something a creator sells (seed 003's "project"): physical with stock, or digital
     with a file delivered after payment and, usually, unlimited stock (`stock` NULL)."""
 
@@ -288,12 +339,25 @@ class Product(TimeStampedModel):
             ),
         ]
         indexes = [
-            models.Index(fields=["is_active", "archived_at", "-created_at"]),
+            # The shop's default order: products not archived, newest first, read in
+            # index order (no sort of the whole catalogue for a page of 24).
+            models.Index(
+                fields=["archived_at", "-created_at", "-id"], name="marketplace_product_newest"
+            ),
             models.Index(fields=["price"]),
         ]
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.search_text = fold_for_search(
+            " ".join([self.title_en, self.title_ru, self.description_en, self.description_ru])
+        )
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "search_text" not in update_fields:
+            kwargs["update_fields"] = [*update_fields, "search_text"]
+        super().save(*args, **kwargs)
 
     @property
     def title(self) -> str:
@@ -320,15 +384,6 @@ class Product(TimeStampedModel):
     def is_sold_out(self) -> bool:
         return self.stock is not None and self.stock <= 0
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.search_text = fold_for_search(
-            " ".join([self.title_en, self.title_ru, self.description_en, self.description_ru])
-        )
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "search_text" not in update_fields:
-            kwargs["update_fields"] = [*update_fields, "search_text"]
-        super().save(*args, **kwargs)
-
     def clean(self) -> None:
         super().clean()
         errors: dict[str, Any] = {}
@@ -343,7 +398,7 @@ class Product(TimeStampedModel):
             raise ValidationError(errors)
 
 
-class ProductImage(models.Model):
+class ProductImage(CatalogChangeMixin, models.Model):
     product = models.ForeignKey(
         Product, verbose_name=_("product"), on_delete=models.CASCADE, related_name="images"
     )

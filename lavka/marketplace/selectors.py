@@ -11,17 +11,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.contrib.postgres.search import SearchQuery
 from django.db import connection
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Lower, NullIf
 from django.utils import translation
 
+from lavka.marketplace import cache as catalog_cache
 from lavka.marketplace.models import (
     Category,
     CreatorProfile,
     Product,
     ProductImage,
+    SearchDocument,
     fold_for_search,
 )
 
@@ -64,25 +66,19 @@ def _shown_title() -> Any:
 def _search(products: QuerySet[Product], query: str) -> QuerySet[Product]:
     """Products matching every word of the query in a title or description, in either
     language. PostgreSQL: full-text search with English and Russian stemming (and plain
-    words for names); elsewhere: each word contained in the folded search text."""
+    words for names) over the stored, GIN-indexed document (`SearchDocument`); elsewhere:
+    each word contained in the folded search text."""
     words = search_words(query)
     if not words:
         return products
     if connection.vendor == "postgresql":
         text = " ".join(words)
-        vector = (
-            SearchVector("title_en", "description_en", config="english")
-            + SearchVector("title_ru", "description_ru", config="russian")
-            + SearchVector(
-                "title_en", "title_ru", "description_en", "description_ru", config="simple"
-            )
-        )
         matches = (
             SearchQuery(text, config="english", search_type="plain")
             | SearchQuery(text, config="russian", search_type="plain")
             | SearchQuery(text, config="simple", search_type="plain")
         )
-        return products.annotate(search=vector).filter(search=matches)
+        return products.alias(search=SearchDocument()).filter(search=matches)
     for word in words:
         products = products.filter(search_text__contains=word)
     return products
@@ -105,6 +101,40 @@ def _for_lists(products: QuerySet[Product]) -> QuerySet[Product]:
     )
 
 
+# What a product list (the shop's grid, the API's list) reads of a product and its
+# creator: not the descriptions (up to 20,000 characters each, twice) nor the search text.
+LIST_FIELDS = (
+    "id",
+    "created_at",
+    "creator_id",
+    "title_en",
+    "title_ru",
+    "slug",
+    "category_id",
+    "price",
+    "kind",
+    "stock",
+    "creator__id",
+    "creator__slug",
+    "creator__display_name",
+)
+
+
+def _for_shop_lists(products: QuerySet[Product]) -> QuerySet[Product]:
+    return (
+        products.select_related("creator")
+        .only(*LIST_FIELDS)
+        .prefetch_related(
+            Prefetch(
+                "images",
+                queryset=ProductImage.objects.only(
+                    "id", "product_id", "image", "alt_text", "position"
+                ).order_by("position", "id"),
+            )
+        )
+    )
+
+
 def shop_products(shop_filter: ShopFilter | None = None) -> QuerySet[Product]:
     """Products on sale, narrowed and sorted as asked."""
     wanted = shop_filter or ShopFilter()
@@ -120,7 +150,7 @@ def shop_products(shop_filter: ShopFilter | None = None) -> QuerySet[Product]:
     if wanted.price_max is not None:
         products = products.filter(price__lte=wanted.price_max)
     products = _search(products, wanted.query)
-    return _for_lists(_ordered(products, wanted.sort))
+    return _for_shop_lists(_ordered(products, wanted.sort))
 
 
 def product_on_sale(*, creator_slug: str, slug: str) -> Product | None:
@@ -168,6 +198,25 @@ def categories() -> QuerySet[Category]:
 
 def top_categories() -> QuerySet[Category]:
     return categories().filter(parent__isnull=True)
+
+
+def category_tree() -> list[dict[str, Any]]:
+    """Top categories, each `{"slug", "name", "children": [...]}` in the active language,
+    from the catalogue's cache: the menu and the filter of every shop page."""
+
+    def tree() -> list[dict[str, Any]]:
+        return [
+            {
+                "slug": top.slug,
+                "name": top.name,
+                "children": [
+                    {"slug": child.slug, "name": child.name} for child in top.children.all()
+                ],
+            }
+            for top in top_categories()
+        ]
+
+    return catalog_cache.cached_list(catalog_cache.list_key("category-tree", []), tree)
 
 
 def category_by_slug(slug: str) -> Category | None:

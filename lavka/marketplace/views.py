@@ -18,12 +18,16 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from lavka.core.decorators import permission_required
 from lavka.marketplace import actions, selectors
+from lavka.marketplace import cache as catalog_cache
 from lavka.marketplace.forms import (
+    MAX_QUERY_LENGTH,
     CreatorDecisionForm,
     CreatorProfileForm,
     ProductForm,
@@ -50,13 +54,47 @@ def _browse(
     *,
     category: Any = None,
     creator: Any = None,
-    extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
     """A product list narrowed by the page (category, creator) and the visitor's filters.
 
     A refused filter value (a price that is not a number) is shown at its field and
-    ignored; the rest of the filters still apply.
+    ignored; the rest of the filters still apply. The listing (menu, filters, products,
+    pagination) is the same for every visitor given the same query, so it is rendered
+    once per catalogue version, language and query, and kept in the cache (`cache.py`):
+    a second visitor's request reads no table and validates nothing.
     """
+    raw = {name: request.GET.get(name, "") for name in LISTING_PARAMETERS}
+    if max(len(value) for value in raw.values()) > MAX_QUERY_LENGTH:
+        html, status = _render_listing(request, template, category, creator)
+    else:
+        key = catalog_cache.list_key(
+            "shop",
+            [
+                ("template", template),
+                ("shown-category", category.pk if category else ""),
+                ("shown-creator", creator.pk if creator else ""),
+                *raw.items(),
+            ],
+        )
+        html, status = catalog_cache.cached_list(
+            key, lambda: _render_listing(request, template, category, creator)
+        )
+    context = {
+        "listing": mark_safe(html),  # noqa: S308 (our template, rendered above)
+        "current_category": category,
+        "current_creator": creator,
+    }
+    return render(request, template, context, status=status)
+
+
+# The query parameters a listing depends on; nothing else of the request is read.
+LISTING_PARAMETERS = ("q", "category", "price_min", "price_max", "sort", "page")
+
+
+def _render_listing(
+    request: HttpRequest, template: str, category: Any, creator: Any
+) -> tuple[str, int]:
+    """(HTML, status) of a page's listing: 400 when a filter value was refused."""
     form = ShopFilterForm(request.GET)
     form.is_valid()
     if category is None and form.value("category"):
@@ -80,14 +118,14 @@ def _browse(
         "form": form,
         "page": page,
         "products": page.object_list,
-        "categories": selectors.top_categories(),
-        "current_category": category,
-        "current_creator": creator,
+        "categories": selectors.category_tree(),
+        "show_menu": template == "marketplace/shop.html",
+        "hide_category": template == "marketplace/category.html",
         "extra_query": f"{urlencode(kept)}&" if kept else "",
         "currency": settings.LAVKA_SHOP_CURRENCY,
-        **(extra or {}),
     }
-    return render(request, template, context, status=400 if form.errors else 200)
+    html = render_to_string("marketplace/listing.html", context)
+    return html, 400 if form.errors else 200
 
 
 def shop(request: HttpRequest) -> HttpResponse:

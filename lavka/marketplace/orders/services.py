@@ -41,6 +41,7 @@ from django.utils.translation import gettext as _
 from lavka.core import background, work
 from lavka.core.composer import compose, message_id
 from lavka.marketplace import payments
+from lavka.marketplace.cache import catalog_changed
 from lavka.marketplace.models import (
     Coupon,
     CouponRedemption,
@@ -509,6 +510,8 @@ def _take_stock(product: Product, quantity: int) -> None:
     taken = Product.objects.filter(pk=product.pk, stock__gte=quantity).update(
         stock=F("stock") - quantity
     )
+    if taken:
+        catalog_changed()  # the lists show stock ("only 2 left", "sold out")
     if not taken:
         left = Product.objects.values_list("stock", flat=True).get(pk=product.pk) or 0
         if left <= 0:
@@ -600,6 +603,8 @@ def cancel_order(*, order: Order, reason: str) -> Order:
         Product.objects.filter(pk=reservation.product_id, stock__isnull=False).update(
             stock=F("stock") + reservation.quantity
         )
+    if held:
+        catalog_changed()
     StockReservation.objects.filter(pk__in=[r.pk for r in held]).update(
         state=StockReservation.State.RELEASED, settled_at=now
     )
