@@ -1,0 +1,48 @@
+"""The marketplace's tables, one module per part: the catalogue, saved carts, orders."""
+
+from lavka.marketplace.models.cart import Cart, CartItem
+from lavka.marketplace.models.catalogue import (
+    SEARCH_DOCUMENT_PARTS,
+    CatalogChangeMixin,
+    Category,
+    CreatorProfile,
+    Product,
+    ProductImage,
+    ProductQuerySet,
+    SearchDocument,
+    fold_for_search,
+    in_language,
+    search_document_sql,
+)
+from lavka.marketplace.models.orders import (
+    Coupon,
+    CouponRedemption,
+    Order,
+    OrderEmail,
+    OrderLine,
+    OrderPaymentDetails,
+    StockReservation,
+)
+
+__all__ = [
+    "SEARCH_DOCUMENT_PARTS",
+    "Cart",
+    "CartItem",
+    "CatalogChangeMixin",
+    "Category",
+    "Coupon",
+    "CouponRedemption",
+    "CreatorProfile",
+    "Order",
+    "OrderEmail",
+    "OrderLine",
+    "OrderPaymentDetails",
+    "Product",
+    "ProductImage",
+    "ProductQuerySet",
+    "SearchDocument",
+    "StockReservation",
+    "fold_for_search",
+    "in_language",
+    "search_document_sql",
+]

@@ -1,0 +1,414 @@
+"""Coupons, orders and their lines, payment details, stock holds and order emails."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from lavka.core import background
+from lavka.core.models import TimeStampedModel
+from lavka.core.validators import validate_header_text
+from lavka.core.work import WorkItem
+from lavka.marketplace.models.catalogue import CreatorProfile, Product
+
+# --- coupons, orders, payments, stock holds ------------------------------------------
+
+
+class Coupon(TimeStampedModel):
+    """A discount code. `times_used` is the counter a checkout raises with a conditional
+    UPDATE (never above `usage_limit`, which the database checks too), so a single-use
+    coupon is used once however many checkouts race for it."""
+
+    class Kind(models.TextChoices):
+        PERCENT = "percent", _("percent off")
+        AMOUNT = "amount", _("amount off")
+
+    code = models.CharField(
+        _("code"),
+        max_length=40,
+        validators=[validate_header_text],
+        help_text=_("What customers type; letters case does not matter."),
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.PERCENT)
+    value = models.DecimalField(
+        _("value"),
+        max_digits=12,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text=_("Percent (1 to 100) or an amount in the shop's currency."),
+    )
+    valid_from = models.DateTimeField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
+    minimum_order = models.DecimalField(
+        _("minimum order"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text=_("Of the products the coupon applies to."),
+    )
+    usage_limit = models.PositiveIntegerField(
+        _("usage limit"), null=True, blank=True, help_text=_("In total; empty: no limit.")
+    )
+    per_customer_limit = models.PositiveIntegerField(
+        _("uses per customer"), null=True, blank=True, help_text=_("Empty: no limit.")
+    )
+    creator = models.ForeignKey(
+        CreatorProfile,
+        verbose_name=_("only for the products of"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="coupons",
+    )
+    times_used = models.PositiveIntegerField(_("times used"), default=0, editable=False)
+
+    class Meta:
+        verbose_name = _("coupon")
+        verbose_name_plural = _("coupons")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(Lower("code"), name="marketplace_coupon_code_ci_unique"),
+            models.CheckConstraint(
+                condition=Q(value__gt=0), name="marketplace_coupon_value_positive"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="percent") | Q(value__lte=100),
+                name="marketplace_coupon_percent_at_most_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(usage_limit__isnull=True) | Q(times_used__lte=F("usage_limit")),
+                name="marketplace_coupon_used_within_limit",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_until__isnull=True)
+                | Q(valid_until__gt=F("valid_from")),
+                name="marketplace_coupon_valid_period",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def clean(self) -> None:
+        super().clean()
+        self.code = self.code.strip()
+        if not self.code:
+            raise ValidationError({"code": _("Give the code.")})
+        if self.kind == self.Kind.PERCENT and self.value is not None and self.value > 100:
+            raise ValidationError({"value": _("A percentage is at most 100.")})
+        if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
+            raise ValidationError({"valid_until": _("The end must come after the start.")})
+
+
+class Order(TimeStampedModel):
+    """One checkout: the customer's details, snapshots of what they bought and at what
+    price, the coupon and discount, and the totals as they were at checkout.
+
+    The totals are stored (what the customer was told and is asked to pay) and also
+    computed by the database from the lines (`selectors.orders_with_totals`); the two
+    agree because both come from the same lines written in one transaction.
+    `checkout_token` is unique: a form submitted twice (a second tab, a double click)
+    makes one order.
+    """
+
+    class Status(models.TextChoices):
+        AWAITING_PAYMENT = "awaiting_payment", _("awaiting payment")
+        PAID = "paid", _("paid")
+        CANCELLED = "cancelled", _("cancelled")
+        REFUNDED = "refunded", _("refunded")
+        ARCHIVED = "archived", _("archived")
+
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="orders",
+    )
+    email = models.EmailField(_("email"), max_length=254)
+    full_name = models.CharField(_("name"), max_length=150, validators=[validate_header_text])
+    phone = models.CharField(
+        _("phone"), max_length=40, blank=True, validators=[validate_header_text]
+    )
+    address = models.TextField(_("delivery address"), max_length=1000, blank=True)
+    note = models.TextField(_("note to the shop"), max_length=2000, blank=True)
+    language = models.CharField(_("language"), max_length=10, default="en")
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=Status.choices,
+        default=Status.AWAITING_PAYMENT,
+        db_index=True,
+    )
+    currency = models.CharField(_("currency"), max_length=3)
+    subtotal = models.DecimalField(_("subtotal"), max_digits=12, decimal_places=2)
+    discount = models.DecimalField(
+        _("discount"), max_digits=12, decimal_places=2, default=Decimal("0")
+    )
+    total = models.DecimalField(_("total"), max_digits=12, decimal_places=2)
+    coupon = models.ForeignKey(
+        Coupon,
+        verbose_name=_("coupon"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="orders",
+    )
+    coupon_code = models.CharField(_("coupon code"), max_length=40, blank=True)
+    checkout_token = models.UUIDField(_("checkout token"), unique=True, editable=False)
+    hold_expires_at = models.DateTimeField(
+        _("stock held until"), null=True, blank=True, db_index=True
+    )
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancel_reason = models.CharField(_("reason for cancelling"), max_length=200, blank=True)
+    archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(subtotal__gte=0) & Q(discount__gte=0) & Q(total__gte=0),
+                name="marketplace_order_amounts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(discount__lte=F("subtotal")),
+                name="marketplace_order_discount_within_subtotal",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def number(self) -> str:
+        """The order's number as customers and staff quote it."""
+        return f"L-{self.pk:06d}" if self.pk else "L-new"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.AWAITING_PAYMENT
+
+
+class OrderLine(models.Model):
+    """One product of an order, with its title and price as they were at checkout.
+
+    `creator` is kept on the line so that each creator sees only their own lines of an
+    order of several creators' products; `discount` is the share of the order's discount
+    that fell on this line.
+    """
+
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="lines"
+    )
+    product = models.ForeignKey(
+        Product,
+        verbose_name=_("product"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="order_lines",
+    )
+    creator = models.ForeignKey(
+        CreatorProfile,
+        verbose_name=_("creator"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="order_lines",
+    )
+    title = models.CharField(_("title"), max_length=200)
+    unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=2)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    line_total = models.DecimalField(_("line total"), max_digits=12, decimal_places=2)
+    discount = models.DecimalField(
+        _("discount"), max_digits=12, decimal_places=2, default=Decimal("0")
+    )
+
+    class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="marketplace_orderline_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0) & Q(discount__gte=0),
+                name="marketplace_orderline_amounts_not_negative",
+            ),
+            models.UniqueConstraint(
+                fields=["order", "product"], name="marketplace_orderline_product_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.title}"
+
+
+class OrderPaymentDetails(TimeStampedModel):
+    """How an order is paid (seed 003): one row per order, written by the checkout in
+    the same transaction as the order (not by a signal), changed when it is paid."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        PAID = "paid", _("paid")
+        CANCELLED = "cancelled", _("cancelled")
+        REFUNDED = "refunded", _("refunded")
+
+    order = models.OneToOneField(
+        Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="payment"
+    )
+    provider = models.CharField(_("payment method"), max_length=30)
+    reference = models.CharField(
+        _("payment reference"),
+        max_length=200,
+        blank=True,
+        help_text=_("What the payment carries: a transfer's reference or a session id."),
+    )
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("confirmed by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("order payment details")
+        verbose_name_plural = _("order payment details")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="marketplace_payment_amount_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order} ({self.provider})"
+
+
+class StockReservation(models.Model):
+    """Units of a product held for an open order: taken off `Product.stock` at checkout
+    (so `stock` is always what is left to sell), kept for good when the order is paid,
+    given back when it is cancelled or its hold runs out."""
+
+    class State(models.TextChoices):
+        HELD = "held", _("held")
+        TAKEN = "taken", _("taken")
+        RELEASED = "released", _("released")
+
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="reservations"
+    )
+    product = models.ForeignKey(
+        Product,
+        verbose_name=_("product"),
+        on_delete=models.CASCADE,
+        related_name="reservations",
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.HELD, db_index=True
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    settled_at = models.DateTimeField(_("taken or released at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("stock reservation")
+        verbose_name_plural = _("stock reservations")
+        ordering = ["product_id", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="marketplace_reservation_quantity_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["order", "product"], name="marketplace_reservation_product_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.product_id} for {self.order_id} ({self.state})"
+
+
+class CouponRedemption(models.Model):
+    """One use of a coupon by one order; removed (and the counter lowered) when the
+    order is cancelled before it was paid, so an abandoned checkout uses nothing up."""
+
+    coupon = models.ForeignKey(
+        Coupon, verbose_name=_("coupon"), on_delete=models.CASCADE, related_name="redemptions"
+    )
+    order = models.OneToOneField(
+        Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="redemption"
+    )
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    amount = models.DecimalField(_("discount given"), max_digits=12, decimal_places=2)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("coupon redemption")
+        verbose_name_plural = _("coupon redemptions")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.coupon} → {self.order}"
+
+
+class OrderEmail(WorkItem):
+    """An email about an order ("received", "paid") as a durable work row: written in
+    the transaction that placed or paid the order, so a lost message or a dead worker
+    delays it but never loses it, and one (order, kind) is sent once."""
+
+    class Kind(models.TextChoices):
+        RECEIVED = "received", _("order received")
+        PAID = "paid", _("order paid")
+
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="emails"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    max_attempts = 8
+    lease_seconds = 120
+    requeue_after_seconds = 600
+
+    class Meta:
+        verbose_name = _("order email")
+        verbose_name_plural = _("order emails")
+        constraints = [
+            models.UniqueConstraint(fields=["order", "kind"], name="marketplace_order_email_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for order {self.order_id} ({self.state})"
+
+    @classmethod
+    def queue_work(cls, pks: Sequence[int]) -> None:
+        background.start_each("marketplace.send_order_email", [(pk,) for pk in pks])
