@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import threading
 import time
 import urllib.error
@@ -13,7 +11,6 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -172,24 +169,3 @@ def get_page(url: str) -> tuple[int, str]:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
-
-
-@pytest.fixture
-def chromium() -> Iterator[Any]:
-    """Debian's Chromium through Playwright, as lavka/conftest.py starts it."""
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(executable).exists():
-        if os.environ.get("LAVKA_REQUIRE_BROWSER") == "1":
-            pytest.fail("Chromium is required (LAVKA_REQUIRE_BROWSER=1) but not installed")
-        pytest.skip("Debian's Chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable,
-            args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage"],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
