@@ -22,6 +22,9 @@ MANAGER_PERMISSIONS = [
     "marketplace.view_order",
     "marketplace.change_order",
     "marketplace.view_orderpaymentdetails",
+    # Donations likewise: details and changes for staff, archive with `delete_donation`.
+    "marketplace.view_donation",
+    "marketplace.change_donation",
 ]
 
 
@@ -57,6 +60,13 @@ class MarketplaceConfig(LavkaApp):
             "marketplace.view_order",
             order=74,
             test_id="nav-staff-orders",
+        ),
+        NavEntry(
+            _("Donations"),
+            "marketplace:staff_donations",
+            "marketplace.view_donation",
+            order=76,
+            test_id="nav-staff-donations",
         ),
         NavEntry(
             _("Creator requests"),

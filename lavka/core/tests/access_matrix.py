@@ -359,6 +359,30 @@ def _any_order(owner: Any) -> dict[str, Any]:
     return {"pk": _order_of(UserFactory()).pk}
 
 
+def _donation_of(donor: Any) -> Any:
+    """An awaiting-payment donation of `donor` to a creator who is someone else."""
+    import uuid
+
+    from lavka.marketplace.donations import services
+    from lavka.marketplace.tests.factories import CreatorProfileFactory
+
+    return services.donate(
+        donor=donor,
+        creator=CreatorProfileFactory(),
+        product=None,
+        amount="5.00",
+        message="",
+        provider_code="bank_transfer",
+        checkout_token=uuid.uuid4(),
+    ).donation
+
+
+def _any_donation(owner: Any) -> dict[str, Any]:
+    from lavka.accounts.tests.factories import UserFactory
+
+    return {"pk": _donation_of(UserFactory()).pk}
+
+
 TARGETS: dict[str, Target] = {
     "campaigns.recipient": Target(_recipient),
     "campaigns.list": Target(_list),
@@ -387,6 +411,8 @@ TARGETS: dict[str, Target] = {
     "marketplace.order": Target(lambda owner: {"pk": _order_of(owner).pk}),
     "marketplace.sale": Target(_sale),
     "marketplace.any_order": Target(_any_order, owned=False),
+    "marketplace.donation": Target(lambda owner: {"pk": _donation_of(owner).pk}),
+    "marketplace.any_donation": Target(_any_donation, owned=False),
 }
 
 
