@@ -41,6 +41,7 @@ urlpatterns = [
     ),
     path("", include("lavka.marketplace.orders.urls")),
     path("", include("lavka.marketplace.donations.urls")),
+    path("", include("lavka.marketplace.downloads.urls")),
 ]
 
 # Creators' pages (seed 003): creators only (a customer gets 403 on a page saying how to

@@ -383,6 +383,29 @@ def _any_donation(owner: Any) -> dict[str, Any]:
     return {"pk": _donation_of(UserFactory()).pk}
 
 
+def _download_token(owner: Any) -> dict[str, Any]:
+    """A link of a paid order's digital line, its file in a folder of its own (the real
+    private folder is never written by tests)."""
+    import tempfile
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.core.files.base import ContentFile
+
+    from lavka.accounts.tests.factories import UserFactory
+    from lavka.marketplace.downloads import services as downloads
+    from lavka.marketplace.models import Product
+    from lavka.marketplace.orders import services
+    from lavka.marketplace.tests.factories import ProductFactory
+
+    settings.MARKETPLACE_PRIVATE_ROOT = Path(tempfile.mkdtemp(prefix="lavka-access-"))
+    book = ProductFactory(kind=Product.Kind.DIGITAL, stock=None)
+    book.digital_file.save("book.pdf", ContentFile(b"%PDF-1.4 probe"))
+    order = _order_of(UserFactory(), book)
+    (link,) = downloads.links_for(services.mark_paid(order=order))
+    return {"token": link.path.rstrip("/").rsplit("/", 1)[-1]}
+
+
 TARGETS: dict[str, Target] = {
     "campaigns.recipient": Target(_recipient),
     "campaigns.list": Target(_list),
@@ -413,6 +436,7 @@ TARGETS: dict[str, Target] = {
     "marketplace.any_order": Target(_any_order, owned=False),
     "marketplace.donation": Target(lambda owner: {"pk": _donation_of(owner).pk}),
     "marketplace.any_donation": Target(_any_donation, owned=False),
+    "marketplace.download_token": Target(_download_token, owned=False),
 }
 
 
