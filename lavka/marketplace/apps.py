@@ -55,6 +55,16 @@ class MarketplaceConfig(LavkaApp):
             test_id="nav-sales",
         ),
         NavEntry(
+            _("My donations"), "marketplace:donation_list", order=17, test_id="nav-my-donations"
+        ),
+        NavEntry(
+            _("Donations received"),
+            "marketplace:donations_received",
+            "marketplace.add_product",
+            order=47,
+            test_id="nav-donations-received",
+        ),
+        NavEntry(
             _("Orders"),
             "marketplace:staff_orders",
             "marketplace.view_order",

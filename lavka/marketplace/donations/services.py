@@ -50,16 +50,16 @@ class DonationRefused(Exception):
 
 def minimum_donation() -> Decimal:
     """LAVKA_MIN_DONATION as money (a donation must be above it)."""
-    try:
-        return Decimal(str(settings.LAVKA_MIN_DONATION)).quantize(CENT)
-    except InvalidOperation:
-        return Decimal("1.00")
+    return Decimal(str(settings.LAVKA_MIN_DONATION)).quantize(CENT)
 
 
 def offered_providers() -> list[payments.PaymentProvider]:
     """The payment methods offered for donations, in LAVKA_DONATION_PROVIDERS' order."""
     found = (payments.any_provider(code) for code in settings.LAVKA_DONATION_PROVIDERS)
-    return [p for p in found if p is not None]
+    # Providers confirmed by staff only: they read no more of a donation than `number`,
+    # `total` and `currency`. A provider that calls out (Stripe) joins once it handles
+    # a Donation as well as an Order.
+    return [p for p in found if p is not None and p.confirmed_by_staff]
 
 
 def _money(amount: Decimal) -> str:
