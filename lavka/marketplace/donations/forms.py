@@ -20,7 +20,7 @@ class DonationForm(forms.Form):
     # Text, not DecimalField: the service gives the one clear message for any input.
     amount = forms.CharField(label=_("Amount"), max_length=20)
     message = forms.CharField(
-        label=_("Message"),
+        label=_("Message to the creator"),
         required=False,
         # Longer input is refused with a message by clean_message, not cut silently.
         max_length=MAX_MESSAGE_LENGTH,

@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from lavka.core import background
@@ -64,10 +64,12 @@ class Donation(TimeStampedModel):
     unique, so a form submitted twice gives once."""
 
     class Status(models.TextChoices):
-        AWAITING_PAYMENT = "awaiting_payment", _("awaiting payment")
-        PAID = "paid", _("paid")
-        CANCELLED = "cancelled", _("cancelled")
-        ARCHIVED = "archived", _("archived")
+        # In Russian a donation's status agrees with "пожертвование" (neuter), not
+        # with "заказ": hence a context of its own.
+        AWAITING_PAYMENT = "awaiting_payment", pgettext_lazy("donation", "awaiting payment")
+        PAID = "paid", pgettext_lazy("donation", "paid")
+        CANCELLED = "cancelled", pgettext_lazy("donation", "cancelled")
+        ARCHIVED = "archived", pgettext_lazy("donation", "archived")
 
     donor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -93,7 +95,7 @@ class Donation(TimeStampedModel):
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
     message = models.TextField(
-        _("message"),
+        pgettext_lazy("donation", "message"),
         max_length=MAX_MESSAGE_LENGTH,
         blank=True,
         validators=[validate_message_text],

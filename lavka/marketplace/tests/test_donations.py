@@ -320,3 +320,26 @@ def test_an_open_donation_cannot_be_archived(superuser, customer):
     assert "cancel it before archiving" in response.content.decode()
     donation.refresh_from_db()
     assert donation.status == "awaiting_payment"
+
+
+def test_the_thank_you_is_in_the_donors_language(user_factory):
+    ivan = user_factory(email="ivan@example.com", language="ru")
+    studio = approved_creator(display_name="Гончарная")
+    donation = services.mark_paid(donation=give(ivan, studio, amount="3.50"))
+    row = DonationEmail.objects.get(donation=donation)
+
+    services.send_donation_email(donation_email_id=row.pk)
+
+    (message,) = mail.outbox
+    assert f"Спасибо за пожертвование {donation.number}" in str(message.subject)
+    assert "3,50 EUR для автора Гончарная" in message.body  # localised number
+
+
+def test_a_russian_donor_sees_the_status_in_russian(user_factory):
+    ivan = user_factory(email="ivan@example.com", language="ru")
+    donation = give(ivan, approved_creator())
+    client = signed_in(ivan)
+    page = client.get(
+        reverse("marketplace:donation_detail", args=[donation.pk]), HTTP_ACCEPT_LANGUAGE="ru"
+    ).content.decode()
+    assert "ожидает оплаты" in page

@@ -152,3 +152,11 @@ def test_a_missing_file_is_not_found_and_only_get_is_allowed(customer):
     assert Client().post(url).status_code == 405
     book.digital_file.storage.delete(book.digital_file.name)  # gone from the disk
     assert download(token).status_code == 404
+
+
+def test_the_links_are_announced_in_the_customers_language(user_factory, settings):
+    settings.LAVKA_DOWNLOAD_LINK_DAYS = 5
+    ivan = user_factory(email="ivan@example.com", language="ru")
+    order = paid_order(ivan, digital_book())
+    services.send_order_email(order_email_id=OrderEmail.objects.get(order=order, kind="paid").pk)
+    assert "каждая ссылка действует 5 дней" in mail.outbox[0].body
