@@ -11,7 +11,6 @@ from django.utils.translation import gettext_lazy as _
 
 from lavka.marketplace.donations import services
 from lavka.marketplace.models import Donation, Product
-from lavka.marketplace.models.donations import MAX_MESSAGE_LENGTH
 
 MAX_QUERY_LENGTH = 200
 
@@ -22,8 +21,8 @@ class DonationForm(forms.Form):
     message = forms.CharField(
         label=_("Message to the creator"),
         required=False,
-        # Longer input is refused with a message by clean_message, not cut silently.
-        max_length=MAX_MESSAGE_LENGTH,
+        # No max_length here: browsers send line breaks as "\r\n", which count once
+        # after clean_message folds them; it refuses a longer message with a reason.
         strip=False,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("Optional; the creator sees it once the donation is paid."),

@@ -145,6 +145,17 @@ def test_bad_input_is_refused_with_a_reason_and_writes_nothing(customer, amount,
     assert not Donation.objects.exists()
 
 
+def test_line_breaks_sent_as_crlf_count_once(customer):
+    studio = approved_creator()
+    client = signed_in(customer)
+    message = "\r\n".join(["x" * 99] * 20)  # 1,980 characters + 19 breaks: 1,999 stored
+    response = client.post(
+        reverse("marketplace:donate", args=[studio.slug]), form_of(client, studio, message=message)
+    )
+    assert response.status_code == 302
+    assert len(Donation.objects.get().message) == 1999
+
+
 def test_a_10_mb_message_is_refused_whole(customer):
     studio = approved_creator()
     client = signed_in(customer)
