@@ -385,7 +385,9 @@ def _any_donation(owner: Any) -> dict[str, Any]:
 
 def _download_token(owner: Any) -> dict[str, Any]:
     """A link of a paid order's digital line, its file in a folder of its own (the real
-    private folder is never written by tests)."""
+    private folder is never written by tests; the folder goes when the tests end)."""
+    import atexit
+    import shutil
     import tempfile
     from pathlib import Path
 
@@ -398,7 +400,10 @@ def _download_token(owner: Any) -> dict[str, Any]:
     from lavka.marketplace.orders import services
     from lavka.marketplace.tests.factories import ProductFactory
 
-    settings.MARKETPLACE_PRIVATE_ROOT = Path(tempfile.mkdtemp(prefix="lavka-access-"))
+    if not str(settings.MARKETPLACE_PRIVATE_ROOT).startswith(tempfile.gettempdir()):
+        probe_root = Path(tempfile.mkdtemp(prefix="lavka-access-"))
+        atexit.register(shutil.rmtree, probe_root, True)
+        settings.MARKETPLACE_PRIVATE_ROOT = probe_root
     book = ProductFactory(kind=Product.Kind.DIGITAL, stock=None)
     book.digital_file.save("book.pdf", ContentFile(b"%PDF-1.4 probe"))
     order = _order_of(UserFactory(), book)
