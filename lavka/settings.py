@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from lavka.core.env import (
     env,
     env_bool,
+    env_decimal,
     env_int,
     env_list,
     env_path,
@@ -395,6 +396,12 @@ LAVKA_STOCK_HOLD_MINUTES = env_int("LAVKA_STOCK_HOLD_MINUTES", 1440)
 LAVKA_PAYMENT_PROVIDERS = env_list("LAVKA_PAYMENT_PROVIDERS", ["bank_transfer", "cash_on_delivery"])
 # Shown to customers who pay by bank transfer (account holder, IBAN, bank).
 LAVKA_BANK_TRANSFER_DETAILS = env("LAVKA_BANK_TRANSFER_DETAILS", default="")
+# Donations: the smallest amount (in the shop currency; a donation must be above it) and
+# the payment methods offered for them (providers confirmed by staff, for now).
+LAVKA_MIN_DONATION = env_decimal("LAVKA_MIN_DONATION", "1.00")
+LAVKA_DONATION_PROVIDERS = env_list("LAVKA_DONATION_PROVIDERS", ["bank_transfer"])
+# A paid digital item's download link works this many days after it was made.
+LAVKA_DOWNLOAD_LINK_DAYS = env_int("LAVKA_DOWNLOAD_LINK_DAYS", 7)
 
 # --- REST API -------------------------------------------------------------------------
 

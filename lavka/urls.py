@@ -132,6 +132,9 @@ ACCESS = {
     # orders are placed at checkout and change through the staff pages' actions
     "admin:marketplace_order_add": ADMIN_REFUSES_SUPERUSERS,
     "admin:marketplace_order_delete": ADMIN_REFUSES_SUPERUSERS,
+    # donations likewise: given on the donate page, changed on the staff pages
+    "admin:marketplace_donation_add": ADMIN_REFUSES_SUPERUSERS,
+    "admin:marketplace_donation_delete": ADMIN_REFUSES_SUPERUSERS,
 }
 
 # Third-party route groups and unnamed routes, by the start of their path.

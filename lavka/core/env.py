@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -69,6 +70,18 @@ def env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise _fail(name, raw, "a whole number") from None
+
+
+def env_decimal(name: str, default: str) -> Decimal:
+    """A finite, non-negative amount such as 1.00 (money is never a float)."""
+    raw = _env.str(name, default="") or default
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation:
+        raise _fail(name, raw, "an amount such as 1.00") from None
+    if not value.is_finite() or value < 0:
+        raise _fail(name, raw, "an amount such as 1.00")
+    return value
 
 
 def env_list(name: str, default: list[str]) -> list[str]:

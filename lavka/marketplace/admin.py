@@ -19,6 +19,7 @@ from lavka.marketplace.models import (
     Category,
     Coupon,
     CreatorProfile,
+    Donation,
     Order,
     OrderLine,
     Product,
@@ -197,6 +198,25 @@ class OrderAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     search_fields = ("email", "full_name")
     inlines = [OrderLineInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Donation)
+class DonationAdmin(admin.ModelAdmin):
+    """Read-only: donations change through the staff pages' actions (mark paid sends the
+    thank-you; archive needs delete_donation)."""
+
+    list_display = ("__str__", "created_at", "donor", "creator", "status", "amount", "currency")
+    list_filter = ("status",)
+    search_fields = ("donor__email", "creator__display_name")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -22,6 +22,9 @@ MANAGER_PERMISSIONS = [
     "marketplace.view_order",
     "marketplace.change_order",
     "marketplace.view_orderpaymentdetails",
+    # Donations likewise: details and changes for staff, archive with `delete_donation`.
+    "marketplace.view_donation",
+    "marketplace.change_donation",
 ]
 
 
@@ -52,11 +55,28 @@ class MarketplaceConfig(LavkaApp):
             test_id="nav-sales",
         ),
         NavEntry(
+            _("My donations"), "marketplace:donation_list", order=17, test_id="nav-my-donations"
+        ),
+        NavEntry(
+            _("Donations received"),
+            "marketplace:donations_received",
+            "marketplace.add_product",
+            order=47,
+            test_id="nav-donations-received",
+        ),
+        NavEntry(
             _("Orders"),
             "marketplace:staff_orders",
             "marketplace.view_order",
             order=74,
             test_id="nav-staff-orders",
+        ),
+        NavEntry(
+            _("Donations"),
+            "marketplace:staff_donations",
+            "marketplace.view_donation",
+            order=76,
+            test_id="nav-staff-donations",
         ),
         NavEntry(
             _("Creator requests"),

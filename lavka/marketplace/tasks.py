@@ -4,6 +4,7 @@ release of stock held for orders that were never paid."""
 from __future__ import annotations
 
 from lavka.core.background import background_task
+from lavka.marketplace.donations import services as donation_services
 from lavka.marketplace.orders import services
 
 
@@ -20,3 +21,11 @@ def send_order_email(order_email_id: int) -> bool:
 def release_expired_holds() -> int:
     """Beat: cancel unpaid orders whose stock hold ran out and put the stock back."""
     return services.release_expired_holds()
+
+
+@background_task("marketplace.send_donation_email", soft_time_limit=60, time_limit=90)
+def send_donation_email(donation_email_id: int) -> bool:
+    """Send one donation's thank-you row; retried by the kernel's sweeper on failure."""
+    return donation_services.send_donation_email(
+        donation_email_id=donation_email_id, take_over=send_donation_email.redelivered
+    )

@@ -40,6 +40,8 @@ urlpatterns = [
         name="creator_request_reject",
     ),
     path("", include("lavka.marketplace.orders.urls")),
+    path("", include("lavka.marketplace.donations.urls")),
+    path("", include("lavka.marketplace.downloads.urls")),
 ]
 
 # Creators' pages (seed 003): creators only (a customer gets 403 on a page saying how to

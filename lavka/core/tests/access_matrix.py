@@ -359,6 +359,58 @@ def _any_order(owner: Any) -> dict[str, Any]:
     return {"pk": _order_of(UserFactory()).pk}
 
 
+def _donation_of(donor: Any) -> Any:
+    """An awaiting-payment donation of `donor` to a creator who is someone else."""
+    import uuid
+
+    from lavka.marketplace.donations import services
+    from lavka.marketplace.tests.factories import CreatorProfileFactory
+
+    return services.donate(
+        donor=donor,
+        creator=CreatorProfileFactory(),
+        product=None,
+        amount="5.00",
+        message="",
+        provider_code="bank_transfer",
+        checkout_token=uuid.uuid4(),
+    ).donation
+
+
+def _any_donation(owner: Any) -> dict[str, Any]:
+    from lavka.accounts.tests.factories import UserFactory
+
+    return {"pk": _donation_of(UserFactory()).pk}
+
+
+def _download_token(owner: Any) -> dict[str, Any]:
+    """A link of a paid order's digital line, its file in a folder of its own (the real
+    private folder is never written by tests; the folder goes when the tests end)."""
+    import atexit
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.core.files.base import ContentFile
+
+    from lavka.accounts.tests.factories import UserFactory
+    from lavka.marketplace.downloads import services as downloads
+    from lavka.marketplace.models import Product
+    from lavka.marketplace.orders import services
+    from lavka.marketplace.tests.factories import ProductFactory
+
+    if not str(settings.MARKETPLACE_PRIVATE_ROOT).startswith(tempfile.gettempdir()):
+        probe_root = Path(tempfile.mkdtemp(prefix="lavka-access-"))
+        atexit.register(shutil.rmtree, probe_root, True)
+        settings.MARKETPLACE_PRIVATE_ROOT = probe_root
+    book = ProductFactory(kind=Product.Kind.DIGITAL, stock=None)
+    book.digital_file.save("book.pdf", ContentFile(b"%PDF-1.4 probe"))
+    order = _order_of(UserFactory(), book)
+    (link,) = downloads.links_for(services.mark_paid(order=order))
+    return {"token": link.path.rstrip("/").rsplit("/", 1)[-1]}
+
+
 TARGETS: dict[str, Target] = {
     "campaigns.recipient": Target(_recipient),
     "campaigns.list": Target(_list),
@@ -387,6 +439,9 @@ TARGETS: dict[str, Target] = {
     "marketplace.order": Target(lambda owner: {"pk": _order_of(owner).pk}),
     "marketplace.sale": Target(_sale),
     "marketplace.any_order": Target(_any_order, owned=False),
+    "marketplace.donation": Target(lambda owner: {"pk": _donation_of(owner).pk}),
+    "marketplace.any_donation": Target(_any_donation, owned=False),
+    "marketplace.download_token": Target(_download_token, owned=False),
 }
 
 

@@ -45,6 +45,9 @@ def run_django(code: str, **env: str) -> subprocess.CompletedProcess[str]:
         ("WORKER_HEARTBEAT_INTERVAL", "ten"),
         ("LAVKA_SITE_URL", "ftp://shop.example.com"),
         ("LAVKA_SITE_URL", "shop.example.com"),
+        ("LAVKA_MIN_DONATION", "one euro"),
+        ("LAVKA_MIN_DONATION", "-1"),
+        ("LAVKA_MIN_DONATION", "NaN"),
     ],
 )
 def test_malformed_variable_stops_startup_naming_it(name: str, value: str) -> None:
@@ -195,7 +198,7 @@ def test_env_example_lists_every_variable_the_settings_read() -> None:
     settings_source = (BASE_DIR / "lavka" / "settings.py").read_text()
     read = set(
         re.findall(
-            r'(?:env|env_bool|env_int|env_list|env_path|parse_url_setting)\(\s*"([A-Z_]+)"',
+            r'(?:env|env_bool|env_int|env_decimal|env_list|env_path|parse_url_setting)\(\s*"([A-Z_]+)"',
             settings_source,
         )
     )

@@ -1,4 +1,5 @@
-"""The marketplace's tables, one module per part: the catalogue, saved carts, orders."""
+"""The marketplace's tables, one module per part: the catalogue, saved carts, orders,
+donations."""
 
 from lavka.marketplace.models.cart import Cart, CartItem
 from lavka.marketplace.models.catalogue import (
@@ -14,6 +15,7 @@ from lavka.marketplace.models.catalogue import (
     in_language,
     search_document_sql,
 )
+from lavka.marketplace.models.donations import Donation, DonationEmail
 from lavka.marketplace.models.orders import (
     Coupon,
     CouponRedemption,
@@ -33,6 +35,8 @@ __all__ = [
     "Coupon",
     "CouponRedemption",
     "CreatorProfile",
+    "Donation",
+    "DonationEmail",
     "Order",
     "OrderEmail",
     "OrderLine",

@@ -42,6 +42,7 @@ from lavka.core import background, work
 from lavka.core.composer import compose, message_id
 from lavka.marketplace import payments
 from lavka.marketplace.cache import catalog_changed
+from lavka.marketplace.downloads import services as downloads
 from lavka.marketplace.models import (
     Coupon,
     CouponRedemption,
@@ -691,6 +692,8 @@ def order_message(*, order: Order, kind: str) -> EmailMultiAlternatives:
             "lines": list(order.lines.all()),
             "site_url": settings.SITE_URL,
             "next_step": next_step,
+            "downloads": downloads.links_for(order) if kind == OrderEmail.Kind.PAID else [],
+            "download_days": settings.LAVKA_DOWNLOAD_LINK_DAYS,
         }
         return compose(
             to=order.email,

@@ -1,0 +1,1 @@
+"""Signed, expiring download links of paid orders' digital items."""
