@@ -4,7 +4,7 @@ release of stock held for orders that were never paid."""
 from __future__ import annotations
 
 from lavka.core.background import background_task
-from lavka.marketplace.orders import services
+from lavka.marketplace.orders import payment_events, services
 
 
 @background_task("marketplace.send_order_email", soft_time_limit=60, time_limit=90)
@@ -20,3 +20,11 @@ def send_order_email(order_email_id: int) -> bool:
 def release_expired_holds() -> int:
     """Beat: cancel unpaid orders whose stock hold ran out and put the stock back."""
     return services.release_expired_holds()
+
+
+@background_task("marketplace.process_payment_event", soft_time_limit=60, time_limit=90)
+def process_payment_event(event_pk: int) -> bool:
+    """Apply one stored Stripe webhook event to its order (once; see payment_events)."""
+    return payment_events.process_event(
+        event_pk=event_pk, take_over=process_payment_event.redelivered
+    )

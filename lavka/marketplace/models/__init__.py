@@ -21,6 +21,7 @@ from lavka.marketplace.models.orders import (
     OrderEmail,
     OrderLine,
     OrderPaymentDetails,
+    PaymentEvent,
     StockReservation,
 )
 
@@ -37,6 +38,7 @@ __all__ = [
     "OrderEmail",
     "OrderLine",
     "OrderPaymentDetails",
+    "PaymentEvent",
     "Product",
     "ProductImage",
     "ProductQuerySet",

@@ -7,10 +7,11 @@ from lavka.core.access import (
     FORBIDDEN,
     MANAGERS_ONLY,
     NOT_FOUND,
+    PUBLIC,
     SIGNED_IN,
     SIGNED_IN_OWNER_SCOPED,
 )
-from lavka.marketplace.orders import views
+from lavka.marketplace.orders import stripe_webhook, views
 
 urlpatterns = [
     path("checkout/", views.checkout, name="checkout"),
@@ -27,6 +28,7 @@ urlpatterns = [
     ),
     path("staff/orders/<int:pk>/cancel/", views.staff_order_cancel, name="staff_order_cancel"),
     path("staff/orders/<int:pk>/archive/", views.staff_order_archive, name="staff_order_archive"),
+    path("stripe/webhook/", stripe_webhook.stripe_webhook, name="stripe_webhook"),
 ]
 
 # A creator's sales: creators only, and only orders holding their products (another
@@ -49,4 +51,6 @@ ACCESS = {
     "staff_order_mark_paid": STAFF_ORDER.post_only(),
     "staff_order_cancel": STAFF_ORDER.post_only(),
     "staff_order_archive": STAFF_ORDER.but(manager=FORBIDDEN).post_only(),
+    # Stripe calls it; the signature, not a login, is what lets a request in (400 else)
+    "stripe_webhook": PUBLIC.post_only(),
 }

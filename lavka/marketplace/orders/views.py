@@ -144,7 +144,12 @@ def checkout(request: HttpRequest) -> HttpResponse:
         return redirect("marketplace:order_detail", pk=placed.order.pk)
     _cart().clear_cart(request)
     messages.success(request, _("Thank you! Your order %s is placed.") % placed.order.number)
-    next_step = payments.provider_of(placed.order).start_payment(placed.order)
+    try:
+        next_step = payments.provider_of(placed.order).start_payment(placed.order)
+    except payments.PaymentError as error:
+        # the order stands, awaiting payment; its hold runs out if it is never paid
+        messages.error(request, str(error))
+        return redirect("marketplace:order_detail", pk=placed.order.pk)
     if next_step.redirect_url:
         return redirect(next_step.redirect_url)
     return redirect("marketplace:order_detail", pk=placed.order.pk)
