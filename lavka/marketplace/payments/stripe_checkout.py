@@ -91,8 +91,8 @@ def is_test_mode() -> bool:
 class StripeCheckoutProvider(PaymentProvider):
     code = "stripe"
 
-    @property  # type: ignore[misc]
-    def label(self) -> str | Promise:  # the key (test or live) is read when shown
+    @property  # the key (test or live) is read when the label is shown
+    def label(self) -> str | Promise:  # type: ignore[override]
         if is_test_mode():
             return gettext_lazy("Card (test mode)")
         return gettext_lazy("Card")
