@@ -185,12 +185,18 @@ class StripeCheckoutProvider(PaymentProvider):
             )
         except stripe.StripeError as error:
             logger.warning("Stripe refused a session for order %s: %s", order.pk, error)
+            if isinstance(error, stripe.APIConnectionError):
+                reason = _("the card payment service cannot be reached")
+            elif isinstance(error, stripe.RateLimitError):
+                reason = _("the card payment service is busy")
+            else:
+                reason = _("the card payment service refused it")
             raise PaymentError(
                 _(
-                    "The card payment could not be started (%(reason)s). Your order is kept: "
-                    "try again from its page in a moment."
+                    "The card payment could not be started: %(reason)s. Your order is kept, "
+                    "awaiting payment."
                 )
-                % {"reason": error.user_message or type(error).__name__}
+                % {"reason": reason}
             ) from None
         OrderPaymentDetails.objects.filter(order_id=order.pk).update(
             reference=session.id, updated_at=timezone.now()

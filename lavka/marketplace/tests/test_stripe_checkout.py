@@ -385,3 +385,37 @@ def test_an_api_error_is_retried_with_the_same_key(stripe_shop: StripeShop, cust
     stripe_shop.sim.control_update({"error_requests": 1})
     order = stripe_shop.place(customer, ProductFactory(stock=1))
     assert stripe_shop.start(order)
+
+
+def test_a_checkout_by_card_goes_to_the_hosted_page_and_an_error_keeps_the_order(
+    stripe_shop: StripeShop, customer: Any, client: Any, settings: Any
+) -> None:
+    """The checkout page: "Card (test mode)" is offered and says so; choosing it sends
+    the customer to the payment page, or, when Stripe cannot be reached, to the order's
+    page with the reason (the order kept, awaiting payment)."""
+    client.force_login(customer)
+    product = ProductFactory(stock=2)
+    client.post("/shop/cart/add/", {"product": product.pk, "quantity": 1})
+    page = client.get("/shop/checkout/")
+    assert "Card (test mode)" in page.content.decode()
+    assert "test mode: no real money moves" in page.content.decode()
+    form = page.context["form"]
+    data = {
+        "full_name": "Card Buyer",
+        "email": customer.email,
+        "address": "1 Main St",
+        "payment_method": "stripe",
+        "checkout_token": form.initial["checkout_token"],
+    }
+    response = client.post("/shop/checkout/", data)
+    assert response.status_code == 302
+    assert response["Location"].startswith(stripe_shop.sim.url + "/c/pay/")
+
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # Stripe unreachable
+    client.post("/shop/cart/add/", {"product": product.pk, "quantity": 1})
+    token = client.get("/shop/checkout/").context["form"].initial["checkout_token"]
+    response = client.post("/shop/checkout/", {**data, "checkout_token": token}, follow=True)
+    second = Order.objects.order_by("-pk").first()
+    assert response.redirect_chain[-1][0] == f"/shop/orders/{second.pk}/"
+    assert "cannot be reached" in response.content.decode()
+    assert second.status == Order.Status.AWAITING_PAYMENT
