@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from django.core import mail
 
+from lavka.core.tests.support import wait_until
 from lavka.marketplace import payments
 from lavka.marketplace.models import Order, OrderEmail, PaymentEvent, Product
 from lavka.marketplace.orders import payment_events, services
@@ -419,3 +420,26 @@ def test_a_checkout_by_card_goes_to_the_hosted_page_and_an_error_keeps_the_order
     assert response.redirect_chain[-1][0] == f"/shop/orders/{second.pk}/"
     assert "cannot be reached" in response.content.decode()
     assert second.status == Order.Status.AWAITING_PAYMENT
+
+
+@pytest.mark.worker
+def test_the_whole_path_through_a_real_worker(
+    stripe_shop: StripeShop, customer: Any, celery_worker_process: Any, mail_sink: Any
+) -> None:
+    """Hosted page → simulator's signed webhook → live server stores the event → a real
+    worker applies it → one "order paid" email, even with every event delivered twice."""
+    stripe_shop.sim.control_update({"duplicate": True})
+    order = stripe_shop.place(customer, ProductFactory(stock=1, title_en="Kettle"))
+    submit_payment_page(stripe_shop.start(order), "pay")
+    wait_idle(stripe_shop.sim)
+
+    paid = wait_until(
+        lambda: Order.objects.filter(pk=order.pk, status=Order.Status.PAID).exists(), timeout=60
+    )
+    assert paid, f"not paid; worker log:\n{celery_worker_process.log_tail()}"
+    mails = wait_until(
+        lambda: [m for m in mail_sink(customer.email) if "is paid" in str(m.subject)] or None,
+        timeout=60,
+    )
+    assert mails and len(mails) == 1, celery_worker_process.log_tail()
+    assert PaymentEvent.objects.get().outcome == "paid"
