@@ -286,7 +286,12 @@ def test_a_replayed_event_has_one_effect(stripe_shop: StripeShop, customer: Any)
     [({"amount_total": 1}, "minor units"), ({"currency": "usd"}, "USD")],
 )
 def test_an_amount_or_currency_mismatch_flags_the_order_instead_of_paying_it(
-    stripe_shop: StripeShop, customer: Any, change: dict[str, Any], reason: str
+    stripe_shop: StripeShop,
+    customer: Any,
+    manager: Any,
+    client: Any,
+    change: dict[str, Any],
+    reason: str,
 ) -> None:
     order = stripe_shop.place(customer, ProductFactory(stock=1, price=Decimal("30.00")))
     stripe_shop.start(order)
@@ -300,6 +305,10 @@ def test_an_amount_or_currency_mismatch_flags_the_order_instead_of_paying_it(
     assert reason in order.review_reason
     assert PaymentEvent.objects.get().outcome == "flagged"
     assert paid_emails() == 0
+    client.force_login(manager)
+    page = client.get(f"/shop/staff/orders/{order.pk}/").content.decode()
+    assert "Needs review:" in page and reason in page
+    assert "needs review" in client.get("/shop/staff/orders/").content.decode()
 
 
 def test_a_late_expired_does_not_cancel_a_paid_order(
