@@ -132,6 +132,9 @@ ACCESS = {
     # orders are placed at checkout and change through the staff pages' actions
     "admin:marketplace_order_add": ADMIN_REFUSES_SUPERUSERS,
     "admin:marketplace_order_delete": ADMIN_REFUSES_SUPERUSERS,
+    # payment events come from Stripe's signed webhook only, and are kept as a record
+    "admin:marketplace_paymentevent_add": ADMIN_REFUSES_SUPERUSERS,
+    "admin:marketplace_paymentevent_delete": ADMIN_REFUSES_SUPERUSERS,
 }
 
 # Third-party route groups and unnamed routes, by the start of their path.
