@@ -98,7 +98,7 @@ class StripeCheckoutProvider(PaymentProvider):
         return gettext_lazy("Card")
 
     def instructions(self, order: Order) -> str:
-        text = _("Pay by card on Stripe's page; the order's page has the link while it is open.")
+        text = _("Pay by card on the payment page the checkout opened for you.")
         if is_test_mode():
             text += "\n" + _("Test mode: no real money moves.")
         return text
@@ -202,7 +202,7 @@ class StripeCheckoutProvider(PaymentProvider):
             reference=session.id, updated_at=timezone.now()
         )
         if not session.url:
-            raise PaymentError(_("This card payment is closed. Your order's page says why."))
+            raise PaymentError(_("This card payment is closed; see your order's status."))
         return NextStep(redirect_url=session.url)
 
     def refund(self, order: Order) -> None:
