@@ -16,12 +16,16 @@ its row and does nothing):
   payment that arrives for an order already cancelled (its session expired or its stock
   hold ran out first, and the stock may be sold since) is not applied silently: the
   order is flagged for review so staff refund it or settle it by hand.
+- A cancelling event (`expired`/`failed`) waits while a payment event of the same
+  session received before it is still being processed: workers
+  take events in any order, and the payment must win (the "late expired" of the storm).
 - Events for a session that is not the order's current one are recorded and ignored.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -39,6 +43,9 @@ PAID_TYPES = frozenset({"checkout.session.completed", "checkout.session.async_pa
 FAILED_TYPES = frozenset({"checkout.session.async_payment_failed", "checkout.session.expired"})
 HANDLED_TYPES = PAID_TYPES | FAILED_TYPES
 Outcome = PaymentEvent.Outcome
+# How long a cancelling event waits for a payment event of its session (then the
+# kernel's sweeper queues it again).
+YIELD_SECONDS = 2
 
 
 def record_event(event: dict[str, Any]) -> PaymentEvent | None:
@@ -149,6 +156,12 @@ def process_event(*, event_pk: int, take_over: bool = False) -> bool:
     row = work.claim_one(PaymentEvent.objects.filter(pk=event_pk), take_over=take_over)
     if row is None:
         return False
+    if row.event_type in FAILED_TYPES and _payment_in_flight(row):
+        work.release(
+            PaymentEvent.objects.filter(pk=row.pk, lease_owner=row.lease_owner),
+            not_before=timezone.now() + timedelta(seconds=YIELD_SECONDS),
+        )
+        return False
     try:
         with transaction.atomic():
             outcome, note, order = apply_event(row)
@@ -171,6 +184,21 @@ def process_event(*, event_pk: int, take_over: bool = False) -> bool:
         work.record_failure(row, error=f"{type(error).__name__}: {error}")
         return False
     return True
+
+
+def _payment_in_flight(row: PaymentEvent) -> bool:
+    """A payment event of the same session, received before this one, is not yet
+    applied (one received after it is a payment after the cancellation: flagged)."""
+    return (
+        bool(row.object_id)
+        and PaymentEvent.objects.filter(
+            provider=row.provider,
+            object_id=row.object_id,
+            event_type__in=PAID_TYPES,
+            state__in=work.OPEN_STATES,
+            pk__lt=row.pk,
+        ).exists()
+    )
 
 
 class _LeaseLost(Exception):

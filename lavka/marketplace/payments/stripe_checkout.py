@@ -171,6 +171,13 @@ class StripeCheckoutProvider(PaymentProvider):
         reached or refuses."""
         from lavka.marketplace.models import OrderPaymentDetails
 
+        reference = (
+            OrderPaymentDetails.objects.filter(order_id=order.pk)
+            .values_list("reference", flat=True)
+            .first()
+        )
+        if reference:
+            return self._existing_session(reference)
         try:
             params = self.session_params(order)
         except AmountNotRepresentable:
@@ -185,19 +192,7 @@ class StripeCheckoutProvider(PaymentProvider):
             )
         except stripe.StripeError as error:
             logger.warning("Stripe refused a session for order %s: %s", order.pk, error)
-            if isinstance(error, stripe.APIConnectionError):
-                reason = _("the card payment service cannot be reached")
-            elif isinstance(error, stripe.RateLimitError):
-                reason = _("the card payment service is busy")
-            else:
-                reason = _("the card payment service refused it")
-            raise PaymentError(
-                _(
-                    "The card payment could not be started: %(reason)s. Your order is kept, "
-                    "awaiting payment."
-                )
-                % {"reason": reason}
-            ) from None
+            raise _failure(error) from None
         OrderPaymentDetails.objects.filter(order_id=order.pk).update(
             reference=session.id, updated_at=timezone.now()
         )
@@ -205,5 +200,32 @@ class StripeCheckoutProvider(PaymentProvider):
             raise PaymentError(_("This card payment is closed; see your order's status."))
         return NextStep(redirect_url=session.url)
 
+    def _existing_session(self, session_id: str) -> NextStep:
+        """The order's session, if still open: a retry sends the customer back to it."""
+        try:
+            session = client().v1.checkout.sessions.retrieve(session_id)
+        except stripe.StripeError as error:
+            raise _failure(error) from None
+        if session.status != "open" or not session.url:
+            raise PaymentError(_("This card payment is closed; see your order's status."))
+        return NextStep(redirect_url=session.url)
+
     def refund(self, order: Order) -> None:
         raise PaymentError(_("Card refunds are not available yet."))
+
+
+def _failure(error: stripe.StripeError) -> PaymentError:
+    """What the customer is told when Stripe cannot be reached or refuses (its own
+    message may be technical or English-only)."""
+    if isinstance(error, stripe.APIConnectionError):
+        reason = _("the card payment service cannot be reached")
+    elif isinstance(error, stripe.RateLimitError):
+        reason = _("the card payment service is busy")
+    else:
+        reason = _("the card payment service refused it")
+    return PaymentError(
+        _(
+            "The card payment could not be started: %(reason)s. Your order is kept, awaiting payment."
+        )
+        % {"reason": reason}
+    )

@@ -24,7 +24,7 @@ from lavka.core.tests.support import wait_until
 from lavka.marketplace import payments
 from lavka.marketplace.models import Order, OrderEmail, PaymentEvent, Product
 from lavka.marketplace.orders import payment_events, services
-from lavka.marketplace.payments.stripe_checkout import client
+from lavka.marketplace.payments.stripe_checkout import client as stripe_client
 from lavka.marketplace.tests.factories import CouponFactory, ProductFactory
 from lavka.marketplace.tests.orders_helpers import checkout, line
 from services.simulators.stripe.testing import running_simulator, submit_payment_page, wait_idle
@@ -98,6 +98,10 @@ def session_event(order: Order, kind: str = "completed", **session: Any) -> dict
     }
 
 
+def pending_events() -> int:
+    return PaymentEvent.objects.exclude(state="done").count()
+
+
 def paid_emails() -> int:
     return OrderEmail.objects.filter(kind=OrderEmail.Kind.PAID).count()
 
@@ -114,7 +118,7 @@ def test_paying_on_the_hosted_page_marks_the_order_paid_with_one_email(
     order.payment.refresh_from_db()
     session_id = order.payment.reference
     assert session_id.startswith("cs_")
-    session = client().v1.checkout.sessions.retrieve(session_id)
+    session = stripe_client().v1.checkout.sessions.retrieve(session_id)
     assert session.amount_total == 2500 and session.currency == "eur"
     assert session.client_reference_id == str(order.pk)
 
@@ -145,7 +149,7 @@ def test_a_discounted_order_is_one_line_for_its_total(
 
     stripe_shop.start(order)
     order.payment.refresh_from_db()
-    session = client().v1.checkout.sessions.retrieve(order.payment.reference)
+    session = stripe_client().v1.checkout.sessions.retrieve(order.payment.reference)
     assert session.amount_total == int(order.total * 100)
 
 
@@ -177,7 +181,7 @@ def test_an_expired_session_cancels_the_order_and_gives_the_stock_back(
     assert product.stock == 1
 
     order.payment.refresh_from_db()
-    client().v1.checkout.sessions.expire(order.payment.reference)
+    stripe_client().v1.checkout.sessions.expire(order.payment.reference)
     wait_idle(stripe_shop.sim)
     process_all()
 
@@ -364,7 +368,9 @@ def test_storm_of_fifty_deliveries_from_twenty_threads_and_a_late_expired(
     # workers racing for the same rows too
     pks = list(PaymentEvent.objects.order_by("pk").values_list("pk", flat=True))
     with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(lambda pk: payment_events.process_event(event_pk=pk), pks * 4))
+        list(pool.map(lambda pk: payment_events.process_event(event_pk=pk), pks[::-1] * 4))
+    # an expired taken before the payment waited for it; it is due again shortly
+    assert wait_until(lambda: (process_all(), not pending_events())[1], timeout=30)
 
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
@@ -452,3 +458,69 @@ def test_the_whole_path_through_a_real_worker(
     )
     assert mails and len(mails) == 1, celery_worker_process.log_tail()
     assert PaymentEvent.objects.get().outcome == "paid"
+
+
+def test_a_crash_before_the_session_id_was_saved_gets_the_same_session_back(
+    stripe_shop: StripeShop, customer: Any
+) -> None:
+    """Our idempotency key, not the stored reference, is what prevents a second session."""
+    order = stripe_shop.place(customer, ProductFactory(stock=1))
+    first = stripe_shop.start(order)
+    order.payment.refresh_from_db()
+    session_id = order.payment.reference
+    type(order.payment).objects.filter(pk=order.payment.pk).update(reference="")  # the crash
+
+    assert stripe_shop.start(order) == first
+    order.payment.refresh_from_db()
+    assert order.payment.reference == session_id
+
+
+def test_pay_now_returns_to_the_open_session_and_refuses_a_closed_one(
+    stripe_shop: StripeShop, customer: Any, other_customer: Any, client: Any
+) -> None:
+    order = stripe_shop.place(customer, ProductFactory(stock=2))
+    url = stripe_shop.start(order)
+    pay = f"/shop/orders/{order.pk}/pay/"
+
+    client.force_login(other_customer)
+    assert client.post(pay).status_code == 404
+    client.force_login(customer)
+    assert client.get(f"/shop/orders/{order.pk}/").context["pays_online"]
+    assert client.get(pay).status_code == 405
+    response = client.post(pay)
+    assert response.status_code == 302 and response["Location"] == url
+
+    paid_page = client.get(f"/shop/orders/{order.pk}/?paid=cs_x").content.decode()
+    assert "being confirmed" in paid_page
+
+    order.payment.refresh_from_db()
+    stripe_shop.sim.control_update({"delay_seconds": 30})  # the expiry's event comes later
+    stripe_client().v1.checkout.sessions.expire(order.payment.reference)
+    response = client.post(pay, follow=True)
+    assert response.redirect_chain[-1][0] == f"/shop/orders/{order.pk}/"
+    assert "This card payment is closed" in response.content.decode()
+
+    manual = checkout(customer, [line(ProductFactory(stock=1))]).order  # bank transfer
+    response = client.post(f"/shop/orders/{manual.pk}/pay/", follow=True)
+    assert "cannot be paid online" in response.content.decode()
+
+
+def test_an_expired_taken_before_the_payment_of_its_session_waits_for_it(
+    stripe_shop: StripeShop, customer: Any
+) -> None:
+    order = stripe_shop.place(customer, ProductFactory(stock=1))
+    stripe_shop.start(order)
+    for kind in ("completed", "expired"):
+        assert post_signed(stripe_shop.webhook_url, json.dumps(session_event(order, kind)).encode())
+    completed, expired = PaymentEvent.objects.order_by("pk")
+
+    assert not payment_events.process_event(event_pk=expired.pk)  # yields to the payment
+    order.refresh_from_db()
+    assert order.status == Order.Status.AWAITING_PAYMENT
+    assert payment_events.process_event(event_pk=completed.pk)
+    assert wait_until(lambda: payment_events.process_event(event_pk=expired.pk), timeout=30)
+
+    order.refresh_from_db()
+    expired.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert expired.outcome == "ignored"
