@@ -403,6 +403,26 @@ LAVKA_DONATION_PROVIDERS = env_list("LAVKA_DONATION_PROVIDERS", ["bank_transfer"
 # A paid digital item's download link works this many days after it was made.
 LAVKA_DOWNLOAD_LINK_DAYS = env_int("LAVKA_DOWNLOAD_LINK_DAYS", 7)
 
+# Card payments through Stripe Checkout ("stripe" joins the payment methods when a key
+# is set). STRIPE_API_BASE empty: Stripe itself. Without a key, a development or
+# loopback site uses the Stripe simulator that `make run` starts
+# (services/simulators/stripe, test mode only: no money moves).
+STRIPE_SIMULATOR_PORT = env_int("STRIPE_SIMULATOR_PORT", 12111)
+STRIPE_SIMULATOR_KEY = "sk_test_simulator"
+STRIPE_SIMULATOR_WEBHOOK_SECRET = "whsec_lavka_local_simulator"  # noqa: S105 - test mode only
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="").strip()
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="").strip()
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="").strip().rstrip("/")
+STRIPE_USES_SIMULATOR = not STRIPE_SECRET_KEY and (
+    DEBUG or urlsplit(SITE_URL).hostname in ("127.0.0.1", "localhost", "::1")
+)
+if STRIPE_USES_SIMULATOR:
+    STRIPE_SECRET_KEY = STRIPE_SIMULATOR_KEY
+    STRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET or STRIPE_SIMULATOR_WEBHOOK_SECRET
+    STRIPE_API_BASE = STRIPE_API_BASE or f"http://127.0.0.1:{STRIPE_SIMULATOR_PORT}"
+if STRIPE_SECRET_KEY and "stripe" not in LAVKA_PAYMENT_PROVIDERS:
+    LAVKA_PAYMENT_PROVIDERS = [*LAVKA_PAYMENT_PROVIDERS, "stripe"]
+
 # --- REST API -------------------------------------------------------------------------
 
 REST_FRAMEWORK = {

@@ -135,6 +135,9 @@ ACCESS = {
     # donations likewise: given on the donate page, changed on the staff pages
     "admin:marketplace_donation_add": ADMIN_REFUSES_SUPERUSERS,
     "admin:marketplace_donation_delete": ADMIN_REFUSES_SUPERUSERS,
+    # payment events come from Stripe's signed webhook only, and are kept as a record
+    "admin:marketplace_paymentevent_add": ADMIN_REFUSES_SUPERUSERS,
+    "admin:marketplace_paymentevent_delete": ADMIN_REFUSES_SUPERUSERS,
 }
 
 # Third-party route groups and unnamed routes, by the start of their path.

@@ -22,6 +22,7 @@ from lavka.marketplace.models import (
     Donation,
     Order,
     OrderLine,
+    PaymentEvent,
     Product,
     ProductImage,
 )
@@ -194,7 +195,15 @@ class OrderAdmin(admin.ModelAdmin):
     """Read-only: orders change through the staff pages' actions (mark paid, cancel,
     archive), which keep stock, coupons and emails in step."""
 
-    list_display = ("__str__", "created_at", "email", "status", "total", "currency")
+    list_display = (
+        "__str__",
+        "created_at",
+        "email",
+        "status",
+        "total",
+        "currency",
+        "review_reason",
+    )
     list_filter = ("status",)
     search_fields = ("email", "full_name")
     inlines = [OrderLineInline]
@@ -217,6 +226,25 @@ class DonationAdmin(admin.ModelAdmin):
     list_display = ("__str__", "created_at", "donor", "creator", "status", "amount", "currency")
     list_filter = ("status",)
     search_fields = ("donor__email", "creator__display_name")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(PaymentEvent)
+class PaymentEventAdmin(admin.ModelAdmin):
+    """Read-only: what Stripe told the shop and what came of it (stuck or failed rows
+    are retried from the kernel's work page)."""
+
+    list_display = ("event_id", "event_type", "order", "state", "outcome", "received_at")
+    list_filter = ("event_type", "state", "outcome")
+    search_fields = ("event_id", "object_id")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from lavka.core.background import background_task
 from lavka.marketplace.donations import services as donation_services
-from lavka.marketplace.orders import services
+from lavka.marketplace.orders import payment_events, services
 
 
 @background_task("marketplace.send_order_email", soft_time_limit=60, time_limit=90)
@@ -28,4 +28,12 @@ def send_donation_email(donation_email_id: int) -> bool:
     """Send one donation's thank-you row; retried by the kernel's sweeper on failure."""
     return donation_services.send_donation_email(
         donation_email_id=donation_email_id, take_over=send_donation_email.redelivered
+    )
+
+
+@background_task("marketplace.process_payment_event", soft_time_limit=60, time_limit=90)
+def process_payment_event(event_pk: int) -> bool:
+    """Apply one stored Stripe webhook event to its order (once; see payment_events)."""
+    return payment_events.process_event(
+        event_pk=event_pk, take_over=process_payment_event.redelivered
     )

@@ -23,6 +23,7 @@ from lavka.marketplace.models.orders import (
     OrderEmail,
     OrderLine,
     OrderPaymentDetails,
+    PaymentEvent,
     StockReservation,
 )
 
@@ -41,6 +42,7 @@ __all__ = [
     "OrderEmail",
     "OrderLine",
     "OrderPaymentDetails",
+    "PaymentEvent",
     "Product",
     "ProductImage",
     "ProductQuerySet",

@@ -175,6 +175,15 @@ class Order(TimeStampedModel):
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancel_reason = models.CharField(_("reason for cancelling"), max_length=200, blank=True)
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
+    review_reason = models.CharField(
+        _("needs review because"),
+        max_length=300,
+        blank=True,
+        help_text=_(
+            "Set when a payment did not fit the order (another amount or currency, or "
+            "money for an order already cancelled): staff check it and refund or settle it."
+        ),
+    )
 
     class Meta:
         verbose_name = _("order")
@@ -412,3 +421,63 @@ class OrderEmail(WorkItem):
     @classmethod
     def queue_work(cls, pks: Sequence[int]) -> None:
         background.start_each("marketplace.send_order_email", [(pk,) for pk in pks])
+
+
+class PaymentEvent(WorkItem):
+    """A payment provider's webhook event (Stripe's), stored by its id before anything
+    is done with it: a second delivery of the same event finds the row and changes
+    nothing, and the processing is a work row, so a worker dying half-way leaves it to
+    be taken again (its effect and its "done" commit together)."""
+
+    class Outcome(models.TextChoices):
+        NONE = "", _("not processed yet")
+        PAID = "paid", _("order marked paid")
+        CANCELLED = "cancelled", _("order cancelled")
+        FLAGGED = "flagged", _("order flagged for review")
+        IGNORED = "ignored", _("nothing to do")
+
+    provider = models.CharField(_("payment method"), max_length=30)
+    event_id = models.CharField(_("event id"), max_length=255)
+    event_type = models.CharField(_("event type"), max_length=100)
+    object_id = models.CharField(_("object id"), max_length=255, blank=True)
+    order = models.ForeignKey(
+        Order,
+        verbose_name=_("order"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="payment_events",
+    )
+    payload = models.JSONField(_("payload"))
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=20, choices=Outcome.choices, blank=True, default=""
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    max_attempts = 10
+    lease_seconds = 60
+    requeue_after_seconds = 300
+    retry_base_seconds = 10
+
+    class Meta:
+        verbose_name = _("payment event")
+        verbose_name_plural = _("payment events")
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "event_id"], name="marketplace_payment_event_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id} ({self.state})"
+
+    @property
+    def work_summary(self) -> str:
+        return f"{self.provider} {self.event_type} {self.event_id}"
+
+    @classmethod
+    def queue_work(cls, pks: Sequence[int]) -> None:
+        background.start_each("marketplace.process_payment_event", [(pk,) for pk in pks])

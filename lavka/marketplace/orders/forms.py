@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from lavka.core.validators import validate_header_text
 from lavka.marketplace import payments
 from lavka.marketplace.models import Order
+from lavka.marketplace.payments.stripe_checkout import is_test_mode
 
 MAX_QUERY_LENGTH = 200
 
@@ -45,6 +46,10 @@ class CheckoutForm(forms.Form):
         super().__init__(*args, **kwargs)
         choices = [(p.code, p.label) for p in payments.offered()]
         self.fields["payment_method"].choices = choices  # type: ignore[attr-defined]
+        if any(p.code == "stripe" for p in payments.offered()) and is_test_mode():
+            self.fields["payment_method"].help_text = _(
+                "Card payments are in test mode: no real money moves."
+            )
         if choices and not self.is_bound:
             self.initial.setdefault("payment_method", choices[0][0])
 

@@ -7,15 +7,17 @@ from lavka.core.access import (
     FORBIDDEN,
     MANAGERS_ONLY,
     NOT_FOUND,
+    PUBLIC,
     SIGNED_IN,
     SIGNED_IN_OWNER_SCOPED,
 )
-from lavka.marketplace.orders import views
+from lavka.marketplace.orders import stripe_webhook, views
 
 urlpatterns = [
     path("checkout/", views.checkout, name="checkout"),
     path("orders/", views.order_list, name="order_list"),
     path("orders/<int:pk>/", views.order_detail, name="order_detail"),
+    path("orders/<int:pk>/pay/", views.order_pay, name="order_pay"),
     path("manage/sales/", views.sales, name="sales"),
     path("manage/sales/<int:pk>/", views.sale_detail, name="sale_detail"),
     path("staff/orders/", views.staff_orders, name="staff_orders"),
@@ -27,6 +29,7 @@ urlpatterns = [
     ),
     path("staff/orders/<int:pk>/cancel/", views.staff_order_cancel, name="staff_order_cancel"),
     path("staff/orders/<int:pk>/archive/", views.staff_order_archive, name="staff_order_archive"),
+    path("stripe/webhook/", stripe_webhook.stripe_webhook, name="stripe_webhook"),
 ]
 
 # A creator's sales: creators only, and only orders holding their products (another
@@ -42,6 +45,7 @@ ACCESS = {
     "checkout": SIGNED_IN,
     "order_list": SIGNED_IN,
     "order_detail": SIGNED_IN_OWNER_SCOPED.of("marketplace.order"),
+    "order_pay": SIGNED_IN_OWNER_SCOPED.of("marketplace.order").post_only(),
     "sales": CREATORS_ONLY,
     "sale_detail": OWN_SALE,
     "staff_orders": MANAGERS_ONLY,
@@ -49,4 +53,6 @@ ACCESS = {
     "staff_order_mark_paid": STAFF_ORDER.post_only(),
     "staff_order_cancel": STAFF_ORDER.post_only(),
     "staff_order_archive": STAFF_ORDER.but(manager=FORBIDDEN).post_only(),
+    # Stripe calls it; the signature, not a login, is what lets a request in (400 else)
+    "stripe_webhook": PUBLIC.post_only(),
 }

@@ -144,7 +144,12 @@ def checkout(request: HttpRequest) -> HttpResponse:
         return redirect("marketplace:order_detail", pk=placed.order.pk)
     _cart().clear_cart(request)
     messages.success(request, _("Thank you! Your order %s is placed.") % placed.order.number)
-    next_step = payments.provider_of(placed.order).start_payment(placed.order)
+    try:
+        next_step = payments.provider_of(placed.order).start_payment(placed.order)
+    except payments.PaymentError as error:
+        # the order stands, awaiting payment; its hold runs out if it is never paid
+        messages.error(request, str(error))
+        return redirect("marketplace:order_detail", pk=placed.order.pk)
     if next_step.redirect_url:
         return redirect(next_step.redirect_url)
     return redirect("marketplace:order_detail", pk=placed.order.pk)
@@ -168,8 +173,40 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     provider = payments.any_provider(order.payment.provider)
     if order.is_open and provider is not None:
         instructions = provider.instructions(order)
-    context = {"order": order, "lines": order.lines.all(), "instructions": instructions}
+    pays_online = order.is_open and provider is not None and not provider.confirmed_by_staff
+    if pays_online and request.GET.get("paid"):
+        messages.info(
+            request, _("Thank you! The payment is being confirmed; this page shows it once done.")
+        )
+    context = {
+        "order": order,
+        "lines": order.lines.all(),
+        "instructions": instructions,
+        "pays_online": pays_online,
+    }
     return render(request, "marketplace/orders/order_detail.html", context)
+
+
+@login_required
+@require_POST
+def order_pay(request: HttpRequest, pk: int) -> HttpResponse:
+    """Back to the provider's payment page of an open order (after an error, a closed
+    tab): the same session, never a second one."""
+    order = selectors.own_order(request.user, pk)
+    if order is None:
+        raise Http404
+    provider = payments.any_provider(order.payment.provider)
+    if not order.is_open or provider is None or provider.confirmed_by_staff:
+        messages.error(request, _("This order cannot be paid online now."))
+        return redirect("marketplace:order_detail", pk=order.pk)
+    try:
+        next_step = provider.start_payment(order)
+    except payments.PaymentError as error:
+        messages.error(request, str(error))
+        return redirect("marketplace:order_detail", pk=order.pk)
+    if next_step.redirect_url:
+        return redirect(next_step.redirect_url)
+    return redirect("marketplace:order_detail", pk=order.pk)
 
 
 # --- a creator's sales -----------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 The checkout names a provider by its code; `provider(code)` finds it among those the
 shop offers (`LAVKA_PAYMENT_PROVIDERS`). Manual payments (bank transfer, cash on
-delivery) are the embedded default: staff mark such an order paid.
+delivery) are the embedded default: staff mark such an order paid. Stripe Checkout
+("stripe") is offered when a Stripe key is set (or the local simulator is used).
 """
 
 from __future__ import annotations
@@ -11,11 +12,18 @@ from typing import Any
 
 from django.conf import settings
 
-from lavka.marketplace.payments.base import NextStep, PaymentProvider, UnknownProvider
+from lavka.marketplace.payments.base import (
+    NextStep,
+    PaymentError,
+    PaymentProvider,
+    UnknownProvider,
+)
 from lavka.marketplace.payments.manual import BankTransfer, CashOnDelivery
+from lavka.marketplace.payments.stripe_checkout import StripeCheckoutProvider
 
 __all__ = [
     "NextStep",
+    "PaymentError",
     "PaymentProvider",
     "UnknownProvider",
     "any_provider",
@@ -24,12 +32,19 @@ __all__ = [
     "provider_of",
 ]
 
-_ALL: dict[str, PaymentProvider] = {p.code: p for p in (BankTransfer(), CashOnDelivery())}
+_ALL: dict[str, PaymentProvider] = {
+    p.code: p for p in (BankTransfer(), CashOnDelivery(), StripeCheckoutProvider())
+}
 
 
 def offered() -> list[PaymentProvider]:
-    """The providers the shop offers, in the order of LAVKA_PAYMENT_PROVIDERS."""
-    return [_ALL[code] for code in settings.LAVKA_PAYMENT_PROVIDERS if code in _ALL]
+    """The providers the shop offers, in the order of LAVKA_PAYMENT_PROVIDERS (Stripe
+    only with a key)."""
+    return [
+        _ALL[code]
+        for code in settings.LAVKA_PAYMENT_PROVIDERS
+        if code in _ALL and (code != "stripe" or settings.STRIPE_SECRET_KEY)
+    ]
 
 
 def provider(code: str) -> PaymentProvider:

@@ -158,9 +158,11 @@ def test_a_sold_out_product_says_so(customer):
     assert refused.value.message == f"{product.title} is sold out."
 
 
-def test_an_unknown_payment_method_is_refused(customer):
+@pytest.mark.parametrize("code", ["stripe", "paypal", ""])
+def test_an_unknown_payment_method_is_refused(customer, settings, code):
+    settings.LAVKA_PAYMENT_PROVIDERS = ["bank_transfer", "cash_on_delivery"]  # not Stripe
     with pytest.raises(services.CheckoutRefused) as refused:
-        checkout(customer, [line(ProductFactory())], provider_code="stripe")
+        checkout(customer, [line(ProductFactory())], provider_code=code)
 
     assert refused.value.code == "provider"
     assert nothing_written()
