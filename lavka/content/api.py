@@ -326,6 +326,8 @@ class PageListView(ListAPIView):
 
     def get_queryset(self) -> QuerySet[Page]:
         search = query_values(self.request).get("search", "").strip()
+        if "\x00" in search:  # no title holds NUL (PostgreSQL refuses it in a query)
+            return Page.objects.none()
         return selectors.published_pages(search=search, ordering=self.ordering())
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
