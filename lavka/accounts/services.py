@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from lavka.accounts.models import ApiToken, User, WelcomeEmail
 from lavka.core import background, work
 from lavka.core.composer import compose, message_id
+from lavka.core.mail import smtp_failure_is_permanent
 from lavka.core.roles import Role, forget_cached_roles
 
 logger = logging.getLogger(__name__)
@@ -74,17 +75,6 @@ def welcome_message(*, user: User) -> EmailMultiAlternatives:
             html_body=render_to_string("accounts/email/welcome.html", context),
             stable_id=message_id("welcome", user.pk),
         )
-
-
-def smtp_failure_is_permanent(error: Exception) -> bool:
-    """A 5xx answer of the mail server will not change on a retry; a 4xx, a dropped
-    connection or a timeout may."""
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _message in error.recipients.values()]
-        return bool(codes) and all(500 <= code < 600 for code in codes)
-    if isinstance(error, smtplib.SMTPResponseException):
-        return 500 <= error.smtp_code < 600
-    return False
 
 
 def send_welcome_email(*, welcome_email_id: int, take_over: bool = False) -> bool:

@@ -7,6 +7,7 @@ server is configured with EMAIL_URL.
 
 from __future__ import annotations
 
+import smtplib
 from collections.abc import Sequence
 
 from django.core.mail import EmailMessage, EmailMultiAlternatives
@@ -49,3 +50,14 @@ class OutboxEmailBackend(BaseEmailBackend):
                 )
                 stored += 1
         return stored
+
+
+def smtp_failure_is_permanent(error: Exception) -> bool:
+    """A 5xx answer of the mail server will not change on a retry; a 4xx, a dropped
+    connection or a timeout may."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _message in error.recipients.values()]
+        return bool(codes) and all(500 <= code < 600 for code in codes)
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 500 <= error.smtp_code < 600
+    return False

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from lavka.core import background, work
 from lavka.core.composer import compose, message_id
+from lavka.core.mail import smtp_failure_is_permanent
 from lavka.marketplace import payments
 from lavka.marketplace.models import CreatorProfile, Donation, DonationEmail, Product
 from lavka.marketplace.models.donations import (
@@ -264,15 +265,6 @@ def donation_message(*, donation: Donation) -> EmailMultiAlternatives:
         )
 
 
-def _permanent(error: Exception) -> bool:
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _message in error.recipients.values()]
-        return bool(codes) and all(500 <= code < 600 for code in codes)
-    if isinstance(error, smtplib.SMTPResponseException):
-        return 500 <= error.smtp_code < 600
-    return False
-
-
 def send_donation_email(*, donation_email_id: int, take_over: bool = False) -> bool:
     """Send one thank-you row; a duplicate or late message finds it claimed or done."""
     row = work.claim_one(DonationEmail.objects.filter(pk=donation_email_id), take_over=take_over)
@@ -291,7 +283,9 @@ def send_donation_email(*, donation_email_id: int, take_over: bool = False) -> b
         raise
     except (smtplib.SMTPException, OSError) as error:
         work.record_failure(
-            row, error=f"{type(error).__name__}: {error}", permanent=_permanent(error)
+            row,
+            error=f"{type(error).__name__}: {error}",
+            permanent=smtp_failure_is_permanent(error),
         )
         return False
     except Exception as error:

@@ -40,6 +40,7 @@ from django.utils.translation import gettext as _
 
 from lavka.core import background, work
 from lavka.core.composer import compose, message_id
+from lavka.core.mail import smtp_failure_is_permanent
 from lavka.marketplace import payments
 from lavka.marketplace.cache import catalog_changed
 from lavka.marketplace.downloads import services as downloads
@@ -703,15 +704,6 @@ def order_message(*, order: Order, kind: str) -> EmailMultiAlternatives:
         )
 
 
-def _smtp_failure_is_permanent(error: Exception) -> bool:
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _message in error.recipients.values()]
-        return bool(codes) and all(500 <= code < 600 for code in codes)
-    if isinstance(error, smtplib.SMTPResponseException):
-        return 500 <= error.smtp_code < 600
-    return False
-
-
 def send_order_email(*, order_email_id: int, take_over: bool = False) -> bool:
     """Send one order email row; a duplicate or late message finds it claimed or done."""
     row = work.claim_one(OrderEmail.objects.filter(pk=order_email_id), take_over=take_over)
@@ -731,7 +723,7 @@ def send_order_email(*, order_email_id: int, take_over: bool = False) -> bool:
         work.record_failure(
             row,
             error=f"{type(error).__name__}: {error}",
-            permanent=_smtp_failure_is_permanent(error),
+            permanent=smtp_failure_is_permanent(error),
         )
         return False
     except Exception as error:
