@@ -202,10 +202,12 @@ class UpdateProduct(ProductAction):
         alt_text: str = "",
         digital_file: UploadedFile | None = None,
         remove_digital_file: bool = False,
+        stock_seen: int | None = None,
     ) -> None:
         super().__init__(actor, product=product)
         self.new_images, self.alt_text = new_images, alt_text
         self.digital_file, self.remove_digital_file = digital_file, remove_digital_file
+        self.stock_seen = stock_seen
 
     def perform(self) -> Product:
         return services.save_product(
@@ -214,6 +216,7 @@ class UpdateProduct(ProductAction):
             alt_text=self.alt_text,
             digital_file=self.digital_file,
             remove_digital_file=self.remove_digital_file,
+            stock_seen=self.stock_seen,
         )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
@@ -26,6 +27,7 @@ from lavka.marketplace.models import (
     Product,
     ProductImage,
 )
+from lavka.marketplace.services import PRODUCT_FIELDS, stock_after_edit
 
 
 def _report(request: HttpRequest, error: Exception) -> None:
@@ -107,8 +109,36 @@ class ProductImageInline(admin.TabularInline):
     fields = ("image", "alt_text", "position")
 
 
+class ProductAdminForm(forms.ModelForm):
+    # The stock this form showed, as on the creator's page (`services.stock_after_edit`).
+    stock_seen = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    class Meta:
+        model = Product
+        fields = ["creator", *PRODUCT_FIELDS, "digital_file"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["stock_seen"].initial = self.instance.stock if self.instance.pk else None
+
+    def clean(self) -> dict[str, Any]:
+        """The stock check of the save, before it (the admin cannot show an error raised
+        while saving); the save checks again under the row lock."""
+        cleaned = super().clean() or {}
+        if self.instance.pk and "stock" in cleaned:
+            current = Product.objects.values_list("stock", flat=True).get(pk=self.instance.pk)
+            try:
+                stock_after_edit(
+                    current=current, seen=cleaned.get("stock_seen"), wanted=cleaned["stock"]
+                )
+            except ValidationError as error:
+                self.add_error(None, error)
+        return cleaned
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
+    form = ProductAdminForm
     list_display = (
         "__str__",
         "creator",
@@ -130,7 +160,9 @@ class ProductAdmin(admin.ModelAdmin):
         return False  # products are their creator's: made on "My products"
 
     def save_model(self, request: HttpRequest, obj: Product, form: Any, change: bool) -> None:
-        actions.UpdateProduct(request.user, product=obj).execute()
+        actions.UpdateProduct(
+            request.user, product=obj, stock_seen=form.cleaned_data.get("stock_seen")
+        ).execute()
 
     def delete_model(self, request: HttpRequest, obj: Product) -> None:
         actions.DeleteProduct(request.user, product=obj).execute()

@@ -100,6 +100,8 @@ class ProductForm(forms.ModelForm):
         validators=[validate_header_text],
     )
     remove_digital_file = forms.BooleanField(label=_("Remove the file"), required=False)
+    # The stock this form showed: orders that move the stock meanwhile are kept.
+    stock_seen = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     class Meta:
         model = Product
@@ -143,6 +145,7 @@ class ProductForm(forms.ModelForm):
         category.queryset = Category.objects.all()
         category.choices = category_choices()  # type: ignore[attr-defined]
         self.fields["digital_file"].validators = [validate_digital_file]
+        self.fields["stock_seen"].initial = self.instance.stock if self.instance.pk else None
 
     def clean_slug(self) -> str:
         slug: str = self.cleaned_data["slug"].lower()

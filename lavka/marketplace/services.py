@@ -181,11 +181,18 @@ def save_product(
     alt_text: str = "",
     digital_file: UploadedFile | None = None,
     remove_digital_file: bool = False,
+    stock_seen: int | None = None,
 ) -> Product:
     """Validate and save a product (new or edited) with its new images, all or nothing.
 
     Every check runs before anything is written; a file is written only when its row is.
+    `stock_seen` is the stock the editor was shown: see `stock_after_edit`.
     """
+    if not product._state.adding:
+        current = (
+            Product.objects.select_for_update().values_list("stock", flat=True).get(pk=product.pk)
+        )
+        product.stock = stock_after_edit(current=current, seen=stock_seen, wanted=product.stock)
     if digital_file is not None:
         product.digital_file = digital_file  # type: ignore[assignment]
         product.digital_file_name = _shown_file_name(digital_file.name or "")
@@ -220,6 +227,36 @@ def save_product(
         row.alt_text = alt_text
         row.save()
     return product
+
+
+def stock_after_edit(*, current: int | None, seen: int | None, wanted: int | None) -> int | None:
+    """The stock to save when an editor shown `seen` units asks for `wanted`, and the row
+    holds `current` now (the row is locked).
+
+    Checkouts take units and cancelled or expired orders return them while a form is open,
+    so saving `wanted` as it is would undo those moves: sell units that were held, or
+    lose returned ones. The editor's change is applied as a difference instead; a change
+    that would leave less than nothing is refused with the numbers.
+    """
+    if wanted is None or current is None or seen is None:
+        return wanted  # unlimited on either side, or a caller that saw no stock
+    delta = wanted - seen
+    if delta == 0:
+        return current
+    after = current + delta
+    if after < 0:
+        raise ValidationError(
+            {
+                "stock": _(
+                    "While you edited, orders changed the stock from %(seen)d to "
+                    "%(current)d; lowering it by %(lower)d would leave less than nothing. "
+                    "Enter %(current)d or less."
+                )
+                % {"seen": seen, "current": current, "lower": -delta}
+            },
+            code="stock_moved",
+        )
+    return after
 
 
 def _shown_file_name(name: str) -> str:

@@ -312,6 +312,7 @@ def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 alt_text=form.cleaned_data["alt_text"],
                 digital_file=form.digital_upload(),
                 remove_digital_file=form.cleaned_data["remove_digital_file"],
+                stock_seen=form.cleaned_data["stock_seen"],
             ).execute()
         except ValidationError as error:
             apply_errors(form, error)
