@@ -94,6 +94,6 @@ class MarketplaceConfig(LavkaApp):
         # module (accounts knows nothing of the shop).
         from django.contrib.auth.signals import user_logged_in
 
-        from lavka.marketplace import cart
+        from lavka.marketplace import cart, checks  # noqa: F401 (checks registers on import)
 
         user_logged_in.connect(cart.on_login, dispatch_uid="marketplace.cart.merge_at_login")

@@ -218,3 +218,20 @@ def test_an_empty_value_in_a_copied_env_file_means_the_default() -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "django.db.backends.sqlite3"
+
+
+def test_a_stripe_key_without_the_webhook_secret_stops_the_start_naming_it() -> None:
+    without_secret = {
+        **PRODUCTION,
+        "STRIPE_SECRET_KEY": "sk_test_example",
+        "STRIPE_WEBHOOK_SECRET": "",
+    }
+    with_secret = {**without_secret, "STRIPE_WEBHOOK_SECRET": "whsec_example"}
+
+    refused, accepted = check_deploy(**without_secret), check_deploy(**with_secret)
+
+    assert refused.returncode != 0
+    assert (
+        "(lavka.E002) STRIPE_SECRET_KEY is set but STRIPE_WEBHOOK_SECRET is not" in refused.stderr
+    )
+    assert accepted.returncode == 0, accepted.stderr + accepted.stdout
