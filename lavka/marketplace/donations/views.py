@@ -22,6 +22,7 @@ from lavka.core.decorators import permission_required
 from lavka.marketplace.donations import actions, selectors, services
 from lavka.marketplace.donations.forms import DonationForm, StaffDonationFilterForm
 from lavka.marketplace.models import CreatorProfile, Donation
+from lavka.marketplace.payment_pages import allows_hosted_payment_pages
 
 PAGE_SIZE = 25
 
@@ -41,6 +42,7 @@ def _creator_or_404(slug: str) -> CreatorProfile:
 
 
 @login_required
+@allows_hosted_payment_pages
 def donate(request: HttpRequest, slug: str) -> HttpResponse:
     creator = _creator_or_404(slug)
     user: Any = request.user
@@ -102,6 +104,7 @@ def donation_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@allows_hosted_payment_pages
 def donation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     donation = selectors.own_donation(request.user, pk)
     if donation is None:

@@ -28,6 +28,7 @@ from lavka.marketplace import payments
 from lavka.marketplace.models import Order
 from lavka.marketplace.orders import actions, selectors, services
 from lavka.marketplace.orders.forms import CheckoutForm, StaffOrderFilterForm
+from lavka.marketplace.payment_pages import allows_hosted_payment_pages
 
 PAGE_SIZE = 25
 CHECKOUT_SESSION_KEY = "lavka_checkout_token"
@@ -87,6 +88,7 @@ def _checkout_page(
 
 
 @login_required
+@allows_hosted_payment_pages
 def checkout(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     if request.method != "POST":
@@ -165,6 +167,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@allows_hosted_payment_pages
 def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     order = selectors.own_order(request.user, pk)
     if order is None:

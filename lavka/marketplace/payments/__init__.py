@@ -9,6 +9,7 @@ delivery) are the embedded default: staff mark such an order paid. Stripe Checko
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -27,6 +28,7 @@ __all__ = [
     "PaymentProvider",
     "UnknownProvider",
     "any_provider",
+    "hosted_page_origins",
     "offered",
     "provider",
     "provider_of",
@@ -67,3 +69,16 @@ def any_provider(code: str) -> PaymentProvider | None:
     """The provider called `code`, offered or not (an old order's, after the shop
     stopped offering it)."""
     return _ALL.get(code)
+
+
+def hosted_page_origins() -> list[str]:
+    """Where offered providers send the customer to pay (Stripe's hosted Checkout, or
+    the stand-in serving it at STRIPE_API_BASE): a page whose form leads there must
+    allow them in its Content-Security-Policy `form-action`, or the browser stops the
+    redirect after the order is placed."""
+    if not settings.STRIPE_SECRET_KEY:
+        return []
+    if settings.STRIPE_API_BASE:
+        parts = urlsplit(settings.STRIPE_API_BASE)
+        return [f"{parts.scheme}://{parts.netloc}"]
+    return ["https://checkout.stripe.com"]

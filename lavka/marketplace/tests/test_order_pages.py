@@ -272,3 +272,32 @@ def test_each_manual_method_tells_the_customer_how_to_pay(client, customer, sett
     assert (
         "when the order is delivered" not in client.get(f"/shop/orders/{cash.pk}/").content.decode()
     )
+
+
+def _form_action(response: Any) -> str:
+    policy = response["Content-Security-Policy"]
+    return next(part.strip() for part in policy.split(";") if "form-action" in part)
+
+
+@pytest.mark.parametrize(
+    ("api_base", "origin"),
+    [("", "https://checkout.stripe.com"), ("http://127.0.0.1:12111/", "http://127.0.0.1:12111")],
+)
+def test_pages_that_lead_to_the_card_page_allow_it_as_a_form_target_and_no_other_page_does(
+    client: Client, customer: Any, settings: Any, api_base: str, origin: str
+) -> None:
+    """Without it, Chromium stops the redirect to the hosted page after the order is
+    placed (found by test_browser_purchase)."""
+    settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE = "sk_test_lavka", api_base.rstrip("/")
+    client.force_login(customer)
+    order = checkout(customer, [line(ProductFactory())]).order
+
+    for url in (
+        reverse("marketplace:checkout"),
+        reverse("marketplace:order_detail", args=[order.pk]),
+    ):
+        assert _form_action(client.get(url)) == f"form-action 'self' {origin}"
+    assert _form_action(client.get(reverse("marketplace:shop"))) == "form-action 'self'"
+
+    settings.STRIPE_SECRET_KEY = ""
+    assert _form_action(client.get(reverse("marketplace:checkout"))) == "form-action 'self'"
