@@ -1,0 +1,12 @@
+"""One adapter class per external system; see docs/integrations.md.
+
+`ACCOUNTING` and `POINT_OF_SALE` map a system code (stored on a connection) to its
+adapter class. Adding a system is adding one adapter module and one line here.
+"""
+
+from __future__ import annotations
+
+from lavka.integrations.adapters.base import AccountingAdapter, PointOfSaleAdapter
+
+ACCOUNTING: dict[str, type[AccountingAdapter]] = {}
+POINT_OF_SALE: dict[str, type[PointOfSaleAdapter]] = {}

@@ -1,0 +1,200 @@
+"""What Lavka asks of an accounting system and of a point-of-sale (cash register)
+system, in Lavka's own terms, so the sync code never sees a vendor's JSON.
+
+An adapter is made per call site with the connection's token and base URL and talks
+HTTP through `lavka.core.http.HttpClient`. It raises the client's errors unchanged:
+`RejectedCredentials` (a wrong or revoked token: the connection is marked so),
+`TransientHttpError` (429/5xx/timeouts/truncated answers: retried later, honouring
+`retry_after`), `BadAnswer` (an answer of the wrong shape, or a refusal of what was sent:
+shown to the owner, not retried blindly).
+
+Money is Decimal, quantities are Decimal, times are timezone-aware. External ids are
+strings whatever the vendor uses.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Account:
+    """Whose token it is: shown on the connection page; `external_id` tells two
+    accounts apart (one token per owner)."""
+
+    external_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ReferenceItem:
+    """A cash desk, a warehouse or a trade point as the owner picks it in a mapping."""
+
+    external_id: str
+    name: str
+    is_main: bool = False
+
+
+@dataclass(frozen=True)
+class Good:
+    """A good of the accounting system, as registers should sell it."""
+
+    external_id: str
+    name: str
+    price: Decimal
+    unit: str = "pcs"
+    vat_rate: str = "none"  # "none", "0", "10", "20": the rate's code, not a number
+    barcode: str = ""
+    archived: bool = False
+
+
+@dataclass(frozen=True)
+class RegisterProduct:
+    """A product sent to the registers; `external_id` is the accounting good's id."""
+
+    external_id: str
+    name: str
+    price: Decimal
+    unit: str = "pcs"
+    vat_rate: str = "none"
+    barcode: str = ""
+
+
+@dataclass(frozen=True)
+class ReceiptLine:
+    """One line of a receipt; `product_external_id` is empty for a free sale (an amount
+    typed in at the register, with no product)."""
+
+    product_external_id: str
+    name: str
+    quantity: Decimal
+    price: Decimal
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class Receipt:
+    external_id: str
+    is_refund: bool
+    total: Decimal
+    lines: Sequence[ReceiptLine]
+    paid_by_card: Decimal = Decimal("0")
+    paid_in_cash: Decimal = Decimal("0")
+
+
+@dataclass(frozen=True)
+class ShiftSummary:
+    """A closed shift, as listed: enough to decide whether it is new."""
+
+    external_id: str
+    trade_point_id: str
+    number: int
+    closed_at: datetime
+
+
+@dataclass(frozen=True)
+class ZReport:
+    """The register's closing totals of a shift."""
+
+    revenue: Decimal
+    refunds: Decimal
+    cash: Decimal
+    card: Decimal
+    receipts_count: int
+
+
+@dataclass(frozen=True)
+class Shift:
+    summary: ShiftSummary
+    z_report: ZReport
+    receipts: Sequence[Receipt]
+
+
+@dataclass(frozen=True)
+class RetailReportLine:
+    good_external_id: str
+    quantity: Decimal
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class RetailReport:
+    """A day's (a shift's) retail sales for accounting. `number` is Lavka's, unique per
+    connection and stable across retries: a second send finds the first by it."""
+
+    number: str
+    date: datetime
+    warehouse_id: str
+    cash_desk_id: str
+    revenue: Decimal
+    lines: Sequence[RetailReportLine] = field(default_factory=tuple)
+    free_sale_total: Decimal = Decimal("0")  # free-sale lines: revenue with no good
+
+
+class AccountingAdapter(ABC):
+    system: str = ""  # the code stored on a connection, e.g. "moedelo"
+    label: str = ""
+
+    def __init__(self, *, token: str, base_url: str) -> None:
+        self.token, self.base_url = token, base_url
+
+    @abstractmethod
+    def account(self) -> Account:
+        """A real call that proves the token (RejectedCredentials if it is not)."""
+
+    @abstractmethod
+    def cash_desks(self) -> list[ReferenceItem]: ...
+
+    @abstractmethod
+    def warehouses(self) -> list[ReferenceItem]: ...
+
+    @abstractmethod
+    def goods(self) -> Iterator[Good]:
+        """Every good, archived ones included (page by page; a page repeated by the
+        server must not yield a good twice)."""
+
+    @abstractmethod
+    def find_retail_report(self, number: str) -> str | None:
+        """The document id of a report already sent with this number, or None."""
+
+    @abstractmethod
+    def create_retail_report(self, report: RetailReport) -> str:
+        """Send the report; returns its document id."""
+
+
+class PointOfSaleAdapter(ABC):
+    system: str = ""  # e.g. "mtskassa"
+    label: str = ""
+    batch_size: int = 100  # products per bulk request the system accepts
+
+    def __init__(self, *, token: str, base_url: str) -> None:
+        self.token, self.base_url = token, base_url
+
+    @abstractmethod
+    def account(self) -> Account:
+        """A real call that proves the token (RejectedCredentials if it is not)."""
+
+    @abstractmethod
+    def trade_points(self) -> list[ReferenceItem]: ...
+
+    @abstractmethod
+    def upsert_products(self, trade_point_id: str, products: Sequence[RegisterProduct]) -> None:
+        """Create or update up to `batch_size` products by external id (idempotent)."""
+
+    @abstractmethod
+    def archive_products(self, trade_point_id: str, external_ids: Sequence[str]) -> None:
+        """Take products off sale (idempotent; unknown ids are not an error)."""
+
+    @abstractmethod
+    def closed_shifts(
+        self, trade_point_id: str, *, closed_since: datetime
+    ) -> Iterator[ShiftSummary]:
+        """Shifts closed at or after `closed_since`, oldest first."""
+
+    @abstractmethod
+    def shift(self, trade_point_id: str, shift_id: str) -> Shift:
+        """The shift's Z-report and every receipt of it."""
