@@ -16,6 +16,7 @@ from lavka.marketplace.payments.base import (
     NextStep,
     PaymentError,
     PaymentProvider,
+    PaymentRetryLater,
     UnknownProvider,
 )
 from lavka.marketplace.payments.manual import BankTransfer, CashOnDelivery
@@ -25,6 +26,7 @@ __all__ = [
     "NextStep",
     "PaymentError",
     "PaymentProvider",
+    "PaymentRetryLater",
     "UnknownProvider",
     "any_provider",
     "offered",
