@@ -51,7 +51,9 @@ def paid_by_card(customer: Any, product: Product, quantity: int = 1) -> Order:
 
 def intent_of(order: Order) -> str:
     order.payment.refresh_from_db()
-    return str(stripe_client().v1.checkout.sessions.retrieve(order.payment.reference).payment_intent)
+    return str(
+        stripe_client().v1.checkout.sessions.retrieve(order.payment.reference).payment_intent
+    )
 
 
 def request_refund(manager: Any, order: Order) -> OrderRefund:
