@@ -22,7 +22,6 @@ from lavka.marketplace.models import (
     Donation,
     Order,
     OrderLine,
-    OrderRefund,
     PaymentEvent,
     Product,
     ProductImage,
@@ -227,26 +226,6 @@ class DonationAdmin(admin.ModelAdmin):
     list_display = ("__str__", "created_at", "donor", "creator", "status", "amount", "currency")
     list_filter = ("status",)
     search_fields = ("donor__email", "creator__display_name")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-@admin.register(OrderRefund)
-class OrderRefundAdmin(admin.ModelAdmin):
-    """Read-only: refunds are made on the staff order page (stock, emails and the card
-    refund's work row stay in step); stuck or failed ones are retried from the kernel's
-    work page."""
-
-    list_display = ("order", "provider", "amount", "state", "requested_at", "refunded_at")
-    list_filter = ("provider", "state")
-    search_fields = ("reference",)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
