@@ -435,6 +435,7 @@ class PaymentEvent(WorkItem):
         NONE = "", _("not processed yet")
         PAID = "paid", _("order marked paid")
         CANCELLED = "cancelled", _("order cancelled")
+        REFUNDED = "refunded", _("order refunded")
         FLAGGED = "flagged", _("order flagged for review")
         IGNORED = "ignored", _("nothing to do")
 

@@ -746,6 +746,23 @@ def request_refund(
     return refund
 
 
+def record_refund_made_elsewhere(*, order: Order, reference: str, reason: str) -> OrderRefund:
+    """The provider refunded a paid order in full without Lavka asking (Stripe's
+    dashboard); the order's row is locked by the caller. The refund is recorded as done
+    and settled like one of ours: refunded, stock back on sale, the customer told."""
+    payment = OrderPaymentDetails.objects.get(order=order)
+    refund = OrderRefund.objects.create(
+        order=order,
+        provider=payment.provider,
+        amount=payment.amount,
+        currency=payment.currency,
+        reason=reason[:REFUND_REASON_MAX],
+        **work.done_fields(),
+    )
+    _settle_refund(order, refund, reference=reference)
+    return refund
+
+
 def _settle_refund(order: Order, refund: OrderRefund, *, reference: str) -> None:
     """The money is back with the customer (the order's row is locked): the order is
     refunded, the physical stock it took goes back on sale (products locked in id

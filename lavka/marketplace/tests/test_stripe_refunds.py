@@ -18,12 +18,12 @@ from django.utils import timezone
 from lavka.core import work
 from lavka.core.tests.support import start_worker, wait_until
 from lavka.marketplace import payments
-from lavka.marketplace.models import Order, OrderEmail, OrderRefund, Product
-from lavka.marketplace.orders import actions, services
+from lavka.marketplace.models import Order, OrderEmail, OrderRefund, PaymentEvent, Product
+from lavka.marketplace.orders import actions, payment_events, services
 from lavka.marketplace.payments.stripe_checkout import client as stripe_client
 from lavka.marketplace.tests.factories import ProductFactory
 from lavka.marketplace.tests.orders_helpers import checkout, line
-from services.simulators.stripe.testing import running_simulator, submit_payment_page
+from services.simulators.stripe.testing import running_simulator, submit_payment_page, wait_idle
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -251,3 +251,89 @@ def test_a_refund_through_a_real_worker(
     finally:
         worker.stop()
     assert len(sim.store.refunds) == 1
+
+
+# --- refunds Stripe tells us of (refund.created webhooks) ----------------------------------
+
+WEBHOOK_SECRET = "whsec_lavka_refund_tests"
+
+
+@pytest.fixture
+def hooked_sim(settings: Any, live_server: Any) -> Iterator[Any]:
+    """The simulator delivering every event twice to the live server's webhook."""
+    url = live_server.url + "/shop/stripe/webhook/"
+    with running_simulator(
+        webhook_url=url, webhook_secret=WEBHOOK_SECRET, duplicate=True
+    ) as simulator:
+        settings.STRIPE_SECRET_KEY = "sk_test_lavka"
+        settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+        settings.STRIPE_API_BASE = simulator.url
+        settings.SITE_URL = live_server.url
+        settings.LAVKA_PAYMENT_PROVIDERS = ["bank_transfer", "stripe"]
+        yield simulator
+
+
+def process_events(simulator: Any) -> None:
+    wait_idle(simulator)
+    for pk in PaymentEvent.objects.order_by("pk").values_list("pk", flat=True):
+        payment_events.process_event(event_pk=pk)
+
+
+def paid_through_webhook(simulator: Any, customer: Any, product: Product) -> Order:
+    order = checkout(customer, [line(product)], provider_code="stripe").order
+    submit_payment_page(payments.provider_of(order).start_payment(order).redirect_url, "pay")
+    process_events(simulator)
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    return order
+
+
+def test_a_refund_made_in_stripes_dashboard_refunds_the_order_once(
+    hooked_sim: Any, customer: Any
+) -> None:
+    product = ProductFactory(stock=2, price=Decimal("8.00"))
+    order = paid_through_webhook(hooked_sim, customer, product)
+
+    made = stripe_client().v1.refunds.create(params={"payment_intent": intent_of(order)})
+    process_events(hooked_sim)
+
+    order.refresh_from_db()
+    refund = OrderRefund.objects.get()
+    assert order.status == Order.Status.REFUNDED
+    assert (refund.state, refund.reference, refund.requested_by) == ("done", made.id, None)
+    assert "dashboard" in refund.reason
+    assert Product.objects.get(pk=product.pk).stock == 2
+    assert OrderEmail.objects.filter(order=order, kind="refunded").count() == 1
+    event = PaymentEvent.objects.get(event_type="refund.created")  # delivered twice, kept once
+    assert event.outcome == "refunded" and event.order == order
+    assert len(hooked_sim.store.refunds) == 1
+
+
+def test_our_own_refunds_event_changes_nothing_more(
+    hooked_sim: Any, manager: Any, customer: Any
+) -> None:
+    order = paid_through_webhook(hooked_sim, customer, ProductFactory(stock=1))
+    refund = request_refund(manager, order)
+    assert services.process_refund(refund_id=refund.pk)
+
+    process_events(hooked_sim)
+
+    event = PaymentEvent.objects.get(event_type="refund.created")
+    assert event.outcome == "ignored" and event.order == order
+    assert OrderRefund.objects.count() == 1
+    assert OrderEmail.objects.filter(order=order, kind="refunded").count() == 1
+
+
+def test_a_partial_refund_in_stripe_flags_the_order_for_review(
+    hooked_sim: Any, customer: Any
+) -> None:
+    product = ProductFactory(stock=1, price=Decimal("8.00"))
+    order = paid_through_webhook(hooked_sim, customer, product)
+
+    stripe_client().v1.refunds.create(params={"payment_intent": intent_of(order), "amount": 300})
+    process_events(hooked_sim)
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID and "300" in order.review_reason
+    assert not OrderRefund.objects.exists()
+    assert PaymentEvent.objects.get(event_type="refund.created").outcome == "flagged"
