@@ -639,6 +639,11 @@ def archive_order(*, order: Order) -> Order:
         raise OrderStateRefused(
             _("This order is awaiting payment: cancel it before archiving it."), code="open"
         )
+    if OrderRefund.objects.filter(order=locked, state__in=work.OPEN_STATES).exists():
+        raise OrderStateRefused(
+            _("A refund of this order is under way; archive it once it is done."),
+            code="refund_under_way",
+        )
     locked.status, locked.archived_at = Order.Status.ARCHIVED, timezone.now()
     locked.save(update_fields=["status", "archived_at", "updated_at"])
     return locked
@@ -673,7 +678,9 @@ REFUND_REASON_MAX = 500
 
 def _refuse_unless_refundable(order: Order) -> None:
     existing = OrderRefund.objects.filter(order=order).first()
-    if order.status == Order.Status.REFUNDED:
+    if order.status == Order.Status.REFUNDED or (
+        existing is not None and existing.state == work.WorkState.DONE
+    ):
         raise OrderStateRefused(_("This order is refunded already."), code="refunded")
     if existing is not None and existing.state in work.OPEN_STATES:
         raise OrderStateRefused(

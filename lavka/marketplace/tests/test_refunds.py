@@ -110,6 +110,9 @@ def test_only_a_paid_order_is_refunded_and_only_once(manager: Any, customer: Any
         actions.RefundOrder(manager, order=paid, reason="again").execute()
 
     assert refused.value.message == "This order is refunded already."
+    services.archive_order(order=paid)
+    with pytest.raises(services.OrderStateRefused, match="refunded already"):
+        actions.RefundOrder(manager, order=paid, reason="once archived").execute()
     assert OrderRefund.objects.count() == 1
     assert Product.objects.get(pk=product.pk).stock == 3  # the unpaid order still holds one
     assert OrderEmail.objects.filter(kind="refunded").count() == 1

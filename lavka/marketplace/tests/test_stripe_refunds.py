@@ -101,6 +101,18 @@ def test_a_card_refund_is_made_by_the_task_once_then_the_order_is_refunded(
     assert made.id in detail and "refunded at" in detail
 
 
+def test_an_order_is_not_archived_while_its_refund_is_under_way(
+    sim: Any, manager: Any, customer: Any
+) -> None:
+    order = paid_by_card(customer, ProductFactory(stock=1))
+    refund = request_refund(manager, order)
+
+    with pytest.raises(services.OrderStateRefused, match="under way"):
+        services.archive_order(order=order)
+    assert services.process_refund(refund_id=refund.pk)
+    assert services.archive_order(order=order).status == Order.Status.ARCHIVED
+
+
 def test_a_worker_that_died_after_stripe_refunded_does_not_refund_twice(
     sim: Any, manager: Any, customer: Any
 ) -> None:
