@@ -834,12 +834,21 @@ def process_refund(*, refund_id: int, take_over: bool = False) -> bool:
         logger.exception("refund %s failed", row.pk)
         work.record_failure(row, error=f"{type(error).__name__}: {error}")
         return False
-    with transaction.atomic():
-        locked = _locked_order(row.order_id)
-        if not work.complete(row):
-            return False  # another worker took the row over; it settles it
-        if locked.status != Order.Status.REFUNDED:
-            _settle_refund(locked, row, reference=reference)
+    try:
+        with transaction.atomic():
+            locked = _locked_order(row.order_id)
+            if not work.complete(row):
+                return False  # another worker took the row over; it settles it
+            if locked.status != Order.Status.REFUNDED:
+                _settle_refund(locked, row, reference=reference)
+    except background.TRANSIENT_ERRORS:
+        # the next try asks the provider again, with the same key: the same refund
+        work.release(OrderRefund.objects.filter(pk=row.pk, lease_owner=row.lease_owner))
+        raise
+    except Exception as error:
+        logger.exception("refund %s was made but not recorded", row.pk)
+        work.record_failure(row, error=f"{type(error).__name__}: {error}")
+        return False
     return True
 
 
