@@ -21,6 +21,8 @@ MANAGER_PERMISSIONS = [
     "marketplace.review_creatorprofile",
     "marketplace.view_order",
     "marketplace.change_order",
+    # Refunds give money back, so they are a permission of their own (managers hold it).
+    "marketplace.refund_order",
     "marketplace.view_orderpaymentdetails",
     # Donations likewise: details and changes for staff, archive with `delete_donation`.
     "marketplace.view_donation",

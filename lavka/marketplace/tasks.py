@@ -37,3 +37,10 @@ def process_payment_event(event_pk: int) -> bool:
     return payment_events.process_event(
         event_pk=event_pk, take_over=process_payment_event.redelivered
     )
+
+
+@background_task("marketplace.refund_order", soft_time_limit=60, time_limit=90)
+def refund_order(refund_id: int) -> bool:
+    """Ask the payment provider for one refund row's refund, then mark the order
+    refunded (once; see services.process_refund)."""
+    return services.process_refund(refund_id=refund_id, take_over=refund_order.redelivered)

@@ -23,6 +23,7 @@ from lavka.marketplace.models.orders import (
     OrderEmail,
     OrderLine,
     OrderPaymentDetails,
+    OrderRefund,
     PaymentEvent,
     StockReservation,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "OrderEmail",
     "OrderLine",
     "OrderPaymentDetails",
+    "OrderRefund",
     "PaymentEvent",
     "Product",
     "ProductImage",

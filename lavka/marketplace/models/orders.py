@@ -200,6 +200,7 @@ class Order(TimeStampedModel):
             ),
         ]
         indexes = [models.Index(fields=["status", "-created_at"])]
+        permissions = [("refund_order", _("Can refund a paid order"))]
 
     def __str__(self) -> str:
         return self.number
@@ -396,6 +397,7 @@ class OrderEmail(WorkItem):
     class Kind(models.TextChoices):
         RECEIVED = "received", _("order received")
         PAID = "paid", _("order paid")
+        REFUNDED = "refunded", _("order refunded")
 
     order = models.ForeignKey(
         Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="emails"
@@ -433,6 +435,7 @@ class PaymentEvent(WorkItem):
         NONE = "", _("not processed yet")
         PAID = "paid", _("order marked paid")
         CANCELLED = "cancelled", _("order cancelled")
+        REFUNDED = "refunded", _("order refunded")
         FLAGGED = "flagged", _("order flagged for review")
         IGNORED = "ignored", _("nothing to do")
 
@@ -481,3 +484,65 @@ class PaymentEvent(WorkItem):
     @classmethod
     def queue_work(cls, pks: Sequence[int]) -> None:
         background.start_each("marketplace.process_payment_event", [(pk,) for pk in pks])
+
+
+class OrderRefund(WorkItem):
+    """A paid order's refund: one per order (the whole amount), a durable work row.
+
+    For a manual payment staff have returned the money out of band, and the row is
+    written done, with the order refunded, in one transaction. For a card payment the
+    row is written pending in the request's transaction and a background task asks the
+    provider to refund with our own idempotency key, outside any transaction; only once
+    the provider confirms is the order marked refunded (with the row's "done", in one
+    transaction). The unique order makes a second request, from a double click or a
+    second member of staff, find the first instead of refunding twice.
+    """
+
+    order = models.OneToOneField(
+        Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="refund"
+    )
+    provider = models.CharField(_("payment method"), max_length=30)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    reason = models.CharField(_("reason"), max_length=500)
+    reference = models.CharField(
+        _("refund reference"),
+        max_length=200,
+        blank=True,
+        help_text=_("The provider's refund id, or what staff noted for a manual refund."),
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    refunded_at = models.DateTimeField(_("refunded at"), null=True, blank=True)
+
+    max_attempts = 8
+    lease_seconds = 120
+    requeue_after_seconds = 300
+    retry_base_seconds = 30
+
+    class Meta:
+        verbose_name = _("order refund")
+        verbose_name_plural = _("order refunds")
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="marketplace_refund_amount_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"refund of order {self.order_id} ({self.state})"
+
+    @property
+    def work_summary(self) -> str:
+        return f"{self.provider} refund of order {self.order_id}"
+
+    @classmethod
+    def queue_work(cls, pks: Sequence[int]) -> None:
+        background.start_each("marketplace.refund_order", [(pk,) for pk in pks])

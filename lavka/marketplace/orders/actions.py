@@ -6,6 +6,7 @@
 | see an order's details  | its customer (their own page); staff (`view_order`) any    |
 | mark paid, cancel       | staff (`change_order`): "update only for staff"            |
 | archive                 | `delete_order` only (seed 003's archive button)            |
+| refund a paid order     | staff with `refund_order` (managers)                       |
 
 OrderPaymentDetails is written with its order (checkout, mark paid, cancel) and never on
 its own, so it has no actions of its own.
@@ -21,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from lavka.core.actions import Action
 from lavka.marketplace import payments
-from lavka.marketplace.models import Order
+from lavka.marketplace.models import Order, OrderRefund
 from lavka.marketplace.orders import services
 
 
@@ -90,3 +91,20 @@ class ArchiveOrder(OrderAction):
 
     def perform(self) -> Order:
         return services.archive_order(order=self.order)
+
+
+class RefundOrder(Action[OrderRefund]):
+    """Staff give a paid order's money back: a manual payment was returned out of band
+    (recorded now), a card payment is refunded through its provider (in the background).
+    A permission of its own, held by managers: it moves money, unlike mark paid."""
+
+    permission = "marketplace.refund_order"
+
+    def __init__(self, actor: Any, *, order: Order, reason: str, reference: str = "") -> None:
+        super().__init__(actor)
+        self.order, self.reason, self.reference = order, reason, reference
+
+    def perform(self) -> OrderRefund:
+        return services.request_refund(
+            order=self.order, requested_by=self.actor, reason=self.reason, reference=self.reference
+        )

@@ -89,3 +89,25 @@ class StaffOrderFilterForm(forms.Form):
             return default
         cleaned = getattr(self, "cleaned_data", {})
         return str(cleaned.get(name) or default)
+
+
+class RefundForm(forms.Form):
+    """The staff's refund confirmation: why, what they did (a manual refund), and a tick
+    that they mean it, so a stray click refunds nothing."""
+
+    reason = forms.CharField(
+        label=_("Reason for the refund"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Kept with the order; the customer is not shown it."),
+    )
+    reference = forms.CharField(
+        label=_("Refund reference"),
+        max_length=200,
+        required=False,
+        validators=[validate_header_text],
+        help_text=_("For a manual payment: how the money went back (a transfer's reference)."),
+    )
+    confirm = forms.BooleanField(
+        label=_("I confirm: give the customer their money back."), required=True
+    )

@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from lavka.core import background, work
 from lavka.marketplace.models import Order, PaymentEvent
-from lavka.marketplace.orders import services
+from lavka.marketplace.orders import refund_events, services
 from lavka.marketplace.payments.stripe_checkout import AmountNotRepresentable, minor_units
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 PROVIDER = "stripe"
 PAID_TYPES = frozenset({"checkout.session.completed", "checkout.session.async_payment_succeeded"})
 FAILED_TYPES = frozenset({"checkout.session.async_payment_failed", "checkout.session.expired"})
-HANDLED_TYPES = PAID_TYPES | FAILED_TYPES
+HANDLED_TYPES = PAID_TYPES | FAILED_TYPES | refund_events.REFUND_TYPES
 Outcome = PaymentEvent.Outcome
 # How long a cancelling event waits for a payment event of its session (then the
 # kernel's sweeper queues it again).
@@ -110,6 +110,8 @@ def _flag(order: Order, reason: str) -> None:
 
 def apply_event(row: PaymentEvent) -> tuple[str, str, Order | None]:
     """The event's effect on its order (call inside a transaction): (outcome, note, order)."""
+    if row.event_type in refund_events.REFUND_TYPES:
+        return refund_events.apply_refund_event(row)
     session = (row.payload.get("data") or {}).get("object") or {}
     if not isinstance(session, dict):
         return Outcome.IGNORED, "The event carries no session.", None

@@ -13,7 +13,7 @@ from typing import Any
 from django.db.models import DecimalField, ExpressionWrapper, F, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
-from lavka.marketplace.models import CreatorProfile, Order, OrderLine
+from lavka.marketplace.models import CreatorProfile, Order, OrderLine, OrderRefund
 
 MAX_ID = 2**63 - 1
 MONEY: DecimalField[Any, Any] = DecimalField(max_digits=14, decimal_places=2)
@@ -98,6 +98,11 @@ def staff_order(pk: int) -> Order | None:
         .prefetch_related("lines", "reservations")
         .first()
     )
+
+
+def refund_of(order: Order) -> OrderRefund | None:
+    """The order's refund (requested, done or failed), with who asked for it."""
+    return OrderRefund.objects.select_related("requested_by").filter(order=order).first()
 
 
 def creator_profile(user: Any) -> CreatorProfile | None:

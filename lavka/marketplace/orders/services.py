@@ -51,6 +51,7 @@ from lavka.marketplace.models import (
     OrderEmail,
     OrderLine,
     OrderPaymentDetails,
+    OrderRefund,
     Product,
     StockReservation,
 )
@@ -638,6 +639,11 @@ def archive_order(*, order: Order) -> Order:
         raise OrderStateRefused(
             _("This order is awaiting payment: cancel it before archiving it."), code="open"
         )
+    if OrderRefund.objects.filter(order=locked, state__in=work.OPEN_STATES).exists():
+        raise OrderStateRefused(
+            _("A refund of this order is under way; archive it once it is done."),
+            code="refund_under_way",
+        )
     locked.status, locked.archived_at = Order.Status.ARCHIVED, timezone.now()
     locked.save(update_fields=["status", "archived_at", "updated_at"])
     return locked
@@ -665,11 +671,193 @@ def release_expired_holds(*, now: datetime | None = None, limit: int = 500) -> i
     return released
 
 
+# --- refunds ------------------------------------------------------------------------------
+
+REFUND_REASON_MAX = 500
+
+
+def _refuse_unless_refundable(order: Order) -> None:
+    existing = OrderRefund.objects.filter(order=order).first()
+    if order.status == Order.Status.REFUNDED or (
+        existing is not None and existing.state == work.WorkState.DONE
+    ):
+        raise OrderStateRefused(_("This order is refunded already."), code="refunded")
+    if existing is not None and existing.state in work.OPEN_STATES:
+        raise OrderStateRefused(
+            _("A refund of this order is under way already."), code="refund_under_way"
+        )
+    if existing is not None:
+        raise OrderStateRefused(
+            _("The refund of this order did not go through: %(error)s")
+            % {"error": existing.last_error or existing.get_state_display()},
+            code="refund_failed",
+        )
+    if order.status != Order.Status.PAID:
+        raise OrderStateRefused(
+            _("Only a paid order can be refunded; this one is %(status)s.")
+            % {"status": order.get_status_display()},
+            code="not_paid",
+        )
+
+
+def request_refund(
+    *, order: Order, requested_by: Any, reason: str, reference: str = ""
+) -> OrderRefund:
+    """Refund a paid order in full, once.
+
+    A manual payment was given back by staff out of band: the order is refunded now
+    (`_settle_refund`), with what staff noted as `reference`. A provider's payment is
+    refunded by the `marketplace.refund_order` task after this transaction commits:
+    the call out never runs inside it, and the order stays paid until the provider has
+    confirmed. The order's row is locked first, so of two staff (or two clicks) the
+    second waits and is refused; the refund row's unique order holds even so.
+    """
+    reason = reason.strip()
+    if not reason or len(reason) > REFUND_REASON_MAX or "\x00" in reason:
+        raise OrderStateRefused(
+            _("Give the reason for the refund (at most %(max)d characters).")
+            % {"max": REFUND_REASON_MAX},
+            code="reason",
+        )
+    try:
+        with transaction.atomic():
+            locked = _locked_order(order.pk)
+            _refuse_unless_refundable(locked)
+            payment = OrderPaymentDetails.objects.get(order=locked)
+            provider = payments.any_provider(payment.provider)
+            if provider is None:
+                raise OrderStateRefused(
+                    _("This order's payment method is unknown; refund it by hand."),
+                    code="provider",
+                )
+            refund = OrderRefund.objects.create(
+                order=locked,
+                provider=payment.provider,
+                amount=payment.amount,
+                currency=payment.currency,
+                reason=reason,
+                reference=reference.strip()[:200] if provider.confirmed_by_staff else "",
+                requested_by=requested_by if getattr(requested_by, "pk", None) else None,
+            )
+            if provider.confirmed_by_staff:
+                _settle_refund(locked, refund, reference=refund.reference)
+                OrderRefund.objects.filter(pk=refund.pk).update(**work.done_fields())
+            else:
+                work.mark_queued(OrderRefund.objects.filter(pk=refund.pk))
+                background.start("marketplace.refund_order", refund.pk)
+    except IntegrityError:
+        raise OrderStateRefused(
+            _("A refund of this order is under way already."), code="refund_under_way"
+        ) from None
+    refund.refresh_from_db()
+    return refund
+
+
+def record_refund_made_elsewhere(*, order: Order, reference: str, reason: str) -> OrderRefund:
+    """The provider refunded a paid order in full without Lavka asking (Stripe's
+    dashboard); the order's row is locked by the caller. The refund is recorded as done
+    and settled like one of ours: refunded, stock back on sale, the customer told."""
+    payment = OrderPaymentDetails.objects.get(order=order)
+    refund = OrderRefund.objects.create(
+        order=order,
+        provider=payment.provider,
+        amount=payment.amount,
+        currency=payment.currency,
+        reason=reason[:REFUND_REASON_MAX],
+        **work.done_fields(),
+    )
+    _settle_refund(order, refund, reference=reference)
+    return refund
+
+
+def _settle_refund(order: Order, refund: OrderRefund, *, reference: str) -> None:
+    """The money is back with the customer (the order's row is locked): the order is
+    refunded, the physical stock it took goes back on sale (products locked in id
+    order) and the customer is told.
+
+    The coupon use is kept, unlike when an unpaid order is cancelled: the coupon was
+    used on a sale that happened, and giving it back would let a single-use code be
+    used again by buying and refunding (and per-customer limits count its uses)."""
+    now = timezone.now()
+    taken = list(
+        StockReservation.objects.filter(order=order, state=StockReservation.State.TAKEN).order_by(
+            "product_id"
+        )
+    )
+    _lock_products(r.product_id for r in taken)
+    for reservation in taken:
+        Product.objects.filter(pk=reservation.product_id, stock__isnull=False).update(
+            stock=F("stock") + reservation.quantity
+        )
+    if taken:
+        catalog_changed()
+    StockReservation.objects.filter(pk__in=[r.pk for r in taken]).update(
+        state=StockReservation.State.RELEASED, settled_at=now
+    )
+    order.status = Order.Status.REFUNDED
+    order.save(update_fields=["status", "updated_at"])
+    OrderPaymentDetails.objects.filter(order=order).update(
+        status=OrderPaymentDetails.Status.REFUNDED, updated_at=now
+    )
+    OrderRefund.objects.filter(pk=refund.pk).update(reference=reference[:200], refunded_at=now)
+    _queue_email(order, OrderEmail.Kind.REFUNDED)
+
+
+def process_refund(*, refund_id: int, take_over: bool = False) -> bool:
+    """Ask the provider for one refund row's refund, outside any transaction, then
+    settle the order with the row's "done" in one transaction.
+
+    The provider refunds once however often this runs (its idempotency key is the
+    order's). Busy or unreachable: retried with the kernel's backoff. Refused: the row
+    waits for a person (`attention`), its error shown on the staff order page."""
+    row = work.claim_one(OrderRefund.objects.filter(pk=refund_id), take_over=take_over)
+    if row is None:
+        return False
+    order = Order.objects.select_related("payment").get(pk=row.order_id)
+    provider = payments.any_provider(row.provider)
+    try:
+        if provider is None:
+            raise payments.PaymentError(_("This order's payment method is unknown."))
+        reference = provider.refund(order)
+    except payments.PaymentRetryLater as error:
+        work.record_failure(
+            row, error=str(error), retry_after=work.parse_retry_after(error.retry_after)
+        )
+        return False
+    except payments.PaymentError as error:
+        work.record_failure(row, error=str(error), needs_attention=True)
+        return False
+    except background.TRANSIENT_ERRORS:
+        work.release(OrderRefund.objects.filter(pk=row.pk, lease_owner=row.lease_owner))
+        raise
+    except Exception as error:
+        logger.exception("refund %s failed", row.pk)
+        work.record_failure(row, error=f"{type(error).__name__}: {error}")
+        return False
+    try:
+        with transaction.atomic():
+            locked = _locked_order(row.order_id)
+            if not work.complete(row):
+                return False  # another worker took the row over; it settles it
+            if locked.status != Order.Status.REFUNDED:
+                _settle_refund(locked, row, reference=reference)
+    except background.TRANSIENT_ERRORS:
+        # the next try asks the provider again, with the same key: the same refund
+        work.release(OrderRefund.objects.filter(pk=row.pk, lease_owner=row.lease_owner))
+        raise
+    except Exception as error:
+        logger.exception("refund %s was made but not recorded", row.pk)
+        work.record_failure(row, error=f"{type(error).__name__}: {error}")
+        return False
+    return True
+
+
 # --- emails -------------------------------------------------------------------------------
 
 EMAIL_TEMPLATES = {
     OrderEmail.Kind.RECEIVED: ("marketplace/email/order_received.txt", "order-received"),
     OrderEmail.Kind.PAID: ("marketplace/email/order_paid.txt", "order-paid"),
+    OrderEmail.Kind.REFUNDED: ("marketplace/email/order_refunded.txt", "order-refunded"),
 }
 
 
@@ -682,6 +870,7 @@ def order_message(*, order: Order, kind: str) -> EmailMultiAlternatives:
         subjects = {
             OrderEmail.Kind.RECEIVED: _("We received your order %(number)s"),
             OrderEmail.Kind.PAID: _("Your order %(number)s is paid"),
+            OrderEmail.Kind.REFUNDED: _("Your order %(number)s is refunded"),
         }
         subject = subjects[OrderEmail.Kind(kind)] % {"number": order.number}
         provider = payments.any_provider(order.payment.provider)

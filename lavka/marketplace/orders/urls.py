@@ -28,6 +28,7 @@ urlpatterns = [
         name="staff_order_mark_paid",
     ),
     path("staff/orders/<int:pk>/cancel/", views.staff_order_cancel, name="staff_order_cancel"),
+    path("staff/orders/<int:pk>/refund/", views.staff_order_refund, name="staff_order_refund"),
     path("staff/orders/<int:pk>/archive/", views.staff_order_archive, name="staff_order_archive"),
     path("stripe/webhook/", stripe_webhook.stripe_webhook, name="stripe_webhook"),
 ]
@@ -52,6 +53,8 @@ ACCESS = {
     "staff_order_detail": STAFF_ORDER,
     "staff_order_mark_paid": STAFF_ORDER.post_only(),
     "staff_order_cancel": STAFF_ORDER.post_only(),
+    # `refund_order`: managers, like the other changes
+    "staff_order_refund": STAFF_ORDER.post_only(),
     "staff_order_archive": STAFF_ORDER.but(manager=FORBIDDEN).post_only(),
     # Stripe calls it; the signature, not a login, is what lets a request in (400 else)
     "stripe_webhook": PUBLIC.post_only(),

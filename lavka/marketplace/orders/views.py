@@ -27,7 +27,7 @@ from lavka.core.decorators import permission_required
 from lavka.marketplace import payments
 from lavka.marketplace.models import Order
 from lavka.marketplace.orders import actions, selectors, services
-from lavka.marketplace.orders.forms import CheckoutForm, StaffOrderFilterForm
+from lavka.marketplace.orders.forms import CheckoutForm, RefundForm, StaffOrderFilterForm
 from lavka.marketplace.payment_pages import allows_hosted_payment_pages
 
 PAGE_SIZE = 25
@@ -266,17 +266,28 @@ def _staff_order_or_404(pk: int) -> Any:
     return order
 
 
-@staff_only
-def staff_order_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    order = _staff_order_or_404(pk)
+def _staff_order_page(
+    request: HttpRequest, order: Any, *, refund_form: RefundForm | None = None, status: int = 200
+) -> HttpResponse:
     provider = payments.any_provider(order.payment.provider)
+    refund = selectors.refund_of(order)
     context = {
         "order": order,
         "provider": provider,
+        "refund": refund,
+        "refund_form": refund_form or RefundForm(),
         "can_change": request.user.has_perm("marketplace.change_order"),
+        "can_refund": request.user.has_perm("marketplace.refund_order")
+        and order.status == Order.Status.PAID
+        and refund is None,
         "can_archive": request.user.has_perm("marketplace.delete_order"),
     }
-    return render(request, "marketplace/orders/staff_detail.html", context)
+    return render(request, "marketplace/orders/staff_detail.html", context, status=status)
+
+
+@staff_only
+def staff_order_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _staff_order_page(request, _staff_order_or_404(pk))
 
 
 def _staff_change(request: HttpRequest, pk: int, action: type[actions.OrderAction]) -> HttpResponse:
@@ -312,3 +323,33 @@ def staff_order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def staff_order_archive(request: HttpRequest, pk: int) -> HttpResponse:
     return _staff_change(request, pk, actions.ArchiveOrder)
+
+
+@staff_only
+@require_POST
+def staff_order_refund(request: HttpRequest, pk: int) -> HttpResponse:
+    order = _staff_order_or_404(pk)
+    form = RefundForm(request.POST)
+    if not form.is_valid():
+        return _staff_order_page(request, order, refund_form=form, status=400)
+    try:
+        refund = actions.RefundOrder(
+            request.user,
+            order=order,
+            reason=form.cleaned_data["reason"],
+            reference=form.cleaned_data["reference"],
+        ).execute()
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except services.OrderStateRefused as refusal:
+        messages.error(request, refusal.message)
+    else:
+        if refund.refunded_at is not None:
+            messages.success(request, _("Order %s is refunded.") % order.number)
+        else:
+            messages.success(
+                request,
+                _("The refund of order %s is requested; the order shows it once done.")
+                % order.number,
+            )
+    return redirect("marketplace:staff_order_detail", pk=order.pk)

@@ -17,6 +17,7 @@ from lavka.marketplace.payments.base import (
     NextStep,
     PaymentError,
     PaymentProvider,
+    PaymentRetryLater,
     UnknownProvider,
 )
 from lavka.marketplace.payments.manual import BankTransfer, CashOnDelivery
@@ -26,6 +27,7 @@ __all__ = [
     "NextStep",
     "PaymentError",
     "PaymentProvider",
+    "PaymentRetryLater",
     "UnknownProvider",
     "any_provider",
     "hosted_page_origins",

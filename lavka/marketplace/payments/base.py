@@ -27,6 +27,16 @@ class PaymentError(Exception):
     """The provider could not start or refund a payment; the message is for people."""
 
 
+class PaymentRetryLater(PaymentError):
+    """The provider is busy or out of reach (a 429, a 5xx, no connection): the same
+    call, with the same idempotency key, may succeed later. `retry_after` is the
+    provider's own hint, in seconds, when it gave one."""
+
+    def __init__(self, message: str, *, retry_after: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True)
 class NextStep:
     """Where the customer goes after the order is placed: `redirect_url` (leave Lavka
@@ -61,6 +71,10 @@ class PaymentProvider:
         starts a second payment)."""
         raise NotImplementedError
 
-    def refund(self, order: Order) -> None:
-        """Give the customer's money back (a paid order); raise PaymentError if not."""
+    def refund(self, order: Order) -> str:
+        """Give the whole of a paid order's money back and return the provider's refund
+        reference. Called from a background task, outside any transaction, possibly
+        more than once for one refund: the provider passes its own idempotency key so it
+        refunds once. PaymentRetryLater when a later try may succeed, PaymentError when
+        it will not."""
         raise NotImplementedError

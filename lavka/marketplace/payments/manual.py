@@ -21,8 +21,10 @@ class ManualProvider(PaymentProvider):
     def start_payment(self, order: Order) -> NextStep:
         return NextStep(instructions=self.instructions(order))
 
-    def refund(self, order: Order) -> None:
-        raise PaymentError(_("Refunds of manual payments are not available yet."))
+    def refund(self, order: Order) -> str:
+        """Staff give the money back out of band (a transfer, cash) and record it; there
+        is nothing to call (see orders.services.request_refund)."""
+        raise PaymentError(_("Manual payments are refunded by staff, not through a provider."))
 
 
 class BankTransfer(ManualProvider):

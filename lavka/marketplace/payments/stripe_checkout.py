@@ -21,7 +21,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from lavka.marketplace.payments.base import NextStep, PaymentError, PaymentProvider
+from lavka.marketplace.payments.base import (
+    NextStep,
+    PaymentError,
+    PaymentProvider,
+    PaymentRetryLater,
+)
 
 if TYPE_CHECKING:
     from django.utils.functional import Promise
@@ -210,8 +215,33 @@ class StripeCheckoutProvider(PaymentProvider):
             raise PaymentError(_("This card payment is closed; see your order's status."))
         return NextStep(redirect_url=session.url)
 
-    def refund(self, order: Order) -> None:
-        raise PaymentError(_("Card refunds are not available yet."))
+    def refund(self, order: Order) -> str:
+        """Refund the whole amount of the order's paid session (its PaymentIntent) and
+        return the refund's id; see `_refund_failure` for what errors mean. An order is
+        refunded once, so one key per order: a retry gets the same refund back."""
+        from lavka.marketplace.models import OrderPaymentDetails
+
+        payment = OrderPaymentDetails.objects.get(order_id=order.pk)
+        if not payment.reference.startswith("cs_"):
+            raise PaymentError(_("This order has no card payment session to refund."))
+        stripe_client = client()
+        try:
+            session = stripe_client.v1.checkout.sessions.retrieve(payment.reference)
+            intent = session.payment_intent
+            if not intent:
+                raise PaymentError(_("Stripe has no payment for this order's session."))
+            refund = stripe_client.v1.refunds.create(
+                params={
+                    "payment_intent": intent if isinstance(intent, str) else intent.id,
+                    "amount": minor_units(payment.amount, payment.currency),
+                    "reason": "requested_by_customer",
+                    "metadata": {"order_id": str(order.pk), "order_number": order.number},
+                },
+                options={"idempotency_key": idempotency_key(order, "refund")},
+            )
+        except stripe.StripeError as error:
+            raise _refund_failure(error) from None
+        return str(refund.id)
 
 
 def _failure(error: stripe.StripeError) -> PaymentError:
@@ -228,4 +258,25 @@ def _failure(error: stripe.StripeError) -> PaymentError:
             "The card payment could not be started: %(reason)s. Your order is kept, awaiting payment."
         )
         % {"reason": reason}
+    )
+
+
+def _refund_failure(error: stripe.StripeError) -> PaymentError:
+    """What staff are told of a refund Stripe did not make: busy or unreachable (429,
+    5xx, no connection) is worth retrying with the same key; any other answer (an
+    intent already refunded, a bad request) is not, and Stripe's words are kept."""
+    status = error.http_status
+    if isinstance(error, stripe.APIConnectionError | stripe.RateLimitError) or (
+        status is None or status == 429 or status >= 500
+    ):
+        headers = error.headers or {}
+        return PaymentRetryLater(
+            _("Stripe is busy or out of reach (%(error)s); the refund will be tried again.")
+            % {"error": status or type(error).__name__},
+            retry_after=headers.get("retry-after") or headers.get("Retry-After"),
+        )
+    code = f" ({error.code})" if error.code else ""
+    return PaymentError(
+        _("Stripe refused the refund%(code)s: %(message)s")
+        % {"code": code, "message": error.user_message or str(error)}
     )

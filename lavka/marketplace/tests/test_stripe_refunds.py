@@ -1,0 +1,351 @@
+"""Card refunds through the Stripe simulator (a real HTTP server, services/simulators/
+stripe): requested on the staff page, made by the background task outside the request's
+transaction with our idempotency key, retried when Stripe is busy, left for a person
+when Stripe refuses, and never made twice. The refund task's service is called in the
+test process; the last test runs it in a real worker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from lavka.core import work
+from lavka.core.tests.support import start_worker, wait_until
+from lavka.marketplace import payments
+from lavka.marketplace.models import Order, OrderEmail, OrderRefund, PaymentEvent, Product
+from lavka.marketplace.orders import actions, payment_events, services
+from lavka.marketplace.payments.stripe_checkout import client as stripe_client
+from lavka.marketplace.tests.factories import ProductFactory
+from lavka.marketplace.tests.orders_helpers import checkout, line
+from services.simulators.stripe.testing import running_simulator, submit_payment_page, wait_idle
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+REFUND = {"reason": "Arrived broken", "confirm": "on"}
+
+
+@pytest.fixture
+def sim(settings: Any) -> Iterator[Any]:
+    with running_simulator() as simulator:
+        settings.STRIPE_SECRET_KEY = "sk_test_lavka"
+        settings.STRIPE_API_BASE = simulator.url
+        settings.LAVKA_PAYMENT_PROVIDERS = ["bank_transfer", "stripe"]
+        yield simulator
+
+
+def paid_by_card(customer: Any, product: Product, quantity: int = 1) -> Order:
+    """Checkout, pay on the simulator's hosted page, and apply the payment as the
+    webhook would (the webhook's own path is test_stripe_checkout's)."""
+    order = checkout(customer, [line(product, quantity)], provider_code="stripe").order
+    url = payments.provider_of(order).start_payment(order).redirect_url
+    assert submit_payment_page(url, "pay")[0] == 303
+    order.payment.refresh_from_db()
+    return services.mark_paid(order=order, reference=order.payment.reference)
+
+
+def intent_of(order: Order) -> str:
+    order.payment.refresh_from_db()
+    return str(
+        stripe_client().v1.checkout.sessions.retrieve(order.payment.reference).payment_intent
+    )
+
+
+def request_refund(manager: Any, order: Order) -> OrderRefund:
+    return actions.RefundOrder(manager, order=order, reason="Arrived broken").execute()
+
+
+def time_passes(refund: OrderRefund) -> None:
+    """The retry's backoff has run out (rather than waiting for it)."""
+    OrderRefund.objects.filter(pk=refund.pk).update(not_before=None)
+
+
+def test_a_card_refund_is_made_by_the_task_once_then_the_order_is_refunded(
+    sim: Any, client: Client, manager: Any, customer: Any
+) -> None:
+    product = ProductFactory(stock=3, price=Decimal("12.50"))
+    order = paid_by_card(customer, product, 2)
+    client.force_login(manager)
+
+    page = client.post(f"/shop/staff/orders/{order.pk}/refund/", REFUND, follow=True)
+
+    text = page.content.decode()
+    assert f"The refund of order {order.number} is requested" in text
+    assert "requested, waiting for the payment provider" in text
+    assert 'data-testid="refund-order"' not in text
+    refund = OrderRefund.objects.get(order=order)
+    order.refresh_from_db()
+    # nothing was called inside the request: Stripe has no refund, the order stays paid
+    assert not sim.store.refunds and order.status == Order.Status.PAID
+    assert refund.state == "pending" and refund.queued_at is not None
+    again = client.post(f"/shop/staff/orders/{order.pk}/refund/", REFUND, follow=True)
+    assert "A refund of this order is under way already." in again.content.decode()
+
+    assert services.process_refund(refund_id=refund.pk)
+    assert not services.process_refund(refund_id=refund.pk)  # a duplicate message
+
+    (made,) = sim.store.refunds.values()
+    assert (made.amount, made.payment_intent) == (2500, intent_of(order))
+    refund.refresh_from_db()
+    order.refresh_from_db()
+    assert refund.state == "done" and refund.reference == made.id and refund.refunded_at
+    assert order.status == Order.Status.REFUNDED and order.payment.status == "refunded"
+    assert Product.objects.get(pk=product.pk).stock == 3
+    assert OrderEmail.objects.filter(order=order, kind="refunded").count() == 1
+    detail = client.get(f"/shop/staff/orders/{order.pk}/").content.decode()
+    assert made.id in detail and "refunded at" in detail
+
+
+def test_an_order_is_not_archived_while_its_refund_is_under_way(
+    sim: Any, manager: Any, customer: Any
+) -> None:
+    order = paid_by_card(customer, ProductFactory(stock=1))
+    refund = request_refund(manager, order)
+
+    with pytest.raises(services.OrderStateRefused, match="under way"):
+        services.archive_order(order=order)
+    assert services.process_refund(refund_id=refund.pk)
+    assert services.archive_order(order=order).status == Order.Status.ARCHIVED
+
+
+def test_a_worker_that_died_after_stripe_refunded_does_not_refund_twice(
+    sim: Any, manager: Any, customer: Any
+) -> None:
+    order = paid_by_card(customer, ProductFactory(stock=1))
+    refund = request_refund(manager, order)
+    claimed = work.claim_one(OrderRefund.objects.filter(pk=refund.pk))
+    assert claimed is not None
+    first = payments.provider_of(order).refund(order)  # its call, then it died
+
+    # the broker redelivers the task to another worker, which takes the row over
+    assert services.process_refund(refund_id=refund.pk, take_over=True)
+
+    assert list(sim.store.refunds) == [first]
+    refund.refresh_from_db()
+    assert refund.reference == first and refund.state == "done"
+
+
+def test_stripe_busy_429_is_retried_later_and_refunds_once(
+    sim: Any, manager: Any, customer: Any
+) -> None:
+    product = ProductFactory(stock=2)
+    order = paid_by_card(customer, product)
+    refund = request_refund(manager, order)
+    sim.control_update({"rate_limit_requests": 1})
+
+    assert not services.process_refund(refund_id=refund.pk)
+
+    refund.refresh_from_db()
+    order.refresh_from_db()
+    assert refund.state == "pending" and refund.attempts == 1
+    assert refund.not_before is not None and refund.not_before > timezone.now()
+    assert "busy or out of reach (429)" in refund.last_error
+    assert order.status == Order.Status.PAID and not sim.store.refunds
+    assert not services.process_refund(refund_id=refund.pk)  # not due yet
+
+    time_passes(refund)
+    assert services.process_refund(refund_id=refund.pk)
+
+    assert len(sim.store.refunds) == 1
+    order.refresh_from_db()
+    assert order.status == Order.Status.REFUNDED
+    assert Product.objects.get(pk=product.pk).stock == 2
+
+
+def test_stripe_failing_the_first_requests_is_retried_until_it_refunds_once(
+    sim: Any, manager: Any, customer: Any
+) -> None:
+    order = paid_by_card(customer, ProductFactory(stock=1))
+    refund = request_refund(manager, order)
+    # four 500s: all three tries of the first run (stripe-python retries twice), and
+    # one that stripe-python's retry absorbs in the second
+    sim.control_update({"error_requests": 4})
+
+    assert not services.process_refund(refund_id=refund.pk)
+    time_passes(refund)
+    assert services.process_refund(refund_id=refund.pk)
+
+    refund.refresh_from_db()
+    assert refund.state == "done" and refund.attempts == 1
+    assert len(sim.store.refunds) == 1
+
+
+def test_stripe_down_for_every_attempt_ends_failed_and_shown(
+    sim: Any, client: Client, manager: Any, customer: Any
+) -> None:
+    order = paid_by_card(customer, ProductFactory(stock=1))
+    refund = request_refund(manager, order)
+    OrderRefund.objects.filter(pk=refund.pk).update(attempts=OrderRefund.max_attempts - 1)
+    sim.control_update({"error_requests": 3})
+
+    assert not services.process_refund(refund_id=refund.pk)
+
+    refund.refresh_from_db()
+    assert refund.state == "failed" and "busy or out of reach (500)" in refund.last_error
+    client.force_login(manager)
+    page = client.get(f"/shop/staff/orders/{order.pk}/").content.decode()
+    assert 'data-testid="refund-error"' in page and "(500)" in page
+
+
+def test_a_refund_stripe_refuses_waits_for_a_person_with_the_reason_shown(
+    sim: Any, client: Client, manager: Any, customer: Any
+) -> None:
+    product = ProductFactory(stock=2)
+    order = paid_by_card(customer, product)
+    # refunded in Stripe's dashboard meanwhile: Stripe refuses a second refund
+    stripe_client().v1.refunds.create(params={"payment_intent": intent_of(order)})
+    refund = request_refund(manager, order)
+
+    assert not services.process_refund(refund_id=refund.pk)
+
+    refund.refresh_from_db()
+    order.refresh_from_db()
+    assert refund.state == "attention" and "charge_already_refunded" in refund.last_error
+    assert order.status == Order.Status.PAID
+    assert Product.objects.get(pk=product.pk).stock == 1
+    assert len(sim.store.refunds) == 1
+    client.force_login(manager)
+    page = client.get(f"/shop/staff/orders/{order.pk}/").content.decode()
+    assert 'data-testid="refund-error"' in page and "Stripe refused the refund" in page
+    retried = client.post(f"/shop/staff/orders/{order.pk}/refund/", REFUND, follow=True)
+    assert "The refund of this order did not go through" in retried.content.decode()
+    assert OrderRefund.objects.count() == 1
+
+
+def test_two_staff_refunding_a_card_order_at_once_refund_once(
+    sim: Any, user_factory: Any, customer: Any
+) -> None:
+    from lavka.core.roles import Role
+    from lavka.marketplace.tests.orders_helpers import run_in_threads
+
+    order = paid_by_card(customer, ProductFactory(stock=1))
+    staff = [user_factory(email=f"m{i}@example.com", roles=[Role.MANAGER]) for i in range(5)]
+
+    results = run_in_threads([lambda user=user: request_refund(user, order) for user in staff])
+    refund = OrderRefund.objects.get()
+    worked = run_in_threads(
+        [lambda: services.process_refund(refund_id=refund.pk) for _ in range(4)]
+    )
+
+    assert sum(isinstance(r, OrderRefund) for r in results) == 1, results
+    assert sum(isinstance(r, services.OrderStateRefused) for r in results) == 4
+    assert worked.count(True) == 1, worked
+    assert len(sim.store.refunds) == 1
+
+
+@pytest.mark.worker
+def test_a_refund_through_a_real_worker(
+    sim: Any, client: Client, manager: Any, customer: Any, tmp_path: Path
+) -> None:
+    """The task starts after the request's commit, in another process that reaches the
+    simulator on its own."""
+    from lavka.celery import app
+
+    order = paid_by_card(customer, ProductFactory(stock=1))
+    app.control.purge()
+    worker = start_worker(
+        tmp_path,
+        extra_env={"STRIPE_SECRET_KEY": "sk_test_lavka", "STRIPE_API_BASE": sim.url},
+    )
+    try:
+        client.force_login(manager)
+        client.post(f"/shop/staff/orders/{order.pk}/refund/", REFUND)
+        refunded = wait_until(
+            lambda: Order.objects.filter(pk=order.pk, status=Order.Status.REFUNDED).exists(),
+            timeout=60,
+        )
+        assert refunded, worker.log_tail()
+    finally:
+        worker.stop()
+    assert len(sim.store.refunds) == 1
+
+
+# --- refunds Stripe tells us of (refund.created webhooks) ----------------------------------
+
+WEBHOOK_SECRET = "whsec_lavka_refund_tests"
+
+
+@pytest.fixture
+def hooked_sim(settings: Any, live_server: Any) -> Iterator[Any]:
+    """The simulator delivering every event twice to the live server's webhook."""
+    url = live_server.url + "/shop/stripe/webhook/"
+    with running_simulator(
+        webhook_url=url, webhook_secret=WEBHOOK_SECRET, duplicate=True
+    ) as simulator:
+        settings.STRIPE_SECRET_KEY = "sk_test_lavka"
+        settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+        settings.STRIPE_API_BASE = simulator.url
+        settings.SITE_URL = live_server.url
+        settings.LAVKA_PAYMENT_PROVIDERS = ["bank_transfer", "stripe"]
+        yield simulator
+
+
+def process_events(simulator: Any) -> None:
+    wait_idle(simulator)
+    for pk in PaymentEvent.objects.order_by("pk").values_list("pk", flat=True):
+        payment_events.process_event(event_pk=pk)
+
+
+def paid_through_webhook(simulator: Any, customer: Any, product: Product) -> Order:
+    order = checkout(customer, [line(product)], provider_code="stripe").order
+    submit_payment_page(payments.provider_of(order).start_payment(order).redirect_url, "pay")
+    process_events(simulator)
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    return order
+
+
+def test_a_refund_made_in_stripes_dashboard_refunds_the_order_once(
+    hooked_sim: Any, customer: Any
+) -> None:
+    product = ProductFactory(stock=2, price=Decimal("8.00"))
+    order = paid_through_webhook(hooked_sim, customer, product)
+
+    made = stripe_client().v1.refunds.create(params={"payment_intent": intent_of(order)})
+    process_events(hooked_sim)
+
+    order.refresh_from_db()
+    refund = OrderRefund.objects.get()
+    assert order.status == Order.Status.REFUNDED
+    assert (refund.state, refund.reference, refund.requested_by) == ("done", made.id, None)
+    assert "dashboard" in refund.reason
+    assert Product.objects.get(pk=product.pk).stock == 2
+    assert OrderEmail.objects.filter(order=order, kind="refunded").count() == 1
+    event = PaymentEvent.objects.get(event_type="refund.created")  # delivered twice, kept once
+    assert event.outcome == "refunded" and event.order == order
+    assert len(hooked_sim.store.refunds) == 1
+
+
+def test_our_own_refunds_event_changes_nothing_more(
+    hooked_sim: Any, manager: Any, customer: Any
+) -> None:
+    order = paid_through_webhook(hooked_sim, customer, ProductFactory(stock=1))
+    refund = request_refund(manager, order)
+    assert services.process_refund(refund_id=refund.pk)
+
+    process_events(hooked_sim)
+
+    event = PaymentEvent.objects.get(event_type="refund.created")
+    assert event.outcome == "ignored" and event.order == order
+    assert OrderRefund.objects.count() == 1
+    assert OrderEmail.objects.filter(order=order, kind="refunded").count() == 1
+
+
+def test_a_partial_refund_in_stripe_flags_the_order_for_review(
+    hooked_sim: Any, customer: Any
+) -> None:
+    product = ProductFactory(stock=1, price=Decimal("8.00"))
+    order = paid_through_webhook(hooked_sim, customer, product)
+
+    stripe_client().v1.refunds.create(params={"payment_intent": intent_of(order), "amount": 300})
+    process_events(hooked_sim)
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID and "300" in order.review_reason
+    assert not OrderRefund.objects.exists()
+    assert PaymentEvent.objects.get(event_type="refund.created").outcome == "flagged"
