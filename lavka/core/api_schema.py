@@ -10,7 +10,8 @@ the rules a field's value must follow. `LavkaAutoSchema` adds, to every operatio
   it looks an object up by id or pages through a list, 415 where it takes a body (JSON
   only), 429 where it is throttled;
 - each string field's rules as the server applies them: not blank (after trimming
-  whitespace) unless blank is allowed, no NUL character, a URI or email format that also
+  whitespace) unless blank is allowed, no NUL character (no control character at all
+  in one-line text, `validate_header_text`), a URI or email format that also
   admits "" where the field may be blank, null where it may be null, and "unique" (with
   its scope) in the description where a model constraint says so.
 """
@@ -27,6 +28,8 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
+
+from lavka.core.validators import HeaderTextValidator
 
 
 class ErrorSerializer(serializers.Serializer[Any]):
@@ -71,6 +74,14 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _STRIPPED = "".join(f"\\u{code:04x}" for code in range(sys.maxunicode + 1) if chr(code).isspace())
 NO_NUL = "^[^\\u0000]*$"
 NOT_BLANK = f"^[^\\u0000]*[^\\u0000{_STRIPPED}][^\\u0000]*$"
+# lavka/core/validators.py's one line of text: no control characters, line or paragraph
+# separators (lone surrogates, also refused, cannot be written in a pattern) once the
+# whitespace around it is trimmed (a trailing newline is trimmed, not refused).
+_CONTROL = "\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029"
+_ONE_LINE_CORE = f"[^{_CONTROL}{_STRIPPED}](?:[^{_CONTROL}]*[^{_CONTROL}{_STRIPPED}])?"
+ONE_LINE = f"^[{_STRIPPED}]*(?:{_ONE_LINE_CORE})?[{_STRIPPED}]*$"
+ONE_LINE_NOT_BLANK = f"^[{_STRIPPED}]*{_ONE_LINE_CORE}[{_STRIPPED}]*$"
+ONE_LINE_UNTRIMMED = f"^[^{_CONTROL}]*$"
 
 
 class LavkaAutoSchema(AutoSchema):
@@ -169,10 +180,14 @@ def _add_text_rules(schema: dict[str, Any], field: serializers.CharField) -> Non
     """What DRF's CharField refuses: NUL always; blank (after trimming) unless allowed."""
     if "format" in schema:  # a format (email, uri) already refuses NUL and blanks
         return
+    one_line = any(isinstance(v, HeaderTextValidator) for v in field.validators)
     if field.allow_blank:
-        rule = NO_NUL
+        rule = (ONE_LINE if field.trim_whitespace else ONE_LINE_UNTRIMMED) if one_line else NO_NUL
     else:
-        rule = NOT_BLANK if field.trim_whitespace else NO_NUL
+        if one_line:
+            rule = ONE_LINE_NOT_BLANK if field.trim_whitespace else ONE_LINE_UNTRIMMED
+        else:
+            rule = NOT_BLANK if field.trim_whitespace else NO_NUL
         schema["minLength"] = max(schema.get("minLength", 0), 1)
     if "pattern" in schema:
         schema.setdefault("allOf", []).append({"pattern": rule})
