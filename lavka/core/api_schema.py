@@ -29,7 +29,7 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
-from lavka.core.validators import HeaderTextValidator
+from lavka.core.validators import HeaderTextValidator, MultilineTextValidator
 
 
 class ErrorSerializer(serializers.Serializer[Any]):
@@ -74,14 +74,23 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _STRIPPED = "".join(f"\\u{code:04x}" for code in range(sys.maxunicode + 1) if chr(code).isspace())
 NO_NUL = "^[^\\u0000]*$"
 NOT_BLANK = f"^[^\\u0000]*[^\\u0000{_STRIPPED}][^\\u0000]*$"
-# lavka/core/validators.py's one line of text: no control characters, line or paragraph
+# lavka/core/validators.py's text rules: no control characters, line or paragraph
 # separators (lone surrogates, also refused, cannot be written in a pattern) once the
-# whitespace around it is trimmed (a trailing newline is trimmed, not refused).
+# whitespace around the text is trimmed (a trailing newline is trimmed, not refused);
+# multi-line text keeps LF and CR.
 _CONTROL = "\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029"
-_ONE_LINE_CORE = f"[^{_CONTROL}{_STRIPPED}](?:[^{_CONTROL}]*[^{_CONTROL}{_STRIPPED}])?"
-ONE_LINE = f"^[{_STRIPPED}]*(?:{_ONE_LINE_CORE})?[{_STRIPPED}]*$"
-ONE_LINE_NOT_BLANK = f"^[{_STRIPPED}]*{_ONE_LINE_CORE}[{_STRIPPED}]*$"
-ONE_LINE_UNTRIMMED = f"^[^{_CONTROL}]*$"
+_CONTROL_BUT_LINES = "\\u0000-\\u0009\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\u2028\\u2029"
+
+
+def _trimmed_text(control: str, *, blank: bool) -> str:
+    core = f"[^{control}{_STRIPPED}](?:[^{control}]*[^{control}{_STRIPPED}])?"
+    return f"^[{_STRIPPED}]*({core}){'?' if blank else ''}[{_STRIPPED}]*$"
+
+
+ONE_LINE = _trimmed_text(_CONTROL, blank=True)
+ONE_LINE_NOT_BLANK = _trimmed_text(_CONTROL, blank=False)
+MULTILINE = _trimmed_text(_CONTROL_BUT_LINES, blank=True)
+MULTILINE_NOT_BLANK = _trimmed_text(_CONTROL_BUT_LINES, blank=False)
 
 
 class LavkaAutoSchema(AutoSchema):
@@ -177,17 +186,21 @@ def blank_is_any_of(result: Any, generator: Any, request: Any, public: Any) -> A
 
 
 def _add_text_rules(schema: dict[str, Any], field: serializers.CharField) -> None:
-    """What DRF's CharField refuses: NUL always; blank (after trimming) unless allowed."""
+    """What DRF's CharField refuses: NUL always; blank (after trimming) unless allowed;
+    control characters where a text validator of lavka/core/validators.py says so."""
     if "format" in schema:  # a format (email, uri) already refuses NUL and blanks
         return
-    one_line = any(isinstance(v, HeaderTextValidator) for v in field.validators)
-    if field.allow_blank:
-        rule = (ONE_LINE if field.trim_whitespace else ONE_LINE_UNTRIMMED) if one_line else NO_NUL
+    if any(isinstance(v, HeaderTextValidator) for v in field.validators):
+        rules = (ONE_LINE, ONE_LINE_NOT_BLANK, f"^[^{_CONTROL}]*$")
+    elif any(isinstance(v, MultilineTextValidator) for v in field.validators):
+        rules = (MULTILINE, MULTILINE_NOT_BLANK, f"^[^{_CONTROL_BUT_LINES}]*$")
     else:
-        if one_line:
-            rule = ONE_LINE_NOT_BLANK if field.trim_whitespace else ONE_LINE_UNTRIMMED
-        else:
-            rule = NOT_BLANK if field.trim_whitespace else NO_NUL
+        rules = (NO_NUL, NOT_BLANK, NO_NUL)
+    blank, not_blank, untrimmed = rules
+    if field.allow_blank:
+        rule = blank if field.trim_whitespace else untrimmed
+    else:
+        rule = not_blank if field.trim_whitespace else untrimmed
         schema["minLength"] = max(schema.get("minLength", 0), 1)
     if "pattern" in schema:
         schema.setdefault("allOf", []).append({"pattern": rule})

@@ -30,7 +30,7 @@ from rest_framework.views import APIView
 
 from lavka.core.api import StrictJsonTypes, query_values
 from lavka.core.api_schema import ValidationErrorSerializer
-from lavka.core.validators import validate_header_text
+from lavka.core.validators import validate_header_text, validate_multiline_text
 from lavka.marketplace import cart, payments
 from lavka.marketplace.orders import actions, selectors, services
 from lavka.marketplace.orders.api import OrderSerializer
@@ -93,7 +93,20 @@ class CheckoutRequestSerializer(StrictJsonTypes):
     phone = serializers.CharField(
         max_length=40, required=False, allow_blank=True, validators=[validate_header_text]
     )
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    delivery_address = serializers.CharField(
+        max_length=1000,
+        required=False,
+        allow_blank=True,
+        validators=[validate_multiline_text],
+        help_text=gettext_lazy(
+            "Needed when the cart holds a physical product (the quote's "
+            "needs_delivery_address), ignored otherwise: recipient, street and number, "
+            "postal code and city, country, one per line."
+        ),
+    )
+    note = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, validators=[validate_multiline_text]
+    )
     accept_changes = serializers.CharField(
         max_length=64,
         required=False,
@@ -171,7 +184,9 @@ class CheckoutRefusalSerializer(ValidationErrorSerializer):
 
     code = serializers.CharField(
         required=False,
-        help_text=gettext_lazy("empty, quantity, product, too_many, or the coupon's reason."),
+        help_text=gettext_lazy(
+            "empty, address, quantity, product, too_many, or the coupon's reason."
+        ),
     )
 
 
@@ -218,6 +233,9 @@ class QuoteSerializer(serializers.Serializer[Any]):
     discount = serializers.DecimalField(**MONEY)
     total = serializers.DecimalField(**MONEY)
     currency = serializers.CharField()
+    needs_delivery_address = serializers.BooleanField(
+        help_text=gettext_lazy("A physical product is in the cart: checkout needs an address.")
+    )
     providers = ProviderSerializer(many=True)
 
 
@@ -243,6 +261,7 @@ def _quote_data(quote: services.Quote, coupon_code: str) -> dict[str, Any]:
         "discount": quote.discount,
         "total": quote.total,
         "currency": settings.LAVKA_SHOP_CURRENCY,
+        "needs_delivery_address": quote.needs_delivery,
         "providers": [{"code": p.code, "label": str(p.label)} for p in payments.offered()],
     }
 
@@ -255,7 +274,11 @@ def _refused(refusal: services.CheckoutRefused) -> Response:
         return Response(body, status=status.HTTP_409_CONFLICT)
     if refusal.code in CONFLICTS:
         return Response(body, status=status.HTTP_409_CONFLICT)
-    field = "coupon_code" if isinstance(refusal, services.CouponRefused) else "non_field_errors"
+    field = "non_field_errors"
+    if isinstance(refusal, services.CouponRefused):
+        field = "coupon_code"
+    elif refusal.code == "address":
+        field = "delivery_address"
     body[field] = [refusal.message]
     return Response(body, status=status.HTTP_400_BAD_REQUEST)
 
@@ -289,7 +312,8 @@ class CheckoutView(APIView):
             ),
             400: OpenApiResponse(
                 CheckoutRefusalSerializer,
-                description="Invalid input (the fields at fault), an empty cart, a coupon "
+                description="Invalid input (the fields at fault), an empty cart, no "
+                "delivery address for physical products (at delivery_address), a coupon "
                 "refused (at coupon_code, with its reason as code). Nothing is written.",
             ),
             409: OpenApiResponse(
@@ -320,6 +344,7 @@ class CheckoutView(APIView):
                     email=data["email"],
                     full_name=data["full_name"],
                     phone=data.get("phone", ""),
+                    address=data.get("delivery_address", ""),
                     note=data.get("note", ""),
                 ),
                 provider_code=data["provider"],

@@ -13,8 +13,15 @@ from rest_framework import serializers
 
 from lavka.accounts import services as account_services
 from lavka.campaigns.tests.factories import RecipientFactory
-from lavka.core.api_schema import NO_NUL, NOT_BLANK, ONE_LINE, ONE_LINE_NOT_BLANK
-from lavka.core.validators import validate_header_text
+from lavka.core.api_schema import (
+    MULTILINE,
+    MULTILINE_NOT_BLANK,
+    NO_NUL,
+    NOT_BLANK,
+    ONE_LINE,
+    ONE_LINE_NOT_BLANK,
+)
+from lavka.core.validators import validate_header_text, validate_multiline_text
 
 NOT_FOUND = {"detail": "Not found."}
 
@@ -179,7 +186,8 @@ def test_the_error_frame_is_what_errors_carry(client, schema, creator):
 
 TRICKY = [
     *["", " ", "  \t\n", "\x1c", "\x85", "\u3000", "\ufeff", "a", " a ", "\x00", "a\x00b"],
-    *["a\nb", "a\tb", "a\x7fb", "a\x9fb", "a\u2028b", "\u00a0a", "a\u200db"],
+    *["a\nb", "a\tb", "a\x7fb", "a\x9fb", "a\u2028b", "\u00a0a", "a\u200db", "a\r\nb\rc"],
+    *["\na\n", "a\n\x00", "a\x1cb", " a\x0bb "],
 ]
 
 
@@ -203,6 +211,13 @@ def test_the_text_patterns_agree_with_drf(value):
     )
     assert bool(re.search(ONE_LINE, value)) == drf_accepts(
         serializers.CharField(allow_blank=True, validators=one_line), value
+    )
+    lines = [validate_multiline_text]
+    assert bool(re.search(MULTILINE_NOT_BLANK, value)) == drf_accepts(
+        serializers.CharField(validators=lines), value
+    )
+    assert bool(re.search(MULTILINE, value)) == drf_accepts(
+        serializers.CharField(allow_blank=True, validators=lines), value
     )
 
 

@@ -23,6 +23,7 @@ pytestmark = pytest.mark.django_db
 CHECKOUT = "/api/v1/checkout/"
 QUOTE = "/api/v1/checkout/quote/"
 ITEMS = "/api/v1/cart/items/"
+ADDRESS = "Ann Buyer\n1 Main St\n10115 Berlin\nGermany"
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +52,12 @@ def add(client: Any, auth: dict[str, str], product: Product, quantity: int = 1) 
 
 
 def place(client: Any, auth: dict[str, str], **body: Any) -> Any:
-    payload = {"idempotency_key": "key-1", "provider": "bank_transfer", **body}
+    payload = {
+        "idempotency_key": "key-1",
+        "provider": "bank_transfer",
+        "delivery_address": ADDRESS,
+        **body,
+    }
     return client.post(CHECKOUT, payload, content_type="application/json", **auth)
 
 
@@ -80,7 +86,8 @@ def test_a_token_user_checks_out_their_cart_and_gets_the_order_and_instructions(
     assert body["order"]["email"] == buyer.email
     assert order.number in body["next_step"]["instructions"]
     assert body["next_step"]["redirect_url"] == "" and body["next_step"]["payment_error"] == ""
-    assert (order.phone, order.note) == ("+1 555", "Ring twice")
+    assert (order.phone, order.note, order.address) == ("+1 555", "Ring twice", ADDRESS)
+    assert body["order"]["delivery_address"] == ADDRESS
     assert Product.objects.get(pk=product.pk).stock == 3
     assert cart_of(buyer) == []
 
@@ -234,7 +241,8 @@ def test_a_product_gone_from_sale_is_a_change_to_accept(client, buyer, auth):
 
 
 @pytest.mark.parametrize(
-    "field", ["idempotency_key", "coupon_code", "full_name", "email", "phone", "note"]
+    "field",
+    ["idempotency_key", "coupon_code", "full_name", "email", "phone", "note", "delivery_address"],
 )
 def test_a_nul_in_any_string_is_a_400_at_its_field(client, buyer, auth, field):
     product = ProductFactory(stock=5)
@@ -398,3 +406,59 @@ def test_an_empty_cart_quotes_nothing(client, auth):
 def test_a_bad_coupon_parameter_is_a_400(client, auth, query):
     response = client.get(f"{QUOTE}?{query}", **auth)
     assert response.status_code == 400 and "coupon" in response.json()
+
+
+# --- the delivery address ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("address", [None, "", "  \n\t "])
+def test_a_physical_product_needs_a_delivery_address(client, buyer, auth, address):
+    product = ProductFactory(kind=Product.Kind.PHYSICAL, stock=5)
+    add(client, auth, product, 1)
+    body = {"idempotency_key": "k", "provider": "bank_transfer"}
+    if address is not None:
+        body["delivery_address"] = address
+
+    response = client.post(CHECKOUT, body, content_type="application/json", **auth)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "address" and response.json()["delivery_address"]
+    assert not Order.objects.exists() and Product.objects.get(pk=product.pk).stock == 5
+    assert client.get(QUOTE, **auth).json()["needs_delivery_address"] is True
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["1 Main St\x00", "1 Main St\x1b[31m", "1 Main St\tBerlin", "a\u2028b", "x" * 1001, 5],
+)
+def test_a_garbage_delivery_address_is_a_400(client, buyer, auth, address):
+    add(client, auth, ProductFactory(stock=5), 1)
+
+    response = place(client, auth, delivery_address=address)
+
+    assert response.status_code == 400 and "delivery_address" in response.json()
+    assert not Order.objects.exists()
+
+
+def test_a_browsers_line_breaks_are_kept_as_lines(client, buyer, auth):
+    add(client, auth, ProductFactory(stock=5), 1)
+
+    response = place(client, auth, delivery_address="Ann\r\n1 Main St\r\nBerlin\r\n")
+
+    assert response.status_code == 201, response.json()
+    assert Order.objects.get().address == "Ann\n1 Main St\nBerlin"
+
+
+def test_a_digital_only_order_asks_for_no_address_and_keeps_none(client, buyer, auth):
+    add(client, auth, ProductFactory(kind=Product.Kind.DIGITAL, stock=None), 1)
+
+    quote = client.get(QUOTE, **auth).json()
+    response = place(client, auth, delivery_address="")
+    add(client, auth, ProductFactory(kind=Product.Kind.DIGITAL, stock=None), 1)
+    given_anyway = place(client, auth, idempotency_key="k2", delivery_address="Somewhere")
+
+    assert quote["needs_delivery_address"] is False
+    assert response.status_code == 201, response.json()
+    assert response.json()["order"]["delivery_address"] == ""
+    assert given_anyway.status_code == 201, given_anyway.json()
+    assert list(Order.objects.values_list("address", flat=True)) == ["", ""]
