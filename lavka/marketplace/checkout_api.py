@@ -131,7 +131,7 @@ class CheckoutRequestSerializer(StrictJsonTypes):
         return attrs
 
 
-class QuoteParamsSerializer(serializers.Serializer[Any]):
+class QuoteParamsSerializer(StrictJsonTypes):
     coupon = serializers.CharField(
         max_length=40, required=False, allow_blank=True, validators=[validate_header_text]
     )
