@@ -9,12 +9,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from lavka.accounts.tests.factories import UserFactory
 from lavka.marketplace.models import CartItem, Coupon, Order, Product
 from lavka.marketplace.tests.factories import CouponFactory, ProductFactory
 from lavka.marketplace.tests.helpers import approved_creator, user_of_role
+from lavka.marketplace.tests.orders_helpers import run_in_threads
 from lavka.marketplace.tests.test_cart_api import bearer
 from services.simulators.stripe.testing import running_simulator
 
@@ -465,3 +467,22 @@ def test_a_digital_only_order_asks_for_no_address_and_keeps_none(client, buyer, 
     assert response.json()["order"]["delivery_address"] == ""
     assert given_anyway.status_code == 201, given_anyway.json()
     assert list(Order.objects.values_list("address", flat=True)) == ["", ""]
+
+
+# --- retries racing each other ----------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_the_same_key_posted_from_five_threads_at_once_places_one_order(buyer, auth):
+    product = ProductFactory(stock=5)
+    add(Client(), auth, product, 2)
+
+    def post() -> int:
+        return place(Client(), auth, idempotency_key="racing").status_code
+
+    statuses = run_in_threads([post] * 5)
+
+    assert sorted(statuses) == [200, 200, 200, 200, 201], statuses
+    assert Order.objects.filter(customer=buyer).count() == 1
+    assert Product.objects.get(pk=product.pk).stock == 3
