@@ -37,7 +37,7 @@ from lavka.marketplace.orders.api import OrderSerializer
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 # Refusals of the checkout that a new cart or stock, not other input, would resolve.
-CONFLICTS = {"sold_out", "token"}
+CONFLICTS = {"sold_out"}
 # An idempotency key names the caller's checkout: uuid5 of (caller, key) is the order's
 # checkout token, so two users' equal keys never meet.
 IDEMPOTENCY_NAMESPACE = uuid.UUID("5f0c7f8e-2b7e-4d59-9a4f-3c1f3f5f9d21")
