@@ -17,12 +17,10 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, serializers, status
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
@@ -354,10 +352,6 @@ class CheckoutView(APIView):
             ).execute()
         except services.CheckoutRefused as refusal:
             return _refused(refusal)
-        except DjangoPermissionDenied:
-            raise exceptions.PermissionDenied from None
-        except DjangoValidationError as error:
-            raise exceptions.ValidationError({"detail": " ".join(error.messages)}) from error
         if placed.created:
             cart.clear_cart(request)
         order = selectors.orders_visible_to(request.user).get(pk=placed.order.pk)
