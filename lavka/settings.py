@@ -394,6 +394,8 @@ MARKETPLACE_PRIVATE_ROOT = env_path(
 # the stock returned by the beat entry below; payment methods offered at checkout.
 LAVKA_STOCK_HOLD_MINUTES = env_int("LAVKA_STOCK_HOLD_MINUTES", 1440)
 LAVKA_PAYMENT_PROVIDERS = env_list("LAVKA_PAYMENT_PROVIDERS", ["bank_transfer", "cash_on_delivery"])
+# Checkouts one API user may post (DRF's "number/period"): each placed order holds stock.
+LAVKA_CHECKOUT_API_RATE = env("LAVKA_CHECKOUT_API_RATE", default="30/minute")
 # Shown to customers who pay by bank transfer (account holder, IBAN, bank).
 LAVKA_BANK_TRANSFER_DETAILS = env("LAVKA_BANK_TRANSFER_DETAILS", default="")
 # Donations: the smallest amount (in the shop currency; a donation must be above it) and

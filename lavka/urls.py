@@ -36,6 +36,7 @@ api_v1 = [
     path("pages/", include("lavka.content.api_urls")),
     path("catalog/", include("lavka.marketplace.api_urls")),
     path("cart/", include("lavka.marketplace.cart_api_urls")),
+    path("checkout/", include("lavka.marketplace.checkout_api_urls")),
     path("orders/", include("lavka.marketplace.orders.api_urls")),
 ]
 

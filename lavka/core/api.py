@@ -103,10 +103,21 @@ def _type_error(field: serializers.Field[Any, Any, Any, Any], value: Any) -> Any
     return None
 
 
+def _length_error(field: serializers.Field[Any, Any, Any, Any], value: Any) -> Any:
+    """DRF measures a string after trimming it; the schema's maxLength (what clients
+    read) is of the string sent."""
+    limit = getattr(field, "max_length", None)
+    if not isinstance(field, serializers.CharField) or not isinstance(value, str) or not limit:
+        return None
+    if len(value) > limit:
+        return field.error_messages["max_length"].format(max_length=limit)
+    return None
+
+
 class StrictJsonTypes(serializers.Serializer[Any]):
     """Input in the JSON types the schema documents. DRF's fields are lenient about
-    types (5 for a string, "true" or 1 for a boolean, "7" for an id); the API is not, so
-    that what the schema says is refused, is."""
+    types (5 for a string, "true" or 1 for a boolean, "7" for an id) and measure strings
+    once trimmed; the API is not, so that what the schema says is refused, is."""
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):
@@ -114,7 +125,11 @@ class StrictJsonTypes(serializers.Serializer[Any]):
                 field.field_name: [error]
                 for field in self._writable_fields
                 if field.field_name in data
-                and (error := _type_error(field, data[field.field_name])) is not None
+                and (
+                    error := _type_error(field, data[field.field_name])
+                    or _length_error(field, data[field.field_name])
+                )
+                is not None
             }
             if errors:
                 raise ValidationError(errors)

@@ -10,7 +10,8 @@ the rules a field's value must follow. `LavkaAutoSchema` adds, to every operatio
   it looks an object up by id or pages through a list, 415 where it takes a body (JSON
   only), 429 where it is throttled;
 - each string field's rules as the server applies them: not blank (after trimming
-  whitespace) unless blank is allowed, no NUL character, a URI or email format that also
+  whitespace) unless blank is allowed, no NUL character (no control character at all
+  in one-line text, `validate_header_text`), a URI or email format that also
   admits "" where the field may be blank, null where it may be null, and "unique" (with
   its scope) in the description where a model constraint says so.
 """
@@ -27,6 +28,8 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
+
+from lavka.core.validators import HeaderTextValidator, MultilineTextValidator
 
 
 class ErrorSerializer(serializers.Serializer[Any]):
@@ -71,6 +74,23 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _STRIPPED = "".join(f"\\u{code:04x}" for code in range(sys.maxunicode + 1) if chr(code).isspace())
 NO_NUL = "^[^\\u0000]*$"
 NOT_BLANK = f"^[^\\u0000]*[^\\u0000{_STRIPPED}][^\\u0000]*$"
+# lavka/core/validators.py's text rules: no control characters, line or paragraph
+# separators (lone surrogates, also refused, cannot be written in a pattern) once the
+# whitespace around the text is trimmed (a trailing newline is trimmed, not refused);
+# multi-line text keeps LF and CR.
+_CONTROL = "\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029"
+_CONTROL_BUT_LINES = "\\u0000-\\u0009\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\u2028\\u2029"
+
+
+def _trimmed_text(control: str, *, blank: bool) -> str:
+    core = f"[^{control}{_STRIPPED}](?:[^{control}]*[^{control}{_STRIPPED}])?"
+    return f"^[{_STRIPPED}]*({core}){'?' if blank else ''}[{_STRIPPED}]*$"
+
+
+ONE_LINE = _trimmed_text(_CONTROL, blank=True)
+ONE_LINE_NOT_BLANK = _trimmed_text(_CONTROL, blank=False)
+MULTILINE = _trimmed_text(_CONTROL_BUT_LINES, blank=True)
+MULTILINE_NOT_BLANK = _trimmed_text(_CONTROL_BUT_LINES, blank=False)
 
 
 class LavkaAutoSchema(AutoSchema):
@@ -166,13 +186,21 @@ def blank_is_any_of(result: Any, generator: Any, request: Any, public: Any) -> A
 
 
 def _add_text_rules(schema: dict[str, Any], field: serializers.CharField) -> None:
-    """What DRF's CharField refuses: NUL always; blank (after trimming) unless allowed."""
+    """What DRF's CharField refuses: NUL always; blank (after trimming) unless allowed;
+    control characters where a text validator of lavka/core/validators.py says so."""
     if "format" in schema:  # a format (email, uri) already refuses NUL and blanks
         return
-    if field.allow_blank:
-        rule = NO_NUL
+    if any(isinstance(v, HeaderTextValidator) for v in field.validators):
+        rules = (ONE_LINE, ONE_LINE_NOT_BLANK, f"^[^{_CONTROL}]*$")
+    elif any(isinstance(v, MultilineTextValidator) for v in field.validators):
+        rules = (MULTILINE, MULTILINE_NOT_BLANK, f"^[^{_CONTROL_BUT_LINES}]*$")
     else:
-        rule = NOT_BLANK if field.trim_whitespace else NO_NUL
+        rules = (NO_NUL, NOT_BLANK, NO_NUL)
+    blank, not_blank, untrimmed = rules
+    if field.allow_blank:
+        rule = blank if field.trim_whitespace else untrimmed
+    else:
+        rule = not_blank if field.trim_whitespace else untrimmed
         schema["minLength"] = max(schema.get("minLength", 0), 1)
     if "pattern" in schema:
         schema.setdefault("allOf", []).append({"pattern": rule})

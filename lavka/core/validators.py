@@ -70,3 +70,29 @@ class HeaderTextValidator:
 
 
 validate_header_text = HeaderTextValidator()
+
+
+@deconstructible
+class MultilineTextValidator:
+    """Text of several lines (a postal address): what `validate_header_text` refuses,
+    except the line breaks LF and CR (a browser sends CRLF)."""
+
+    code = "control_character"
+
+    def __call__(self, value: object) -> None:
+        found = first_refused_character(str(value).replace("\r", "").replace("\n", ""))
+        if found is not None:
+            raise ValidationError(
+                _("Control characters are not allowed (found %(found)s)."),
+                code=self.code,
+                params={"found": found},
+            )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, MultilineTextValidator)
+
+    def __hash__(self) -> int:
+        return hash(self.code)
+
+
+validate_multiline_text = MultilineTextValidator()

@@ -79,7 +79,10 @@ class CartSerializer(serializers.Serializer[Any]):
     currency = serializers.SerializerMethodField()
     problems = CartProblemSerializer(many=True)
     problems_fingerprint = serializers.CharField(
-        help_text=_("Checkout asks for it to accept the problems listed.")
+        help_text=_(
+            "Changes when the problems do. To accept price changes and products gone at "
+            "checkout, post the quote's changes_fingerprint (/api/v1/checkout/quote/)."
+        )
     )
 
     def get_currency(self, contents: cart.CartContents) -> str:

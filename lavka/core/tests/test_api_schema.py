@@ -13,7 +13,15 @@ from rest_framework import serializers
 
 from lavka.accounts import services as account_services
 from lavka.campaigns.tests.factories import RecipientFactory
-from lavka.core.api_schema import NO_NUL, NOT_BLANK
+from lavka.core.api_schema import (
+    MULTILINE,
+    MULTILINE_NOT_BLANK,
+    NO_NUL,
+    NOT_BLANK,
+    ONE_LINE,
+    ONE_LINE_NOT_BLANK,
+)
+from lavka.core.validators import validate_header_text, validate_multiline_text
 
 NOT_FOUND = {"detail": "Not found."}
 
@@ -176,7 +184,11 @@ def test_the_error_frame_is_what_errors_carry(client, schema, creator):
 
 # --- field rules ------------------------------------------------------------------------
 
-TRICKY = ["", " ", "  \t\n", "\x1c", "\x85", "\u3000", "\ufeff", "a", " a ", "\x00", "a\x00b"]
+TRICKY = [
+    *["", " ", "  \t\n", "\x1c", "\x85", "\u3000", "\ufeff", "a", " a ", "\x00", "a\x00b"],
+    *["a\nb", "a\tb", "a\x7fb", "a\x9fb", "a\u2028b", "\u00a0a", "a\u200db", "a\r\nb\rc"],
+    *["\na\n", "a\n\x00", "a\x1cb", " a\x0bb "],
+]
 
 
 def drf_accepts(field: serializers.CharField, value: str) -> bool:
@@ -193,6 +205,20 @@ def test_the_text_patterns_agree_with_drf(value):
     assert bool(re.search(NO_NUL, value)) == drf_accepts(
         serializers.CharField(allow_blank=True), value
     )
+    one_line = [validate_header_text]
+    assert bool(re.search(ONE_LINE_NOT_BLANK, value)) == drf_accepts(
+        serializers.CharField(validators=one_line), value
+    )
+    assert bool(re.search(ONE_LINE, value)) == drf_accepts(
+        serializers.CharField(allow_blank=True, validators=one_line), value
+    )
+    lines = [validate_multiline_text]
+    assert bool(re.search(MULTILINE_NOT_BLANK, value)) == drf_accepts(
+        serializers.CharField(validators=lines), value
+    )
+    assert bool(re.search(MULTILINE, value)) == drf_accepts(
+        serializers.CharField(allow_blank=True, validators=lines), value
+    )
 
 
 def request_schema(schema: dict[str, Any], name: str) -> dict[str, Any]:
@@ -204,7 +230,7 @@ def test_blank_rules_are_documented_as_the_serializers_apply_them(schema, client
     message = request_schema(schema, "MessageRequest")
 
     assert message["subject"]["minLength"] == 1
-    assert message["subject"]["pattern"] == NOT_BLANK
+    assert message["subject"]["pattern"] == ONE_LINE_NOT_BLANK  # one line: it is a header
     assert {"type": "string", "maxLength": 0} in message["text_body"]["anyOf"]  # may be blank
     refused = client.post(
         "/api/v1/campaigns/messages/",

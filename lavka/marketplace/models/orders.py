@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from lavka.core import background
 from lavka.core.models import TimeStampedModel
-from lavka.core.validators import validate_header_text
+from lavka.core.validators import validate_header_text, validate_multiline_text
 from lavka.core.work import WorkItem
 from lavka.marketplace.models.catalogue import CreatorProfile, Product
 
@@ -142,7 +142,13 @@ class Order(TimeStampedModel):
     phone = models.CharField(
         _("phone"), max_length=40, blank=True, validators=[validate_header_text]
     )
-    address = models.TextField(_("delivery address"), max_length=1000, blank=True)
+    address = models.TextField(
+        _("delivery address"),
+        max_length=1000,
+        blank=True,
+        validators=[validate_multiline_text],
+        help_text=_("Only for orders with physical products; blank otherwise."),
+    )
     note = models.TextField(_("note to the shop"), max_length=2000, blank=True)
     language = models.CharField(_("language"), max_length=10, default="en")
     status = models.CharField(

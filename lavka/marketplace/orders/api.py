@@ -58,6 +58,12 @@ class OrderSerializer(serializers.ModelSerializer):
     coupon_code = serializers.CharField(read_only=True, allow_blank=True)
     email = serializers.EmailField(read_only=True)
     full_name = serializers.CharField(read_only=True)
+    delivery_address = serializers.CharField(
+        source="address",
+        read_only=True,
+        allow_blank=True,
+        help_text="Orders with physical products; blank otherwise.",
+    )
     paid_at = serializers.DateTimeField(read_only=True, allow_null=True)
     lines = OrderLineSerializer(many=True, read_only=True)
     payment = PaymentSerializer(read_only=True)
@@ -72,6 +78,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "paid_at",
             "email",
             "full_name",
+            "delivery_address",
             "currency",
             "subtotal",
             "discount",

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from lavka.core.validators import validate_header_text
+from lavka.core.validators import validate_header_text, validate_multiline_text
 from lavka.marketplace import payments
 from lavka.marketplace.models import Order
 from lavka.marketplace.payments.stripe_checkout import is_test_mode
@@ -25,8 +25,9 @@ class CheckoutForm(forms.Form):
         label=_("Delivery address"),
         max_length=1000,
         required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Needed for physical products."),
+        validators=[validate_multiline_text],
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Recipient, street and number, postal code and city, country."),
     )
     note = forms.CharField(
         label=_("Note to the shop"),

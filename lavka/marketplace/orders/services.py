@@ -244,6 +244,11 @@ class Quote:
     def changes_fingerprint(self) -> str:
         return changes_fingerprint(self.changes)
 
+    @property
+    def needs_delivery(self) -> bool:
+        """A physical product is bought: the customer must say where it goes."""
+        return any(line.product.kind == Product.Kind.PHYSICAL for line in self.lines)
+
 
 def normalised_lines(lines: Iterable[CartLineLike]) -> list[tuple[int, int, Decimal]]:
     """(product id, quantity, price fixed in the cart), one per product, in id order;
@@ -345,7 +350,7 @@ class CustomerDetails:
     email: str
     full_name: str
     phone: str = ""
-    address: str = ""
+    address: str = ""  # the delivery address, needed (and kept) for physical products only
     note: str = ""
 
 
@@ -451,6 +456,12 @@ def _write_order(
         raise CheckoutRefused(_("Nothing in your cart can be bought any more."), code="empty")
     if quote.coupon_problem is not None:
         raise quote.coupon_problem
+    address = details.address.replace("\r\n", "\n").strip() if quote.needs_delivery else ""
+    if quote.needs_delivery and not address:
+        raise CheckoutRefused(
+            _("Give a delivery address: your order holds products we send by post."),
+            code="address",
+        )
     for line in quote.lines:
         _take_stock(line.product, line.quantity)
     if quote.coupon is not None:
@@ -461,7 +472,7 @@ def _write_order(
         email=details.email.strip(),
         full_name=details.full_name.strip(),
         phone=details.phone.strip(),
-        address=details.address.strip(),
+        address=address,
         note=details.note.strip(),
         language=getattr(customer, "language", "") or translation.get_language() or "en",
         currency=settings.LAVKA_SHOP_CURRENCY,

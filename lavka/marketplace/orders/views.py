@@ -136,7 +136,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
         form.add_error("coupon_code", refusal.message)
         return _checkout_page(request, form, status=400)
     except services.CheckoutRefused as refusal:
-        form.add_error(None, refusal.message)
+        form.add_error("address" if refusal.code == "address" else None, refusal.message)
         return _checkout_page(request, form, coupon_code=coupon_code, status=400)
     request.session.pop(CHECKOUT_SESSION_KEY, None)
     if not placed.created:
