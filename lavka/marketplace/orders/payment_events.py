@@ -82,37 +82,6 @@ def record_event(event: dict[str, Any]) -> PaymentEvent | None:
     return row if created else None
 
 
-@dataclass(frozen=True)
-class Applied:
-    """What an event did, and to which order or donation (the row links to it)."""
-
-    outcome: str
-    note: str = ""
-    order: Order | None = None
-    donation: Donation | None = None
-
-
-def apply_event(row: PaymentEvent) -> Applied:
-    """The event's effect (call inside a transaction), by what its session pays for:
-    the session's metadata `kind` ("donation"; an order's sessions may carry none)."""
-    session = (row.payload.get("data") or {}).get("object") or {}
-    if not isinstance(session, dict):
-        return Applied(Outcome.IGNORED, "The event carries no session.")
-    metadata = session.get("metadata")
-    kind = str(metadata.get("kind") or "order") if isinstance(metadata, dict) else "order"
-    if kind == "donation":
-        pays = row.event_type in PAID_TYPES
-        outcome, note, donation = donation_events.apply_to_donation(row, session, pays=pays)
-        return Applied(outcome, note, donation=donation)
-    if kind == "order":
-        outcome, note, order = apply_to_order(row, session)
-        return Applied(outcome, note, order=order)
-    return Applied(Outcome.IGNORED, f"A session for a {kind[:30]}, which Lavka does not sell.")
-
-
-# --- orders -----------------------------------------------------------------------------
-
-
 def _order_of(session: dict[str, Any]) -> Order | None:
     reference = str(session.get("client_reference_id") or "")
     if not reference.isdigit():
@@ -165,6 +134,34 @@ def apply_to_order(row: PaymentEvent, session: dict[str, Any]) -> tuple[str, str
     )
     services.cancel_order(order=order, reason=reason)
     return Outcome.CANCELLED, "", order
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What an event did, and to which order or donation (the row links to it)."""
+
+    outcome: str
+    note: str = ""
+    order: Order | None = None
+    donation: Donation | None = None
+
+
+def apply_event(row: PaymentEvent) -> Applied:
+    """The event's effect (call inside a transaction), by what its session pays for:
+    the session's metadata `kind` ("donation"; an order's sessions may carry none)."""
+    session = (row.payload.get("data") or {}).get("object") or {}
+    if not isinstance(session, dict):
+        return Applied(Outcome.IGNORED, "The event carries no session.")
+    metadata = session.get("metadata")
+    kind = str(metadata.get("kind") or "order") if isinstance(metadata, dict) else "order"
+    if kind == "donation":
+        pays = row.event_type in PAID_TYPES
+        outcome, note, donation = donation_events.apply_to_donation(row, session, pays=pays)
+        return Applied(outcome, note, donation=donation)
+    if kind == "order":
+        outcome, note, order = apply_to_order(row, session)
+        return Applied(outcome, note, order=order)
+    return Applied(Outcome.IGNORED, f"A session for a {kind[:30]}, which Lavka does not sell.")
 
 
 def process_event(*, event_pk: int, take_over: bool = False) -> bool:
