@@ -369,6 +369,9 @@ def test_a_refused_amount_is_refused_before_any_stripe_call(
     assert response.status_code == 400
     assert not Donation.objects.exists()
     assert card_donations.sessions() == 0
+    # the same form with an amount just above the minimum does reach Stripe
+    assert card_donations.donate(client, amount="1.01").status_code == 302
+    assert card_donations.sessions() == 1
 
 
 def test_another_donors_card_donation_is_404(
