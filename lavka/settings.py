@@ -514,19 +514,6 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
     }
 }
-# A form posted to Lavka (checkout, donation, "Pay now") is redirected to Stripe's
-# payment page, and Chromium applies form-action to that redirect: allow that page's
-# origin (the simulator's, which serves its pages where its API is).
-STRIPE_CHECKOUT_ORIGIN = env(
-    "STRIPE_CHECKOUT_ORIGIN",
-    default=(
-        "{0.scheme}://{0.netloc}".format(urlsplit(STRIPE_API_BASE))
-        if STRIPE_API_BASE
-        else "https://checkout.stripe.com"
-    ),
-).strip()
-if STRIPE_SECRET_KEY and STRIPE_CHECKOUT_ORIGIN:
-    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(STRIPE_CHECKOUT_ORIGIN)
 
 # --- logging: one line per event on stdout, with the request id -----------------------
 
