@@ -146,8 +146,11 @@ class StripeCheckoutProvider(PaymentProvider):
         site = settings.SITE_URL.rstrip("/")
         success_page, cancel_page = payable.payment_pages()
         now = timezone.now()
-        lifetime = (payable.payment_deadline() or now + SESSION_MAX_LIFETIME) - now
-        lifetime = min(max(lifetime, SESSION_MIN_LIFETIME), SESSION_MAX_LIFETIME)
+        # Counted from the payable's creation, not from now: a retry with our idempotency
+        # key must send the same parameters (Stripe refuses the key otherwise).
+        latest = payable.created_at + SESSION_MAX_LIFETIME
+        deadline = min(payable.payment_deadline() or latest, latest)
+        lifetime = min(max(deadline - now, SESSION_MIN_LIFETIME), SESSION_MAX_LIFETIME)
         kind, key = payable.payment_kind, str(payable.pk)
         params: dict[str, Any] = {
             "mode": "payment",

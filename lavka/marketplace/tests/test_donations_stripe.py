@@ -441,3 +441,20 @@ def test_bank_transfer_donations_are_not_paid_by_a_card_event(
     assert donation.status == Donation.Status.AWAITING_PAYMENT
     assert PaymentEvent.objects.get().outcome == "ignored"
     assert thank_yous() == 0
+
+
+def test_a_crash_before_the_session_id_was_saved_gets_the_same_session_back_later(
+    card_donations: CardDonations, customer: Any
+) -> None:
+    """Our idempotency key brings the same session back, also seconds later: the
+    session's parameters (its expiry too) do not depend on when the call is made."""
+    donation, url = card_donations.give(customer)
+    session_id = donation.reference
+    Donation.objects.filter(pk=donation.pk).update(reference="")  # the crash
+    time.sleep(1.1)  # the retry comes in another second
+
+    again = signed_in(customer).post(f"/shop/donations/{donation.pk}/pay/")
+    assert again.status_code == 302 and again["Location"] == url
+    donation.refresh_from_db()
+    assert donation.reference == session_id
+    assert card_donations.sessions() == 1
