@@ -399,15 +399,15 @@ LAVKA_CHECKOUT_API_RATE = env("LAVKA_CHECKOUT_API_RATE", default="30/minute")
 # Shown to customers who pay by bank transfer (account holder, IBAN, bank).
 LAVKA_BANK_TRANSFER_DETAILS = env("LAVKA_BANK_TRANSFER_DETAILS", default="")
 # Donations: the smallest amount (in the shop currency; a donation must be above it) and
-# the payment methods offered for them (providers confirmed by staff, for now).
+# the payment methods offered for them ("stripe" joins them as it joins the shop's).
 LAVKA_MIN_DONATION = env_decimal("LAVKA_MIN_DONATION", "1.00")
 LAVKA_DONATION_PROVIDERS = env_list("LAVKA_DONATION_PROVIDERS", ["bank_transfer"])
 # A paid digital item's download link works this many days after it was made.
 LAVKA_DOWNLOAD_LINK_DAYS = env_int("LAVKA_DOWNLOAD_LINK_DAYS", 7)
 
-# Card payments through Stripe Checkout ("stripe" joins the payment methods when a key
-# is set). STRIPE_API_BASE empty: Stripe itself. Without a key, a development or
-# loopback site uses the Stripe simulator that `make run` starts
+# Card payments through Stripe Checkout ("stripe" joins the payment methods of orders
+# and donations when a key is set). STRIPE_API_BASE empty: Stripe itself. Without a key,
+# a development or loopback site uses the Stripe simulator that `make run` starts
 # (services/simulators/stripe, test mode only: no money moves).
 STRIPE_SIMULATOR_PORT = env_int("STRIPE_SIMULATOR_PORT", 12111)
 STRIPE_SIMULATOR_KEY = "sk_test_simulator"
@@ -424,6 +424,8 @@ if STRIPE_USES_SIMULATOR:
     STRIPE_API_BASE = STRIPE_API_BASE or f"http://127.0.0.1:{STRIPE_SIMULATOR_PORT}"
 if STRIPE_SECRET_KEY and "stripe" not in LAVKA_PAYMENT_PROVIDERS:
     LAVKA_PAYMENT_PROVIDERS = [*LAVKA_PAYMENT_PROVIDERS, "stripe"]
+if STRIPE_SECRET_KEY and "stripe" not in LAVKA_DONATION_PROVIDERS:
+    LAVKA_DONATION_PROVIDERS = [*LAVKA_DONATION_PROVIDERS, "stripe"]
 
 # --- REST API -------------------------------------------------------------------------
 

@@ -274,7 +274,15 @@ class PaymentEventAdmin(admin.ModelAdmin):
     """Read-only: what Stripe told the shop and what came of it (stuck or failed rows
     are retried from the kernel's work page)."""
 
-    list_display = ("event_id", "event_type", "order", "state", "outcome", "received_at")
+    list_display = (
+        "event_id",
+        "event_type",
+        "order",
+        "donation",
+        "state",
+        "outcome",
+        "received_at",
+    )
     list_filter = ("event_type", "state", "outcome")
     search_fields = ("event_id", "object_id")
 

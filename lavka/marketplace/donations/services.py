@@ -1,9 +1,10 @@
 """Writes of donations: giving (with the provider's payment reference), staff marking
 paid, cancelling and archiving, and the thank-you email.
 
-A donation is paid through the same `PaymentProvider` interface as orders: a provider
-reads `number`, `total` and `currency` of what it is paid for, which a Donation has.
-Only the providers in LAVKA_DONATION_PROVIDERS are offered (manual ones for now).
+A donation is paid through the same `PaymentProvider` interface as orders (a Donation
+is `payments.Payable`): by bank transfer, confirmed by staff, or by card through Stripe
+Checkout, confirmed by its webhook (`donations.payment_events`). Only the providers in
+LAVKA_DONATION_PROVIDERS are offered.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import smtplib
 import uuid
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -55,12 +56,12 @@ def minimum_donation() -> Decimal:
 
 
 def offered_providers() -> list[payments.PaymentProvider]:
-    """The payment methods offered for donations, in LAVKA_DONATION_PROVIDERS' order."""
+    """The payment methods offered for donations, in LAVKA_DONATION_PROVIDERS' order
+    (Stripe only with a key, as for orders)."""
     found = (payments.any_provider(code) for code in settings.LAVKA_DONATION_PROVIDERS)
-    # Providers confirmed by staff only: they read no more of a donation than `number`,
-    # `total` and `currency`. A provider that calls out (Stripe) joins once it handles
-    # a Donation as well as an Order.
-    return [p for p in found if p is not None and p.confirmed_by_staff]
+    return [
+        p for p in found if p is not None and (p.code != "stripe" or settings.STRIPE_SECRET_KEY)
+    ]
 
 
 def _money(amount: Decimal) -> str:
@@ -122,6 +123,8 @@ class Given:
     donation: Donation
     next_step: payments.NextStep
     created: bool
+    # Why the provider could not start the payment (the donation stays open).
+    error: str = ""
 
 
 def donate(
@@ -162,14 +165,45 @@ def donate(
                 checkout_token=checkout_token,
             )
             # A provider's reference may need the number, known once the row exists.
-            donation.reference = provider.reference_for(cast(Any, donation))[:200]
+            donation.reference = provider.reference_for(donation)[:200]
             donation.save(update_fields=["reference", "updated_at"])
     except IntegrityError:
         existing = Donation.objects.filter(checkout_token=checkout_token).first()
         if existing is None:
             raise
         return _given(existing, donor, created=False)
-    return Given(donation, provider.start_payment(cast(Any, donation)), created=True)
+    # Outside the transaction: a provider that calls out (Stripe) sees a committed row,
+    # and when it cannot start the payment the donation stays, paid later from its page.
+    try:
+        return Given(donation, provider.start_payment(donation), created=True)
+    except payments.PaymentError:
+        return Given(donation, payments.NextStep(), created=True, error=_not_started())
+
+
+def _not_started() -> str:
+    # Not the provider's message: that one speaks of orders.
+    return _(
+        "The card payment could not be started. Your donation is kept, awaiting payment: "
+        "try again from its page."
+    )
+
+
+def pays_online(donation: Donation) -> bool:
+    """An open donation whose provider takes the payment itself (a card)."""
+    provider = payments.any_provider(donation.provider)
+    return donation.is_open and provider is not None and not provider.confirmed_by_staff
+
+
+def continue_payment(*, donation: Donation) -> payments.NextStep:
+    """Back to the provider's page of an open donation paid online (after an error or
+    a closed tab): the same payment, never a second one."""
+    provider = payments.any_provider(donation.provider)
+    if provider is None or not pays_online(donation):
+        raise DonationRefused(_("This donation cannot be paid online now."), code="closed")
+    try:
+        return provider.start_payment(donation)
+    except payments.PaymentError:
+        raise DonationRefused(_not_started(), code="not_started") from None
 
 
 def _given(donation: Donation, donor: Any, *, created: bool) -> Given:
@@ -183,7 +217,7 @@ def next_step(donation: Donation) -> payments.NextStep:
     provider = payments.any_provider(donation.provider)
     if provider is None or not donation.is_open:
         return payments.NextStep()
-    return payments.NextStep(instructions=provider.instructions(cast(Any, donation)))
+    return payments.NextStep(instructions=provider.instructions(donation))
 
 
 # --- status changes -----------------------------------------------------------------------

@@ -78,7 +78,9 @@ def donate(request: HttpRequest, slug: str) -> HttpResponse:
     except services.DonationRefused as refusal:
         form.add_error(None, refusal.message)
         return _page(request, form, creator, own, status=400)
-    if not given.created:
+    if given.error:
+        messages.error(request, given.error)
+    elif not given.created:
         messages.info(request, _("This donation was made already (a second click)."))
     else:
         messages.success(
@@ -109,11 +111,40 @@ def donation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     donation = selectors.own_donation(request.user, pk)
     if donation is None:
         raise Http404
+    pays_online = services.pays_online(donation)
+    if pays_online and request.GET.get("paid"):
+        messages.info(
+            request,
+            _("Thank you! We will confirm your donation once the payment is through."),
+        )
+    elif pays_online and request.GET.get("cancelled"):
+        messages.warning(
+            request, _("You left the payment page: this donation is not paid. Pay now or later.")
+        )
     context = {
         "donation": donation,
         "instructions": services.next_step(donation).instructions,
+        "pays_online": pays_online,
     }
     return render(request, "marketplace/donations/donation_detail.html", context)
+
+
+@login_required
+@require_POST
+def donation_pay(request: HttpRequest, pk: int) -> HttpResponse:
+    """Back to the provider's payment page of the donor's open donation (after an
+    error, a closed tab): the same payment, never a second one."""
+    donation = selectors.own_donation(request.user, pk)
+    if donation is None:
+        raise Http404
+    try:
+        next_step = services.continue_payment(donation=donation)
+    except services.DonationRefused as refusal:
+        messages.error(request, refusal.message)
+        return redirect("marketplace:donation_detail", pk=donation.pk)
+    if next_step.redirect_url:
+        return redirect(next_step.redirect_url)
+    return redirect("marketplace:donation_detail", pk=donation.pk)
 
 
 @creators_only

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext, pgettext_lazy
@@ -20,6 +22,7 @@ from lavka.core import background
 from lavka.core.models import TimeStampedModel
 from lavka.core.work import WorkItem
 from lavka.marketplace.models.catalogue import CreatorProfile, Product
+from lavka.marketplace.models.payable import PayableItem
 
 MAX_MESSAGE_LENGTH = 2000
 # Control characters, line/paragraph separators and lone surrogates; "\n" is allowed
@@ -122,6 +125,15 @@ class Donation(TimeStampedModel):
     )
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
+    review_reason = models.CharField(
+        _("needs review because"),
+        max_length=300,
+        blank=True,
+        help_text=_(
+            "Set when a card payment did not fit the donation (another amount or currency, "
+            "or money for a donation already cancelled): staff check it and refund or settle it."
+        ),
+    )
 
     class Meta:
         verbose_name = _("donation")
@@ -150,6 +162,38 @@ class Donation(TimeStampedModel):
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.AWAITING_PAYMENT
+
+    # --- what a payment provider reads (payments.base.Payable) ---------------------------
+
+    payment_kind = "donation"
+
+    def payer_email(self) -> str:
+        return self.donor.email if self.donor is not None else ""
+
+    def payment_items(self) -> list[PayableItem]:
+        name = gettext("Donation %(number)s to %(creator)s") % {
+            "number": self.number,
+            "creator": self.creator.display_name,
+        }
+        description = self.product.title if self.product is not None else ""
+        return [PayableItem(name=name, unit_price=self.amount, description=description)]
+
+    def payment_pages(self) -> tuple[str, str]:
+        page = reverse("marketplace:donation_detail", args=[self.pk])
+        return page, page + "?cancelled=1"
+
+    def payment_deadline(self) -> datetime | None:
+        return None
+
+    def payment_reference(self) -> str:
+        found = Donation.objects.filter(pk=self.pk).values_list("reference", flat=True)
+        return found.first() or ""
+
+    def store_payment_reference(self, reference: str) -> None:
+        self.reference = reference[:200]
+        Donation.objects.filter(pk=self.pk).update(
+            reference=self.reference, updated_at=timezone.now()
+        )
 
 
 class DonationEmail(WorkItem):

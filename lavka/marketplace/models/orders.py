@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -11,7 +12,9 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from lavka.core import background
@@ -19,6 +22,7 @@ from lavka.core.models import TimeStampedModel
 from lavka.core.validators import validate_header_text, validate_multiline_text
 from lavka.core.work import WorkItem
 from lavka.marketplace.models.catalogue import CreatorProfile, Product
+from lavka.marketplace.models.payable import PayableItem
 
 # --- coupons, orders, payments, stock holds ------------------------------------------
 
@@ -219,6 +223,54 @@ class Order(TimeStampedModel):
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.AWAITING_PAYMENT
+
+    # --- what a payment provider reads (payments.base.Payable) ---------------------------
+
+    payment_kind = "order"
+
+    def payer_email(self) -> str:
+        return self.email
+
+    def payment_items(self) -> list[PayableItem]:
+        """The lines at their prices; with a discount the lines would need prices a
+        provider cannot take (a share of the discount that does not divide by the
+        quantity), so the order is one item for its total then."""
+        lines = list(self.lines.all())
+        if self.discount == 0 and lines:
+            return [
+                PayableItem(
+                    name=line.title or self.number,
+                    unit_price=line.unit_price,
+                    quantity=line.quantity,
+                )
+                for line in lines
+            ]
+        return [
+            PayableItem(
+                name=gettext("Order %(number)s") % {"number": self.number},
+                unit_price=self.total,
+                description=", ".join(f"{line.quantity} x {line.title}" for line in lines)
+                or self.number,
+            )
+        ]
+
+    def payment_pages(self) -> tuple[str, str]:
+        page = reverse("marketplace:order_detail", args=[self.pk])
+        return page, page
+
+    def payment_deadline(self) -> datetime | None:
+        return self.hold_expires_at
+
+    def payment_reference(self) -> str:
+        found = OrderPaymentDetails.objects.filter(order_id=self.pk).values_list(
+            "reference", flat=True
+        )
+        return found.first() or ""
+
+    def store_payment_reference(self, reference: str) -> None:
+        OrderPaymentDetails.objects.filter(order_id=self.pk).update(
+            reference=reference[:200], updated_at=timezone.now()
+        )
 
 
 class OrderLine(models.Model):
@@ -452,6 +504,15 @@ class PaymentEvent(WorkItem):
     order = models.ForeignKey(
         Order,
         verbose_name=_("order"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="payment_events",
+    )
+    # A donation's event (paid by card like an order) links here instead of `order`.
+    donation = models.ForeignKey(
+        "marketplace.Donation",
+        verbose_name=_("donation"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,

@@ -1,4 +1,5 @@
-"""Stripe webhook events: stored by id, then applied to their order by a background task.
+"""Stripe webhook events: stored by id, then applied to their order (or donation: see
+`lavka.marketplace.donations.payment_events`, same rules) by a background task.
 
 Rules (the order's row is locked while an event is applied, and the event's row is
 marked done in the same transaction as its effect, so a worker dying half-way leaves
@@ -25,6 +26,7 @@ its row and does nothing):
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -32,9 +34,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from lavka.core import background, work
-from lavka.marketplace.models import Order, PaymentEvent
+from lavka.marketplace.donations import payment_events as donation_events
+from lavka.marketplace.models import Donation, Order, PaymentEvent
 from lavka.marketplace.orders import refund_events, services
-from lavka.marketplace.payments.stripe_checkout import AmountNotRepresentable, minor_units
+from lavka.marketplace.payments.stripe_checkout import session_amount_problem
 
 logger = logging.getLogger(__name__)
 
@@ -89,32 +92,13 @@ def _order_of(session: dict[str, Any]) -> Order | None:
     return Order.objects.filter(pk=int(reference)).first()
 
 
-def _amount_problem(order: Order, session: dict[str, Any]) -> str:
-    currency = str(session.get("currency") or "").upper()
-    if currency != order.currency.upper():
-        return f"Paid in {currency or '?'}, the order is in {order.currency}."
-    try:
-        expected = minor_units(order.total, order.currency)
-    except AmountNotRepresentable:
-        return "The order's total has no exact card amount."
-    paid = session.get("amount_total")
-    if not isinstance(paid, int) or isinstance(paid, bool) or paid != expected:
-        return f"Paid {paid} minor units of {currency}, the order asks {expected}."
-    return ""
-
-
 def _flag(order: Order, reason: str) -> None:
     Order.objects.filter(pk=order.pk).update(review_reason=reason[:300], updated_at=timezone.now())
     logger.warning("order %s flagged for review: %s", order.pk, reason)
 
 
-def apply_event(row: PaymentEvent) -> tuple[str, str, Order | None]:
-    """The event's effect on its order (call inside a transaction): (outcome, note, order)."""
-    if row.event_type in refund_events.REFUND_TYPES:
-        return refund_events.apply_refund_event(row)
-    session = (row.payload.get("data") or {}).get("object") or {}
-    if not isinstance(session, dict):
-        return Outcome.IGNORED, "The event carries no session.", None
+def apply_to_order(row: PaymentEvent, session: dict[str, Any]) -> tuple[str, str, Order | None]:
+    """The event's effect on its order: (outcome, note, order)."""
     found = _order_of(session)
     if found is None:
         return Outcome.IGNORED, "No order has this session.", None
@@ -133,7 +117,7 @@ def apply_event(row: PaymentEvent) -> tuple[str, str, Order | None]:
             return Outcome.IGNORED, "Completed; the payment is still on its way.", order
         if order.status == Order.Status.PAID:
             return Outcome.IGNORED, "Paid already.", order
-        problem = _amount_problem(order, session)
+        problem = session_amount_problem(order, session)
         if not problem and order.status != Order.Status.AWAITING_PAYMENT:
             problem = f"Paid after the order was {order.status}: refund or settle by hand."
         if problem:
@@ -152,6 +136,38 @@ def apply_event(row: PaymentEvent) -> tuple[str, str, Order | None]:
     return Outcome.CANCELLED, "", order
 
 
+@dataclass(frozen=True)
+class Applied:
+    """What an event did, and to which order or donation (the row links to it)."""
+
+    outcome: str
+    note: str = ""
+    order: Order | None = None
+    donation: Donation | None = None
+
+
+def apply_event(row: PaymentEvent) -> Applied:
+    """The event's effect (call inside a transaction), by what its session pays for:
+    the session's metadata `kind` ("donation"; an order's sessions may carry none).
+    Refund events carry a refund, not a session: refund_events finds their order."""
+    if row.event_type in refund_events.REFUND_TYPES:
+        outcome, note, refunded = refund_events.apply_refund_event(row)
+        return Applied(outcome, note, order=refunded)
+    session = (row.payload.get("data") or {}).get("object") or {}
+    if not isinstance(session, dict):
+        return Applied(Outcome.IGNORED, "The event carries no session.")
+    metadata = session.get("metadata")
+    kind = str(metadata.get("kind") or "order") if isinstance(metadata, dict) else "order"
+    if kind == "donation":
+        pays = row.event_type in PAID_TYPES
+        outcome, note, donation = donation_events.apply_to_donation(row, session, pays=pays)
+        return Applied(outcome, note, donation=donation)
+    if kind == "order":
+        outcome, note, order = apply_to_order(row, session)
+        return Applied(outcome, note, order=order)
+    return Applied(Outcome.IGNORED, f"A session for a {kind[:30]}, which Lavka does not sell.")
+
+
 def process_event(*, event_pk: int, take_over: bool = False) -> bool:
     """Apply one stored event once: claimed under a lease, its effect and its "done"
     committed together. False when another worker holds it or it is done."""
@@ -166,14 +182,15 @@ def process_event(*, event_pk: int, take_over: bool = False) -> bool:
         return False
     try:
         with transaction.atomic():
-            outcome, note, order = apply_event(row)
+            applied = apply_event(row)
             if not work.complete(row):
                 # our lease ran out and another worker took the row: undo, it applies it
                 raise _LeaseLost
             PaymentEvent.objects.filter(pk=row.pk).update(
-                outcome=outcome,
-                note=note[:300],
-                order=order,
+                outcome=applied.outcome,
+                note=applied.note[:300],
+                order=applied.order,
+                donation=applied.donation,
                 processed_at=timezone.now(),
             )
     except _LeaseLost:

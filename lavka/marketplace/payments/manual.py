@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from lavka.marketplace.payments.base import NextStep, PaymentError, PaymentProvider
+from lavka.marketplace.payments.base import NextStep, Payable, PaymentError, PaymentProvider
 
 if TYPE_CHECKING:
     from lavka.marketplace.models import Order
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 class ManualProvider(PaymentProvider):
     confirmed_by_staff = True
 
-    def start_payment(self, order: Order) -> NextStep:
+    def start_payment(self, order: Payable) -> NextStep:
         return NextStep(instructions=self.instructions(order))
 
     def refund(self, order: Order) -> str:
@@ -31,10 +31,10 @@ class BankTransfer(ManualProvider):
     code = "bank_transfer"
     label = gettext_lazy("Bank transfer")
 
-    def reference_for(self, order: Order) -> str:
+    def reference_for(self, order: Payable) -> str:
         return order.number
 
-    def instructions(self, order: Order) -> str:
+    def instructions(self, order: Payable) -> str:
         details = str(settings.LAVKA_BANK_TRANSFER_DETAILS).strip()
         text = _("Transfer %(amount)s %(currency)s quoting the reference %(reference)s.") % {
             "amount": order.total,
@@ -52,7 +52,7 @@ class CashOnDelivery(ManualProvider):
     code = "cash_on_delivery"
     label = gettext_lazy("Cash on delivery")
 
-    def instructions(self, order: Order) -> str:
+    def instructions(self, order: Payable) -> str:
         return _("Pay %(amount)s %(currency)s when the order is delivered.") % {
             "amount": order.total,
             "currency": order.currency,

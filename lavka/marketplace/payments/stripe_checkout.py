@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import stripe
 from django.conf import settings
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from lavka.marketplace.payments.base import (
     NextStep,
+    Payable,
     PaymentError,
     PaymentProvider,
     PaymentRetryLater,
@@ -75,8 +75,25 @@ def minor_units(amount: Decimal, currency: str) -> int:
     return int(scaled)
 
 
-def idempotency_key(order: Order, call: str) -> str:
-    """Our own key for a call about this order: the same call is never made twice."""
+def session_amount_problem(payable: Payable, session: dict[str, Any]) -> str:
+    """Why a paid session does not pay exactly this order or donation ("" if it does)."""
+    kind = payable.payment_kind
+    currency = str(session.get("currency") or "").upper()
+    if currency != payable.currency.upper():
+        return f"Paid in {currency or '?'}, the {kind} is in {payable.currency}."
+    try:
+        expected = minor_units(payable.total, payable.currency)
+    except AmountNotRepresentable:
+        return f"The {kind}'s total has no exact card amount."
+    paid = session.get("amount_total")
+    if not isinstance(paid, int) or isinstance(paid, bool) or paid != expected:
+        return f"Paid {paid} minor units of {currency}, the {kind} asks {expected}."
+    return ""
+
+
+def idempotency_key(order: Payable, call: str) -> str:
+    """Our own key for a call about this order (or donation): the same call is never
+    made twice. Checkout tokens are random UUIDs, unique across both."""
     return f"lavka-{call}-{order.checkout_token}"
 
 
@@ -102,91 +119,75 @@ class StripeCheckoutProvider(PaymentProvider):
             return gettext_lazy("Card (test mode)")
         return gettext_lazy("Card")
 
-    def instructions(self, order: Order) -> str:
+    def instructions(self, order: Payable) -> str:
         text = _("Pay by card on the payment page the checkout opened for you.")
         if is_test_mode():
             text += "\n" + _("Test mode: no real money moves.")
         return text
 
-    def line_items(self, order: Order) -> list[dict[str, Any]]:
-        """The order's lines as Stripe line items, summing exactly to the order's total.
-
-        With a discount the lines would need prices Stripe cannot take (a share of the
-        discount that does not divide by the quantity), so the order is one item then."""
-        currency = order.currency.lower()
-        lines = list(order.lines.all())
-        if order.discount == 0 and lines:
-            items: list[dict[str, Any]] = [
+    def line_items(self, payable: Payable) -> list[dict[str, Any]]:
+        """What is paid for as Stripe line items, summing exactly to its total."""
+        currency = payable.currency.lower()
+        items: list[dict[str, Any]] = []
+        for item in payable.payment_items():
+            product: dict[str, Any] = {"name": item.name[:250] or payable.number}
+            if item.description:
+                product["description"] = item.description[:500]
+            items.append(
                 {
-                    "quantity": line.quantity,
+                    "quantity": item.quantity,
                     "price_data": {
                         "currency": currency,
-                        "unit_amount": minor_units(line.unit_price, currency),
-                        "product_data": {"name": line.title[:250] or order.number},
+                        "unit_amount": minor_units(item.unit_price, currency),
+                        "product_data": product,
                     },
                 }
-                for line in lines
-            ]
-        else:
-            items = [
-                {
-                    "quantity": 1,
-                    "price_data": {
-                        "currency": currency,
-                        "unit_amount": minor_units(order.total, currency),
-                        "product_data": {
-                            "name": _("Order %(number)s") % {"number": order.number},
-                            "description": ", ".join(
-                                f"{line.quantity} x {line.title}" for line in lines
-                            )[:500]
-                            or order.number,
-                        },
-                    },
-                }
-            ]
+            )
         total = sum(int(i["quantity"]) * int(i["price_data"]["unit_amount"]) for i in items)
-        if total != minor_units(order.total, currency):
-            raise AmountNotRepresentable(f"lines of {order.number} do not add up to its total")
+        if total != minor_units(payable.total, currency):
+            raise AmountNotRepresentable(f"lines of {payable.number} do not add up to its total")
         return items
 
-    def session_params(self, order: Order) -> dict[str, Any]:
+    def session_params(self, payable: Payable) -> dict[str, Any]:
         site = settings.SITE_URL.rstrip("/")
-        page = site + reverse("marketplace:order_detail", args=[order.pk])
+        success_page, cancel_page = payable.payment_pages()
         now = timezone.now()
-        lifetime = (order.hold_expires_at or now + SESSION_MAX_LIFETIME) - now
-        lifetime = min(max(lifetime, SESSION_MIN_LIFETIME), SESSION_MAX_LIFETIME)
+        # Counted from the payable's creation, not from now: a retry with our idempotency
+        # key must send the same parameters (Stripe refuses the key otherwise).
+        latest = payable.created_at + SESSION_MAX_LIFETIME
+        deadline = min(payable.payment_deadline() or latest, latest)
+        lifetime = min(max(deadline - now, SESSION_MIN_LIFETIME), SESSION_MAX_LIFETIME)
+        kind, key = payable.payment_kind, str(payable.pk)
         params: dict[str, Any] = {
             "mode": "payment",
-            "line_items": self.line_items(order),
-            "success_url": page + "?paid={CHECKOUT_SESSION_ID}",
-            "cancel_url": page,
-            "client_reference_id": str(order.pk),
-            "metadata": {"order_id": str(order.pk), "order_number": order.number},
-            "payment_intent_data": {"metadata": {"order_id": str(order.pk)}},
-            "customer_email": order.email,
+            "line_items": self.line_items(payable),
+            "success_url": site + success_page + "?paid={CHECKOUT_SESSION_ID}",
+            "cancel_url": site + cancel_page,
+            # An order's sessions carry its bare id (as before donations were paid by
+            # card); anything else says what it is, so it is never taken for an order.
+            "client_reference_id": key if kind == "order" else f"{kind}-{key}",
+            "metadata": {"kind": kind, f"{kind}_id": key, f"{kind}_number": payable.number},
+            "payment_intent_data": {"metadata": {"kind": kind, f"{kind}_id": key}},
             "expires_at": int((now + lifetime).timestamp()),
         }
-        if order.language in STRIPE_LOCALES:
-            params["locale"] = order.language
+        email = payable.payer_email()
+        if email:
+            params["customer_email"] = email
+        if payable.language in STRIPE_LOCALES:
+            params["locale"] = payable.language
         return params
 
-    def start_payment(self, order: Order) -> NextStep:
-        """Create (or, on a retry, get back) the order's Checkout Session and send the
-        customer to its page. PaymentError, order untouched, when Stripe cannot be
-        reached or refuses."""
-        from lavka.marketplace.models import OrderPaymentDetails
-
-        reference = (
-            OrderPaymentDetails.objects.filter(order_id=order.pk)
-            .values_list("reference", flat=True)
-            .first()
-        )
+    def start_payment(self, order: Payable) -> NextStep:
+        """Create (or, on a retry, get back) the Checkout Session of an order or a
+        donation and send the payer to its page. PaymentError, nothing changed, when
+        Stripe cannot be reached or refuses."""
+        reference = order.payment_reference()
         if reference:
             return self._existing_session(reference)
         try:
             params = self.session_params(order)
         except AmountNotRepresentable:
-            logger.exception("order %s cannot be paid by card", order.pk)
+            logger.exception("%s %s cannot be paid by card", order.payment_kind, order.pk)
             raise PaymentError(
                 _("This order's amount cannot be paid by card. Choose another method.")
             ) from None
@@ -196,11 +197,11 @@ class StripeCheckoutProvider(PaymentProvider):
                 options={"idempotency_key": idempotency_key(order, "checkout-session")},
             )
         except stripe.StripeError as error:
-            logger.warning("Stripe refused a session for order %s: %s", order.pk, error)
+            logger.warning(
+                "Stripe refused a session for %s %s: %s", order.payment_kind, order.pk, error
+            )
             raise _failure(error) from None
-        OrderPaymentDetails.objects.filter(order_id=order.pk).update(
-            reference=session.id, updated_at=timezone.now()
-        )
+        order.store_payment_reference(session.id)
         if not session.url:
             raise PaymentError(_("This card payment is closed; see your order's status."))
         return NextStep(redirect_url=session.url)

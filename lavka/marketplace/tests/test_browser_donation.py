@@ -1,19 +1,25 @@
 """Seed 003's donation in Debian's Chromium against a live server: a customer donates to
 a product from its page, is told how to pay; a manager marks it paid; the creator then
-sees it among the donations received."""
+sees it among the donations received. And a donation by card through the Stripe
+simulator's payment page."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from lavka.marketplace.models import Donation
+from lavka.marketplace.models import Donation, PaymentEvent
+from lavka.marketplace.orders import payment_events
 from lavka.marketplace.tests.factories import ProductFactory
 from lavka.marketplace.tests.helpers import approved_creator
 from lavka.marketplace.tests.test_browser_creator_flow import log_in
+from services.simulators.stripe.testing import running_simulator, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CARD_SECRET = "whsec_lavka_browser_donation"
 
 
 def test_a_user_donates_staff_mark_it_paid_and_the_creator_sees_it(
@@ -52,3 +58,37 @@ def test_a_user_donates_staff_mark_it_paid_and_the_creator_sees_it(
     page.goto("/shop/manage/donations/")
     row = page.locator("[data-testid=received-donation]")
     assert "For the kiln." in row.inner_text() and "15.00" in row.inner_text()
+
+
+def test_a_user_donates_by_card_on_the_simulators_payment_page(
+    browser_page: Any, customer: Any, settings: Any, live_server: Any
+) -> None:
+    """ "Card (test mode)" through the local Stripe stand-in: its page, back to the
+    donation's page, the signed webhook applied, and the donation paid."""
+    webhook_url = live_server.url + "/shop/stripe/webhook/"
+    with running_simulator(webhook_url=webhook_url, webhook_secret=CARD_SECRET) as sim:
+        settings.STRIPE_SECRET_KEY = "sk_test_lavka"
+        settings.STRIPE_WEBHOOK_SECRET = CARD_SECRET
+        settings.STRIPE_API_BASE = sim.url
+        settings.LAVKA_DONATION_PROVIDERS = ["bank_transfer", "stripe"]
+        page = browser_page
+        approved_creator(display_name="Clay Studio", slug="clay")
+
+        log_in(page, customer.email)
+        page.goto("/shop/donate/clay/")
+        page.get_by_label("Card (test mode)").check()
+        page.fill("input[name=amount]", "9.99")
+        page.click("[data-testid=donate-submit]")
+        page.wait_for_url(sim.url + "/c/pay/*")
+        assert "9.99" in page.content()
+        page.click("button[value=pay]")
+        page.wait_for_url("**/shop/donations/*/?paid=*")
+        assert "We will confirm your donation" in page.content()
+
+        wait_idle(sim)
+        for pk in PaymentEvent.objects.values_list("pk", flat=True):
+            payment_events.process_event(event_pk=pk)
+        donation = Donation.objects.get()
+        page.goto(f"/shop/donations/{donation.pk}/")
+        assert page.locator("[data-testid=donation-status]").inner_text() == "paid"
+        assert donation.amount == Decimal("9.99") and donation.reference.startswith("cs_")
