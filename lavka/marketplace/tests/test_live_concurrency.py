@@ -117,8 +117,9 @@ def test_twenty_buyers_of_five_in_stock_pay_by_card_five_and_fifteen_hear_sold_o
 
     wait_idle(card_shop, timeout=30)
     settled = wait_until(
-        lambda: settle_payment_events()
-        and Order.objects.filter(status=Order.Status.PAID).count() == 5,
+        lambda: (
+            settle_payment_events() and Order.objects.filter(status=Order.Status.PAID).count() == 5
+        ),
         timeout=90,
     )
     assert settled, celery_worker_process.log_tail()
@@ -208,7 +209,10 @@ def test_buyers_of_two_products_in_opposite_cart_order_all_get_them_and_staff_ma
 
     assert not [m for m in marked if isinstance(m, BaseException)], marked
     assert {m.status_code for m in marked} == {302}
-    said = [page_text(desk.get(m.headers["Location"])) for (desk, _pk), m in zip(desks, marked)]
+    said = [
+        page_text(desk.get(m.headers["Location"]))
+        for (desk, _pk), m in zip(desks, marked, strict=True)
+    ]
     assert Order.objects.filter(status=Order.Status.PAID).count() == 10
     assert OrderEmail.objects.filter(kind=OrderEmail.Kind.PAID).count() == 10
     assert sum("is now paid." in page for page in said) == 10
