@@ -30,6 +30,7 @@ from lavka.core import sweeping
 from lavka.core.roles import Role
 from lavka.core.tests.support import wait_until
 from lavka.marketplace.models import (
+    CartItem,
     Coupon,
     CouponRedemption,
     Order,
@@ -144,11 +145,11 @@ def test_ten_checkouts_with_a_single_use_coupon_use_it_once_and_nine_hear_used_u
     coupon = CouponFactory(code="ONCE", usage_limit=1, kind=Coupon.Kind.AMOUNT, value=Decimal(5))
     # a product each, so that no product's row lock lines the buyers up: only the coupon's
     products = [ProductFactory(stock=1, price=Decimal("20.00")) for _ in range(10)]
-    crowd = buyers(live_server, 10)
-    pages = []
+    crowd = [Buyer(live_server.url, UserFactory().email) for _ in range(10)]
     for buyer, product in zip(crowd, products, strict=True):
-        buyer.add_to_cart(product)
-        pages.append(buyer.open_checkout())
+        buyer.add_to_cart(product)  # as a visitor: the cart must survive logging in
+    run_in_threads([buyer.log_in for buyer in crowd])  # all at once, too
+    pages = [buyer.open_checkout() for buyer in crowd]
 
     answers = run_in_threads(
         [lambda i=i: crowd[i].place_order(pages[i], coupon="once") for i in range(10)]
@@ -218,6 +219,36 @@ def test_buyers_of_two_products_in_opposite_cart_order_all_get_them_and_staff_ma
     assert sum("is now paid." in page for page in said) == 10
     assert sum("This order is paid already." in page for page in said) == 10
     assert StockReservation.objects.filter(state=StockReservation.State.TAKEN).count() == 20
+
+
+def test_the_same_checkout_sent_twice_at_once_places_one_order_per_buyer(
+    live_server: Any,
+) -> None:
+    """A second tab or a double click: the same form of the same session, posted twice
+    at the same moment, by five buyers at once. On PostgreSQL the later of a pair waits
+    on the product's lock, then finds the checkout token taken and gives the first's order."""
+    product = ProductFactory(stock=10)
+    crowd = buyers(live_server, 5)
+    calls = []
+    for buyer in crowd:
+        buyer.add_to_cart(product, 2)
+        page = buyer.open_checkout()
+        tab = Buyer(live_server.url, buyer.email)
+        tab.http.cookies.update(buyer.http.cookies)  # the same browser: the same session
+        calls += [lambda b=buyer, p=page: b.place_order(p), lambda t=tab, p=page: t.place_order(p)]
+
+    answers = run_in_threads(calls)
+
+    assert not [a for a in answers if isinstance(a, BaseException)], answers
+    assert [a.status_code for a in answers] == [302] * 10, [a.text[:500] for a in answers]
+    targets = [order_id_of(a.headers["Location"]) for a in answers]
+    assert all(targets[i] == targets[i + 1] for i in range(0, 10, 2)), targets
+    assert Order.objects.count() == 5
+    assert set(Order.objects.values_list("pk", flat=True)) == set(targets)
+    product.refresh_from_db()
+    assert product.stock == 0
+    assert StockReservation.objects.count() == 5
+    assert not CartItem.objects.exists()
 
 
 def post_signed(url: str, body: bytes) -> int:
