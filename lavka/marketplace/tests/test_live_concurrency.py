@@ -240,9 +240,7 @@ def test_the_same_checkout_sent_twice_at_once_places_one_order_per_buyer(
     answers = run_in_threads(calls)
 
     assert not [a for a in answers if isinstance(a, BaseException)], answers
-    assert [a.status_code for a in answers] == [302] * 10, [
-        re.findall(r'(?:alert|errorlist)[^>]*>(.*?)</', page_text(a), re.S) for a in answers
-    ]
+    assert [a.status_code for a in answers] == [302] * 10, [a.text[:500] for a in answers]
     targets = [order_id_of(a.headers["Location"]) for a in answers]
     assert all(targets[i] == targets[i + 1] for i in range(0, 10, 2)), targets
     assert Order.objects.count() == 5
