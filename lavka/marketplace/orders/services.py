@@ -425,9 +425,11 @@ def place_order(
                 accepted_changes=accepted_changes,
                 now=now or timezone.now(),
             )
-    except IntegrityError:
+    except (IntegrityError, CheckoutRefused):
         # Another tab placed an order with this token meanwhile (PostgreSQL; SQLite
         # serialises the two): that one stands, and everything written here is undone.
+        # This attempt ran into the token's unique index, or first into what that order
+        # took (waiting on the products' locks, it found the stock gone).
         existing = _existing_order(checkout_token, customer)
         if existing is None:
             raise

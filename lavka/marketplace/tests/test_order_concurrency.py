@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -97,3 +98,28 @@ def test_cancelling_and_buying_at_once_never_loses_or_invents_stock() -> None:
     assert all(isinstance(r, Order) for r in results[:3]), results[:3]
     assert product.stock == 3 - len(bought)
     assert Product.objects.get(pk=product.pk).stock >= 0
+
+
+def test_two_tabs_checking_out_the_same_cart_at_once_both_get_its_one_order() -> None:
+    """Five buyers each submit the same checkout twice at once, for stock that covers
+    one order each. On PostgreSQL the later of a pair checks the token before the
+    earlier commits, then waits on the product's lock and finds the stock gone: it must
+    answer with the order its token placed, not "sold out"."""
+    product = ProductFactory(stock=10)
+    buyers = [UserFactory() for _ in range(5)]
+    tokens = [uuid.uuid4() for _ in buyers]
+
+    calls = [
+        lambda b=b, t=t: checkout(b, [line(product, 2)], token=t)
+        for b, t in zip(buyers, tokens, strict=True)
+        for _tab in range(2)
+    ]
+    results = run_in_threads(calls)
+
+    assert all(isinstance(r, services.PlacedOrder) for r in results), results
+    for first, second in zip(results[::2], results[1::2], strict=True):
+        assert first.order.pk == second.order.pk
+        assert sorted([first.created, second.created]) == [False, True]
+    assert Order.objects.count() == 5
+    product.refresh_from_db()
+    assert product.stock == 0
