@@ -29,6 +29,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Cast
+from django.db.models.query_utils import DeferredAttribute
 from django.utils.translation import gettext_lazy as _
 
 MASK = "••••"
@@ -152,6 +153,15 @@ class SecretFormField(forms.CharField):
         return self.clean(bound_field.initial if self.disabled else bound_field.data)
 
 
+class _SecretAttribute(DeferredAttribute):
+    """Makes whatever text is assigned a SecretText at once, not only after a reload."""
+
+    def __set__(self, instance: models.Model, value: Any) -> None:
+        if isinstance(value, str) and not isinstance(value, SecretText):
+            value = SecretText(value)
+        instance.__dict__[self.field.attname] = value
+
+
 class EncryptedTextField(models.TextField):
     """Text kept encrypted in the database (a Fernet token), plaintext in Python.
 
@@ -167,6 +177,7 @@ class EncryptedTextField(models.TextField):
     """
 
     description = _("Encrypted text")
+    descriptor_class = _SecretAttribute
 
     def __init__(self, *args: Any, digest_field: str | None = None, **kwargs: Any) -> None:
         self.digest_field = digest_field

@@ -69,6 +69,7 @@ def test_a_secret_is_stored_encrypted_and_read_back_as_plaintext(keys) -> None:
     assert loaded.note == "" and stored(credential, "note") == ""
     assert TOKEN not in repr(loaded.token) and "••••5a6b" in repr(loaded.token)
     assert TOKEN not in repr(loaded)
+    assert isinstance(Credential(token=TOKEN).token, SecretText)  # before any save too
 
 
 @pytest.mark.django_db
