@@ -197,6 +197,8 @@ class HttpClient:
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self._call("GET", path, params=params)
 
+    # A body is anything json.dumps takes: convert Decimal and datetime first, as the
+    # vendor wants them (a number or a string).
     def post_json(self, path: str, body: Any) -> Any:
         return self._call("POST", path, body=body)
 
@@ -232,6 +234,7 @@ class HttpClient:
         headers = {"Content-Type": "application/json"} if data is not None else None
         self.calls += 1
         started = time.monotonic()
+        failure: HttpError | None = None
         try:
             response = self._session.request(
                 method,
@@ -246,32 +249,13 @@ class HttpClient:
                 content = _read_within(response, started + self.timeout)
             finally:
                 response.close()
-        except requests.Timeout:
-            self._log_failure(what, None, started, "timed out")
-            raise TransientHttpError(
-                f"{what} timed out after {self.timeout:g} s", url=shown
-            ) from None
-        except _TooLarge:
-            self._log_failure(what, None, started, "answer too large")
-            raise BadAnswer(
-                f"{what} answered more than {MAX_BODY_BYTES} bytes", url=shown
-            ) from None
-        except requests.exceptions.ChunkedEncodingError as error:
-            reason = _scrub(f"{type(error).__name__}: {error}", secrets)[:EXCERPT_CHARS]
-            self._log_failure(what, None, started, reason)
-            raise TransientHttpError(
-                f"{what} failed: the answer was cut short", url=shown, excerpt=reason
-            ) from None
-        except requests.ConnectionError as error:
-            reason = _scrub(f"{type(error).__name__}: {error}", secrets)[:EXCERPT_CHARS]
-            self._log_failure(what, None, started, reason)
-            raise TransientHttpError(
-                f"{what} failed: connection error", url=shown, excerpt=reason
-            ) from None
-        except requests.RequestException as error:
-            reason = _scrub(f"{type(error).__name__}: {error}", secrets)[:EXCERPT_CHARS]
-            self._log_failure(what, None, started, reason)
-            raise BadAnswer(f"{what} could not be sent", url=shown, excerpt=reason) from None
+        except (requests.RequestException, _TooLarge) as error:
+            failure = self._not_answered(error, what, shown, secrets)
+        if failure is not None:
+            # Raised here, not in the handler, so it carries no __context__: requests'
+            # own exception holds the URL with its query string, secrets and all.
+            self._log_failure(what, None, started, failure.excerpt)
+            raise failure
 
         status = response.status_code
         head = content[:SCRUBBED_BYTES].decode("utf-8", "replace")
@@ -294,6 +278,25 @@ class HttpClient:
             ) from None
         self._log_success(what, status, started)
         return answer
+
+    def _not_answered(
+        self, error: Exception, what: str, url: str, secrets: frozenset[str]
+    ) -> HttpError:
+        reason = _scrub(f"{type(error).__name__}: {error}", secrets)[:EXCERPT_CHARS]
+        if isinstance(error, requests.Timeout):
+            return TransientHttpError(
+                f"{what} timed out after {self.timeout:g} s", url=url, excerpt="timed out"
+            )
+        if isinstance(error, _TooLarge):
+            too_large = f"more than {MAX_BODY_BYTES} bytes"
+            return BadAnswer(f"{what} answered {too_large}", url=url, excerpt=too_large)
+        if isinstance(error, requests.exceptions.ChunkedEncodingError):
+            return TransientHttpError(
+                f"{what} failed: the answer was cut short", url=url, excerpt=reason
+            )
+        if isinstance(error, requests.ConnectionError):
+            return TransientHttpError(f"{what} failed: connection error", url=url, excerpt=reason)
+        return BadAnswer(f"{what} could not be sent", url=url, excerpt=reason)
 
     def _log_success(self, what: str, status: int, started: float) -> None:
         logger.info("%s %s %d ms", what, status, _elapsed_ms(started))

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from lavka.core import http
 from lavka.core.http import (
     EXCERPT_CHARS,
     MAX_RETRY_AFTER_SECONDS,
@@ -290,6 +291,18 @@ def test_a_trickling_answer_times_out_as_a_whole(stand_in: StandIn) -> None:
     assert "timed out" in str(caught.value)
 
 
+def test_an_answer_too_large_is_not_read_to_the_end(
+    stand_in: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(http, "MAX_BODY_BYTES", 100_000)
+    stand_in.answers["/api/v1/goods"] = Answer(body=b"[" + b"1," * 200_000 + b"1]")
+
+    with pytest.raises(BadAnswer) as caught:
+        client_for(stand_in).get_json("goods")
+
+    assert "more than 100000 bytes" in str(caught.value)
+
+
 def test_a_refused_connection_is_transient() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -304,6 +317,8 @@ def test_a_refused_connection_is_transient() -> None:
     assert "connection error" in str(caught.value)
     assert client.calls == 1
     assert "secret-in-query" not in repr(caught.value) + caught.value.excerpt
+    # requests' own exception (it names the URL, query and all) is not chained on
+    assert caught.value.__context__ is None and caught.value.__cause__ is None
 
 
 def test_a_truncated_answer_is_transient(stand_in: StandIn) -> None:
