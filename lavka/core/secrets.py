@@ -249,50 +249,51 @@ def rotate_field(
     """Re-encrypt every value of `field` still under an older key with the newest one,
     and recompute its digest column where it differs (after SECRET_KEY changed).
 
-    Rows are read in primary-key batches; each is re-read locked and written back in its
-    own short transaction, so a concurrent save is neither lost nor blocked for long.
-    Running it again changes nothing that is current: safe to repeat or to interrupt.
+    Rows are read in primary-key batches; one that needs a change is re-read locked and
+    written back in its own short transaction, so a concurrent save is neither lost nor
+    blocked for long. Running it again changes nothing: safe to repeat or to interrupt.
     """
     rotation = Rotation(f"{model._meta.label}.{field.name}")
     manager = model._base_manager
-    stored = Cast(F(field.attname), models.TextField())  # the ciphertext, not decrypted
-    digest_name = field.digest_field
-    columns = ["_stored", *([digest_name] if digest_name else [])]
-    pending = manager.filter(**{f"{field.attname}__isnull": False}).order_by("pk")
+    columns = ["pk", "_stored", *([field.digest_field] if field.digest_field else [])]
+    rows = (  # the ciphertext as stored: Cast skips the field's decryption
+        manager.filter(**{f"{field.attname}__isnull": False})
+        .annotate(_stored=Cast(F(field.attname), models.TextField()))
+        .order_by("pk")
+        .values_list(*columns)
+    )
     last_pk = None
-    while True:
-        batch = pending if last_pk is None else pending.filter(pk__gt=last_pk)
-        pks = list(batch.values_list("pk", flat=True)[:batch_size])
-        if not pks:
-            return rotation
-        last_pk = pks[-1]
-        for pk in pks:
-            with transaction.atomic():
-                row = (
-                    manager.select_for_update()
-                    .filter(pk=pk)
-                    .annotate(_stored=stored)
-                    .values_list(*columns)
-                    .first()
-                )
-                if row is None or not row[0]:
+    while batch := list((rows if last_pk is None else rows.filter(pk__gt=last_pk))[:batch_size]):
+        last_pk = batch[-1][0]
+        for pk, *seen in batch:
+            try:
+                if not _changes(field, *seen):
+                    rotation.current += bool(seen[0])
                     continue
-                token = row[0]
-                updates: dict[str, Any] = {}
-                try:
-                    if not is_current(token):
-                        updates[field.attname] = Value(rotate(token), models.TextField())
-                    if digest_name and row[1] != (wanted := digest(decrypt(token))):
-                        updates[digest_name] = wanted
-                        rotation.digests_fixed += 1
-                except UndecryptableSecret:
-                    rotation.unreadable.append(pk)
-                    continue
-                if updates:
-                    manager.filter(pk=pk).update(**updates)
-                    rotation.reencrypted += field.attname in updates
-                else:
-                    rotation.current += 1
+                with transaction.atomic():
+                    locked = rows.select_for_update().filter(pk=pk).first()
+                    changes = _changes(field, *locked[1:]) if locked else {}
+                    if changes:
+                        manager.filter(pk=pk).update(**changes)
+            except UndecryptableSecret:
+                rotation.unreadable.append(pk)
+                continue
+            rotation.reencrypted += field.attname in changes
+            rotation.digests_fixed += bool(field.digest_field and field.digest_field in changes)
+    return rotation
+
+
+def _changes(field: EncryptedTextField, token: str, stored_digest: str = "") -> dict[str, Any]:
+    """The columns to write so that `token` is under the newest key and its digest is
+    current; nothing for an empty value."""
+    if not token:
+        return {}
+    changes: dict[str, Any] = {}
+    if not is_current(token):
+        changes[field.attname] = Value(rotate(token), models.TextField())
+    if field.digest_field and stored_digest != (wanted := digest(decrypt(token))):
+        changes[field.digest_field] = wanted
+    return changes
 
 
 def encrypted_fields() -> list[tuple[type[models.Model], EncryptedTextField]]:
