@@ -163,9 +163,10 @@ class HttpClient:
     """JSON over HTTP to one system, with the caller's credential headers.
 
     Made per call site (an adapter per connection); it keeps one `requests.Session`, so
-    consecutive calls reuse the connection. `timeout` bounds each call as a whole:
-    connecting, waiting and reading the answer. `calls` counts the HTTP requests made,
-    failed ones included.
+    consecutive calls reuse the connection. `timeout` bounds connecting, each wait for the
+    server, and reading the whole answer, so a call gives up within twice `timeout` at
+    worst, however slowly a server trickles. `calls` counts the HTTP requests made,
+    failed ones included. Not for sharing between threads: make one per thread.
     """
 
     def __init__(
