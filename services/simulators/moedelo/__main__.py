@@ -35,7 +35,9 @@ def parse(argv: list[str]) -> Config:
         default=_flag("seed-demo"),
         help="start with one demo account: a warehouse, a cash desk and five goods",
     )
-    add("--demo-token", default=_env("demo-token", DEMO_TOKEN), help="the demo account's md-api-key")
+    add(
+        "--demo-token", default=_env("demo-token", DEMO_TOKEN), help="the demo account's md-api-key"
+    )
     add(
         "--fault",
         action="append",

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - MoeDelo speaks Russian
 """The API under MoeDelo's paths: route, faults before the call, key check, the call,
 faults after it.
 
@@ -78,7 +79,7 @@ class Api:
     def _handle(
         self, method: str, path: str, query: str, body: bytes, headers: Mapping[str, str]
     ) -> Response:
-        for route_method, pattern, template, handler in self.routes:
+        for route_method, pattern, template, handler in self.routes:  # noqa: B007
             match = pattern.match(path)
             if match and route_method == method:
                 break
@@ -109,8 +110,12 @@ class Api:
                 raise unauthorized()
             ids = tuple(int(part) for part in match.groups())
             status, obj = handler(self.store, Call(account, ids, params, parsed))
-        response = Response(status, encode(obj), {"Content-Type": "application/json; charset=utf-8"})
-        if method == "GET" and template.endswith(("good", "stock", "cashier", "retailRevenue", "retailreport")):
+        response = Response(
+            status, encode(obj), {"Content-Type": "application/json; charset=utf-8"}
+        )
+        if method == "GET" and template.endswith(
+            ("good", "stock", "cashier", "retailRevenue", "retailreport")
+        ):
             response = self._maybe_repeat(response, method, path, token)
         after = self.faults.take(("timeout", "truncate"), method, path, token)
         if after is not None and after.kind == "truncate":
@@ -139,7 +144,10 @@ def wait(response: Response) -> None:
 def _paging(call: Call) -> tuple[int, int]:
     errors = {}
     values = []
-    for name, default, top in (("pageno", 1, 10**9), ("pagesize", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)):
+    for name, default, top in (
+        ("pageno", 1, 10**9),
+        ("pagesize", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
+    ):
         text = call.query.get(name, str(default))
         if not text.isdigit() or not 1 <= int(text) <= top:
             errors[name] = [f"Ожидается целое число от 1 до {top}"]
@@ -155,11 +163,17 @@ def _dates(call: Call) -> tuple[str | None, str | None]:
     after, before = call.query.get("afterdate"), call.query.get("beforedate")
     for name, value in (("afterDate", after), ("beforeDate", before)):
         if value is not None and not re.match(r"^\d{4}-\d{2}-\d{2}", value):
-            raise ApiError(400, "The request is invalid.", model_state={name: ["Дата в формате ГГГГ-ММ-ДД"]})
-    return (after[:10] + "T00:00:00" if after else None), (before[:10] + "T23:59:59" if before else None)
+            raise ApiError(
+                400, "The request is invalid.", model_state={name: ["Дата в формате ГГГГ-ММ-ДД"]}
+            )
+    return (after[:10] + "T00:00:00" if after else None), (
+        before[:10] + "T23:59:59" if before else None
+    )
 
 
-def _listed(objects: dict[int, Json], call: Call, keep: Callable[[Json], bool] = lambda o: True) -> Json:
+def _listed(
+    objects: dict[int, Json], call: Call, keep: Callable[[Json], bool] = lambda o: True
+) -> Json:
     page_no, page_size = _paging(call)
     return page([o for _, o in sorted(objects.items()) if keep(o)], page_no, page_size)
 
@@ -250,9 +264,11 @@ def revenue_list(store: Store, call: Call) -> tuple[int, Any]:
     return 200, _listed(
         call.account.revenues,
         call,
-        lambda revenue: revenue["CashierId"] == cashier_id
-        and in_dates(revenue["DocDate"], after, before)
-        and (number is None or revenue["ZReportNumber"] == number),
+        lambda revenue: (
+            revenue["CashierId"] == cashier_id
+            and in_dates(revenue["DocDate"], after, before)
+            and (number is None or revenue["ZReportNumber"] == number)
+        ),
     )
 
 
@@ -290,8 +306,10 @@ def report_list(store: Store, call: Call) -> tuple[int, Any]:
     listed = _listed(
         call.account.reports,
         call,
-        lambda report: in_dates(report["DocDate"], after, before)
-        and (number is None or report["Number"] == number),
+        lambda report: (
+            in_dates(report["DocDate"], after, before)
+            and (number is None or report["Number"] == number)
+        ),
     )
     listed["ResourceList"] = [_report_summary(report) for report in listed["ResourceList"]]
     return 200, listed

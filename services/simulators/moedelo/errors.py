@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - MoeDelo speaks Russian
 """MoeDelo's answers for refusals.
 
 MoeDelo's public API runs on ASP.NET Web API, and its refusals look like that framework's:
@@ -46,7 +47,9 @@ def not_found(what: str, object_id: object) -> ApiError:
 
 
 def no_route(method: str, path: str) -> ApiError:
-    return ApiError(404, f"No HTTP resource was found that matches the request URI '{path}' ({method}).")
+    return ApiError(
+        404, f"No HTTP resource was found that matches the request URI '{path}' ({method})."
+    )
 
 
 class Validation:

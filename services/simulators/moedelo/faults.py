@@ -58,7 +58,7 @@ class Fault:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
-        types = {
+        types: dict[str, type | tuple[type, ...]] = {
             "kind": str,
             "count": int,
             "rate": (int, float),

@@ -86,7 +86,9 @@ class Simulator:
         for key in ("token", "name", "inn"):
             if body.get(key) is not None and not isinstance(body[key], str):
                 raise ValueError(f"{key} must be a string")
-        account = self.store.create_account(body.get("token"), body.get("name") or "", body.get("inn") or "")
+        account = self.store.create_account(
+            body.get("token"), body.get("name") or "", body.get("inn") or ""
+        )
         return _summary(account)
 
     def account_state(self, token: str) -> dict[str, Any]:
@@ -111,7 +113,11 @@ class Simulator:
         if unknown:
             raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
         generate = body.get("generate_goods", 0)
-        if not isinstance(generate, int) or isinstance(generate, bool) or not 0 <= generate <= MAX_GENERATED_GOODS:
+        if (
+            not isinstance(generate, int)
+            or isinstance(generate, bool)
+            or not 0 <= generate <= MAX_GENERATED_GOODS
+        ):
             raise ValueError(f"generate_goods must be an integer from 0 to {MAX_GENERATED_GOODS}")
         created: dict[str, list[int]] = {"stocks": [], "cashiers": [], "goods": []}
         with self.store.lock:
@@ -211,7 +217,9 @@ class _Handler(BaseHTTPRequestHandler):
             log.exception("unexpected error for %s %s", method, self.path[:200])
             self.close_connection = True
             response = Response(
-                500, encode({"Message": "An error has occurred."}), {"Content-Type": "application/json"}
+                500,
+                encode({"Message": "An error has occurred."}),
+                {"Content-Type": "application/json"},
             )
         wait(response)
         self._send(response)
@@ -222,12 +230,16 @@ class _Handler(BaseHTTPRequestHandler):
             body = self._body()
         except ApiError as error:
             self.close_connection = True
-            return Response(error.status, encode(error.body()), {"Content-Type": "application/json"})
+            return Response(
+                error.status, encode(error.body()), {"Content-Type": "application/json"}
+            )
         if parts.path.startswith("/_control"):
             return self._control(method, parts.path, body)
         if parts.path in ("/", "/healthz") and method == "GET":
             return Response(
-                200, "MoeDelo simulator: ok\n".encode(), {"Content-Type": "text/plain; charset=utf-8"}
+                200,
+                b"MoeDelo simulator: ok\n",
+                {"Content-Type": "text/plain; charset=utf-8"},
             )
         headers = {name.lower(): value for name, value in self.headers.items()}
         return self.simulator.api.handle(method, parts.path, parts.query, body, headers)
@@ -283,13 +295,15 @@ class _Handler(BaseHTTPRequestHandler):
         return Response(200, encode(result), {"Content-Type": "application/json; charset=utf-8"})
 
     def _send(self, response: Response) -> None:
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD":
+        try:
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
             self.wfile.write(response.body)
+        except ConnectionError:  # the client gave up (a timeout fault): nobody to tell
+            self.close_connection = True
 
 
 def _control_error(status: int, message: str) -> Response:

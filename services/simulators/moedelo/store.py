@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001, RUF003 - MoeDelo speaks Russian
 """The simulated accounts and everything in them, in memory behind one lock.
 
 Each account (one API key, one firm) has its own warehouses, cash desks, goods, retail
@@ -74,9 +75,7 @@ class Store:
 
     # Accounts
 
-    def create_account(
-        self, token: str | None = None, name: str = "", inn: str = ""
-    ) -> Account:
+    def create_account(self, token: str | None = None, name: str = "", inn: str = "") -> Account:
         with self.lock:
             token = token or str(uuid.uuid4())
             if not isinstance(token, str) or not token.strip() or len(token) > 200:
@@ -147,7 +146,11 @@ class Store:
         unit = body.get("UnitOfMeasurement") or "шт"
         article = body.get("Article") or ""
         producer = body.get("Producer") or ""
-        for key, value in (("UnitOfMeasurement", unit), ("Article", article), ("Producer", producer)):
+        for key, value in (
+            ("UnitOfMeasurement", unit),
+            ("Article", article),
+            ("Producer", producer),
+        ):
             if not isinstance(value, str) or len(value) > MAX_NAME:
                 check.add(key, f"Строка не длиннее {MAX_NAME} символов")
         archived = _bool(body, "IsArchived", check)
@@ -187,7 +190,10 @@ class Store:
             check.add("PayByCard", "Оплата картой больше суммы документа")
         z_number = body.get("ZReportNumber") or ""
         description = body.get("Description") or ""
-        for key, value, limit in (("ZReportNumber", z_number, MAX_NUMBER), ("Description", description, 1000)):
+        for key, value, limit in (
+            ("ZReportNumber", z_number, MAX_NUMBER),
+            ("Description", description, 1000),
+        ):
             if not isinstance(value, str) or len(value) > limit:
                 check.add(key, f"Строка не длиннее {limit} символов")
         check.raise_if_any()
@@ -268,8 +274,8 @@ class Store:
                     check.add(f"{where}.StockProductId", f"Товар с Id {product_id} не найден")
                 else:
                     name = name or good["Name"]
-            if not isinstance(name, str) or not name.strip():
-                check.add(f"{where}.Name", "Укажите наименование позиции")
+            if product_id is None and (not isinstance(name, str) or not name.strip()):
+                check.add(f"{where}.Name", "Укажите наименование позиции или товар")
             count = _money(item.get("Count"), f"{where}.Count", check, required=True)
             if count is not None and count <= 0:
                 check.add(f"{where}.Count", "Количество должно быть больше нуля")

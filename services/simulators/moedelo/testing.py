@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - MoeDelo speaks Russian
 """Helpers for test suites (Lavka's included) and the bench that run the simulator in
 their own process."""
 
