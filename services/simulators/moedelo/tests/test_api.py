@@ -31,7 +31,7 @@ def test_an_unknown_or_revoked_key_is_a_401_and_a_restored_one_works(
 
 
 def test_goods_are_listed_in_pages_and_can_be_created_changed_and_deleted(account) -> None:
-    client, ids = account
+    client, _ = account
     first = client.call("GET", GOODS, pageNo=1, pageSize=1).json()
     assert first["TotalCount"] == 2 and first["PageNo"] == 1 and first["PageSize"] == 1
     assert [good["Name"] for good in first["ResourceList"]] == ["Кофе"]
@@ -64,7 +64,7 @@ def test_a_bad_good_or_bad_paging_is_a_400_naming_each_field(account) -> None:
 
 def test_accounts_see_only_their_own_objects(sim: Simulator, account) -> None:
     client, ids = account
-    other_token, other_ids = new_account(sim, goods=[{"Name": "Чужой", "SalePrice": 1}])
+    other_token, _ = new_account(sim, goods=[{"Name": "Чужой", "SalePrice": 1}])
     other = Client(sim.url, other_token)
     assert [g["Name"] for g in other.call("GET", GOODS).json()["ResourceList"]] == ["Чужой"]
     assert other.call("GET", f"{GOODS}/{ids['goods'][0]}").status_code == 404

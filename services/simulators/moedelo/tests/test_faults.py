@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - MoeDelo speaks Russian
 """Fault knobs: which calls they hit, what the client sees, and whether the call ran."""
 
 from __future__ import annotations
