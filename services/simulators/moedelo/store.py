@@ -20,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .errors import ApiError, Validation, not_found
+from .errors import Validation, not_found
 
 Json = dict[str, Any]
 
@@ -427,8 +427,3 @@ def page(objects: list[Json], page_no: int, page_size: int) -> Json:
 
 def in_dates(doc_date: str, after: str | None, before: str | None) -> bool:
     return (after is None or doc_date >= after) and (before is None or doc_date <= before)
-
-
-def ensure(condition: bool, status: int, message: str) -> None:
-    if not condition:
-        raise ApiError(status, message)
