@@ -253,3 +253,12 @@ def test_an_answer_of_the_wrong_shape_is_a_bad_answer(sim: Simulator) -> None:
         sim.store.accounts[token].goods[1] = {"Id": 1, "Name": "", "Nds": "20", "SalePrice": 1}
     with pytest.raises(BadAnswer, match="has no name"):
         list(MoeDeloAdapter(token=token, base_url=sim.url).goods())
+
+
+def test_two_keys_see_two_firms_each_with_only_its_own_goods(sim: Simulator, setup) -> None:
+    adapter, _ = setup
+    token, _ = new_account(sim, goods=[{"Name": "Свеча", "SalePrice": 300}])
+    other = MoeDeloAdapter(token=token, base_url=sim.url)
+    assert [good.name for good in other.goods()] == ["Свеча"]
+    assert other.account().external_id != adapter.account().external_id
+    assert len(list(adapter.goods())) == 3

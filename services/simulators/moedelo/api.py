@@ -76,16 +76,17 @@ class Api:
         except ApiError as error:
             return _error(error)
 
+    def _route(self, method: str, path: str) -> tuple[str, Handler, tuple[int, ...]]:
+        for route_method, pattern, template, handler in self.routes:
+            match = pattern.match(path)
+            if match and route_method == method:
+                return f"{method} {template}", handler, tuple(int(g) for g in match.groups())
+        raise no_route(method, path)
+
     def _handle(
         self, method: str, path: str, query: str, body: bytes, headers: Mapping[str, str]
     ) -> Response:
-        for route_method, pattern, template, handler in self.routes:  # noqa: B007
-            match = pattern.match(path)
-            if match and route_method == method:
-                break
-        else:
-            raise no_route(method, path)
-        route = f"{method} {template}"
+        route, handler, ids = self._route(method, path)
         self.store.count_call(route)
         token = headers.get("md-api-key", "")
         fault = self.faults.take(BEFORE, method, path, token)
@@ -97,6 +98,8 @@ class Api:
             )
         if fault is not None:
             raise ApiError(500, "An error has occurred.")
+        if self.store.account(token) is None:  # the key is checked before the body is read
+            raise unauthorized()
         parsed: Any = None
         if method in ("POST", "PUT"):
             try:
@@ -108,15 +111,12 @@ class Api:
             account = self.store.account(token)
             if account is None:
                 raise unauthorized()
-            ids = tuple(int(part) for part in match.groups())
             status, obj = handler(self.store, Call(account, ids, params, parsed))
-        response = Response(
-            status, encode(obj), {"Content-Type": "application/json; charset=utf-8"}
-        )
-        if method == "GET" and template.endswith(
-            ("good", "stock", "cashier", "retailRevenue", "retailreport")
-        ):
-            response = self._maybe_repeat(response, method, path, token)
+            response = Response(
+                status, encode(obj), {"Content-Type": "application/json; charset=utf-8"}
+            )
+            if handler in LISTS:
+                self._maybe_repeat(response, method, path, token)
         after = self.faults.take(("timeout", "truncate"), method, path, token)
         if after is not None and after.kind == "truncate":
             response.body = response.body[: len(response.body) // 2]
@@ -124,13 +124,13 @@ class Api:
             response.delay = after.sleep_seconds
         return response
 
-    def _maybe_repeat(self, response: Response, method: str, path: str, token: str) -> Response:
+    def _maybe_repeat(self, response: Response, method: str, path: str, token: str) -> None:
+        """Remember the page given; answer the one remembered instead if the fault fires."""
         key = (token, path.lower().rstrip("/"))
         previous = self.last_pages.get(key)
         if previous is not None and self.faults.take(("repeat_page",), method, path, token):
             response.body = previous
         self.last_pages[key] = response.body
-        return response
 
 
 def wait(response: Response) -> None:
@@ -334,6 +334,7 @@ def report_delete(store: Store, call: Call) -> tuple[int, Any]:
     return 200, None
 
 
+LISTS = {stock_list, good_list, cashier_list, revenue_list, report_list}
 _REVENUE = "/accounting/api/v1/cashier/{id}/retailRevenue"
 ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/requisites/api/v1/requisites", requisites),
