@@ -7,6 +7,7 @@ adapter class. Adding a system is adding one adapter module and one line here.
 from __future__ import annotations
 
 from lavka.integrations.adapters.base import AccountingAdapter, PointOfSaleAdapter
+from lavka.integrations.adapters.moedelo import MoeDeloAdapter
 
-ACCOUNTING: dict[str, type[AccountingAdapter]] = {}
+ACCOUNTING: dict[str, type[AccountingAdapter]] = {MoeDeloAdapter.system: MoeDeloAdapter}
 POINT_OF_SALE: dict[str, type[PointOfSaleAdapter]] = {}
