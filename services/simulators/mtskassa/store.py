@@ -490,9 +490,15 @@ class Store:
             shift = unit.open_shift
             if shift is None:
                 raise ApiError(409, "no_open_shift", "no shift is open")
-            closed_at = closed_at or datetime.now(UTC)
-            if closed_at < shift.opened_at:
-                raise ApiError(400, "validation_error", "closed_at is before the shift opened")
+            now = datetime.now(UTC)
+            closed_at = closed_at or now
+            if closed_at > now:
+                raise ApiError(400, "validation_error", "closed_at is in the future")
+            # The register was offline: everything it did happened that much earlier.
+            shift.opened_at -= now - closed_at
+            for document in shift.documents:
+                created = datetime.fromisoformat(document["created_at"]) - (now - closed_at)
+                document["created_at"] = iso(created)
             unit.open_shift = None
             self._freeze(unit, shift, closed_at)
             return shift
