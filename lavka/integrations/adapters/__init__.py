@@ -7,6 +7,9 @@ adapter class. Adding a system is adding one adapter module and one line here.
 from __future__ import annotations
 
 from lavka.integrations.adapters.base import AccountingAdapter, PointOfSaleAdapter
+from lavka.integrations.adapters.mtskassa import MtsKassaAdapter
 
 ACCOUNTING: dict[str, type[AccountingAdapter]] = {}
-POINT_OF_SALE: dict[str, type[PointOfSaleAdapter]] = {}
+POINT_OF_SALE: dict[str, type[PointOfSaleAdapter]] = {
+    MtsKassaAdapter.system: MtsKassaAdapter,
+}

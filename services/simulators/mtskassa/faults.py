@@ -8,7 +8,7 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
-KINDS = ("rate_limit", "server_error", "timeout", "truncated", "repeat_page", "mixed")
+KINDS = ("rate_limit", "server_error", "timeout", "truncated", "partial", "repeat_page", "mixed")
 MIXED = ("rate_limit", "server_error", "timeout")
 
 

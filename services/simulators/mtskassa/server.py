@@ -361,6 +361,10 @@ class _Handler(BaseHTTPRequestHandler):
             payload = json.loads(result.body)
             payload["meta"]["page"] = int(page)
             result = answer(200, payload)
+        if kind == "partial" and result.status == 200 and path.rsplit("/", 2)[-2] == "shifts":
+            payload = json.loads(result.body)  # a shift detail that lost its last document
+            del payload["data"][0]["documents"][-1:]
+            result = answer(200, payload)
         if kind == "truncated" and result.status == 200:
             result = Answer(200, result.body[: max(1, len(result.body) // 2)], result.headers)
         self._send(result)

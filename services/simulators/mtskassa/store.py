@@ -27,8 +27,11 @@ CENT = Decimal("0.01")
 TAXES = (
     {"code": "none", "name": "Без НДС", "rate": None},
     {"code": "vat0", "name": "НДС 0%", "rate": "0"},
+    {"code": "vat5", "name": "НДС 5%", "rate": "5"},
+    {"code": "vat7", "name": "НДС 7%", "rate": "7"},
     {"code": "vat10", "name": "НДС 10%", "rate": "10"},
     {"code": "vat20", "name": "НДС 20%", "rate": "20"},
+    {"code": "vat22", "name": "НДС 22%", "rate": "22"},
 )
 TAX_CODES = frozenset(str(tax["code"]) for tax in TAXES)
 MEASURES = frozenset({"pcs", "kg", "l", "m", "service"})
