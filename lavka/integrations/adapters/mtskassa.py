@@ -98,7 +98,9 @@ class MtsKassaAdapter(PointOfSaleAdapter):
         path = f"/api/v1/trade-units/{_id(trade_point_id)}/products/archive"
         ids = list(external_ids)
         for start in range(0, len(ids), self.batch_size):
-            answer = self.http.post_json(path, {"external_ids": ids[start : start + self.batch_size]})
+            answer = self.http.post_json(
+                path, {"external_ids": ids[start : start + self.batch_size]}
+            )
             _get(answer, "data", dict, path)
 
     def closed_shifts(
@@ -145,7 +147,9 @@ class MtsKassaAdapter(PointOfSaleAdapter):
         path = f"/api/v1/trade-units/{_id(trade_point_id)}/shifts/{_id(shift_id)}"
         entries = _objects(self._data(path, list), path)
         if len(entries) != 1:
-            raise bad_answer(f"{self.system}: expected one shift in data, got {len(entries)}", url=path)
+            raise bad_answer(
+                f"{self.system}: expected one shift in data, got {len(entries)}", url=path
+            )
         z = _get(entries[0], "z_report", dict, path)
         documents = _objects(_get(entries[0], "documents", list, path), path)
         summary = ShiftSummary(

@@ -3,6 +3,7 @@ survives a repeated page, late shifts, and each fault sorted into the right erro
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,12 @@ from lavka.integrations.adapters import POINT_OF_SALE
 from lavka.integrations.adapters.base import RegisterProduct
 from lavka.integrations.adapters.mtskassa import MtsKassaAdapter
 from services.simulators.mtskassa import Simulator
-from services.simulators.mtskassa.testing import close_shift, control, new_account, running_simulator
+from services.simulators.mtskassa.testing import (
+    close_shift,
+    control,
+    new_account,
+    running_simulator,
+)
 
 
 @dataclass
@@ -43,7 +49,13 @@ def register() -> Iterator[Register]:
 
 def goods(count: int, price: str = "10.00", start: int = 0) -> list[RegisterProduct]:
     return [
-        RegisterProduct(f"good-{n}", f"Товар {n}", Decimal(price), vat_rate="20", barcode="46000000000{:02d}".format(n % 100))
+        RegisterProduct(
+            f"good-{n}",
+            f"Товар {n}",
+            Decimal(price),
+            vat_rate="20",
+            barcode=f"46000000000{n % 100:02d}",
+        )
         for n in range(start, start + count)
     ]
 
@@ -77,7 +89,7 @@ def test_trade_points_are_the_accounts_own(register: Register) -> None:
 
     points = register.adapter.trade_points()
 
-    assert [p.external_id for p in points][0] == register.point and len(points) == 2
+    assert next(p.external_id for p in points) == register.point and len(points) == 2
     assert [p.is_main for p in points] == [True, False]
 
 
@@ -130,32 +142,58 @@ def test_a_resent_archived_product_is_on_sale_again(register: Register) -> None:
 
 def test_closed_shifts_pages_oldest_first(register: Register) -> None:
     register.adapter.upsert_products(register.point, goods(5))
-    made = control(register.sim, "POST", f"/trade-units/{register.point}/generate", {"shifts": 250, "receipts": 2})
+    made = control(
+        register.sim,
+        "POST",
+        f"/trade-units/{register.point}/generate",
+        {"shifts": 250, "receipts": 2},
+    )
 
-    shifts = list(register.adapter.closed_shifts(register.point, closed_since=datetime(2000, 1, 1, tzinfo=UTC)))
+    shifts = list(
+        register.adapter.closed_shifts(
+            register.point, closed_since=datetime(2000, 1, 1, tzinfo=UTC)
+        )
+    )
 
     assert [s.external_id for s in shifts] == [str(i) for i in made["shift_ids"]]
     assert register.adapter.calls == 1 + 3
-    assert all(a.closed_at < b.closed_at for a, b in zip(shifts, shifts[1:], strict=False))
+    assert all(a.closed_at < b.closed_at for a, b in itertools.pairwise(shifts))
 
 
 def test_a_repeated_page_yields_each_shift_once(register: Register) -> None:
-    made = control(register.sim, "POST", f"/trade-units/{register.point}/generate", {"shifts": 250, "receipts": 1})
+    made = control(
+        register.sim,
+        "POST",
+        f"/trade-units/{register.point}/generate",
+        {"shifts": 250, "receipts": 1},
+    )
     register.fault(kind="repeat_page", count=2, path="/shifts")
 
-    ids = [s.external_id for s in register.adapter.closed_shifts(register.point, closed_since=datetime(2000, 1, 1, tzinfo=UTC))]
+    ids = [
+        s.external_id
+        for s in register.adapter.closed_shifts(
+            register.point, closed_since=datetime(2000, 1, 1, tzinfo=UTC)
+        )
+    ]
 
     assert ids == [str(i) for i in made["shift_ids"]]
     assert register.adapter.calls == 3 + 2
 
 
 def test_a_page_that_keeps_repeating_is_transient_not_skipped(register: Register) -> None:
-    control(register.sim, "POST", f"/trade-units/{register.point}/generate", {"shifts": 150, "receipts": 1})
+    control(
+        register.sim,
+        "POST",
+        f"/trade-units/{register.point}/generate",
+        {"shifts": 150, "receipts": 1},
+    )
     register.fault(kind="repeat_page", count=50, path="/shifts")
 
     seen = []
     with pytest.raises(TransientHttpError):
-        for summary in register.adapter.closed_shifts(register.point, closed_since=datetime(2000, 1, 1, tzinfo=UTC)):
+        for summary in register.adapter.closed_shifts(
+            register.point, closed_since=datetime(2000, 1, 1, tzinfo=UTC)
+        ):
             seen.append(summary.external_id)
 
     assert len(seen) == len(set(seen)) == 100
@@ -164,11 +202,20 @@ def test_a_page_that_keeps_repeating_is_transient_not_skipped(register: Register
 def test_a_late_closed_shift_is_found_with_a_look_back(register: Register) -> None:
     free = [{"items": [{"free": True, "price": "100"}]}]
     close_shift(register.sim, int(register.point), free)
-    cursor = max(s.closed_at for s in register.adapter.closed_shifts(register.point, closed_since=datetime(2000, 1, 1, tzinfo=UTC)))
+    cursor = max(
+        s.closed_at
+        for s in register.adapter.closed_shifts(
+            register.point, closed_since=datetime(2000, 1, 1, tzinfo=UTC)
+        )
+    )
     late = close_shift(register.sim, int(register.point), free, late_seconds=1800)
 
-    after_cursor = list(register.adapter.closed_shifts(register.point, closed_since=cursor + timedelta(seconds=1)))
-    looked_back = list(register.adapter.closed_shifts(register.point, closed_since=cursor - timedelta(hours=1)))
+    after_cursor = list(
+        register.adapter.closed_shifts(register.point, closed_since=cursor + timedelta(seconds=1))
+    )
+    looked_back = list(
+        register.adapter.closed_shifts(register.point, closed_since=cursor - timedelta(hours=1))
+    )
 
     assert after_cursor == []
     assert str(late["shift_id"]) in [s.external_id for s in looked_back]
@@ -176,11 +223,21 @@ def test_a_late_closed_shift_is_found_with_a_look_back(register: Register) -> No
 
 def test_a_shift_has_its_z_report_receipts_free_sales_and_refunds(register: Register) -> None:
     register.adapter.upsert_products(register.point, goods(2, price="150.00"))
-    z = close_shift(register.sim, int(register.point), [
-        {"items": [{"external_id": "good-0", "quantity": 2}, {"free": True, "price": "99.90"}], "payment": "card"},
-        {"items": [{"external_id": "good-1", "quantity": "0.5"}], "payment": "cash"},
-        {"type": "refund", "items": [{"external_id": "good-0"}], "payment": "cash"},
-    ])
+    z = close_shift(
+        register.sim,
+        int(register.point),
+        [
+            {
+                "items": [
+                    {"external_id": "good-0", "quantity": 2},
+                    {"free": True, "price": "99.90"},
+                ],
+                "payment": "card",
+            },
+            {"items": [{"external_id": "good-1", "quantity": "0.5"}], "payment": "cash"},
+            {"type": "refund", "items": [{"external_id": "good-0"}], "payment": "cash"},
+        ],
+    )
 
     shift = register.adapter.shift(register.point, str(z["shift_id"]))
 
@@ -190,7 +247,11 @@ def test_a_shift_has_its_z_report_receipts_free_sales_and_refunds(register: Regi
     assert shift.z_report.refunds == Decimal("150.00") and shift.z_report.receipts_count == 3
     sale, _, refund = shift.receipts
     free = sale.lines[1]
-    assert (free.product_external_id, free.name, free.total) == ("", "Свободная продажа", Decimal("99.90"))
+    assert (free.product_external_id, free.name, free.total) == (
+        "",
+        "Свободная продажа",
+        Decimal("99.90"),
+    )
     assert sale.lines[0].product_external_id == "good-0" and sale.paid_by_card == Decimal("399.90")
     assert refund.is_refund and not sale.is_refund and refund.paid_in_cash == Decimal("150.00")
     net = sum((-r.total if r.is_refund else r.total for r in shift.receipts), Decimal(0))
@@ -199,10 +260,17 @@ def test_a_shift_has_its_z_report_receipts_free_sales_and_refunds(register: Regi
 
 def test_one_call_per_shift_plus_one_per_listing_page(register: Register) -> None:
     register.adapter.upsert_products(register.point, goods(20))
-    control(register.sim, "POST", f"/trade-units/{register.point}/generate", {"shifts": 200, "receipts": 50})
+    control(
+        register.sim,
+        "POST",
+        f"/trade-units/{register.point}/generate",
+        {"shifts": 200, "receipts": 50},
+    )
     before = register.adapter.calls
 
-    for summary in register.adapter.closed_shifts(register.point, closed_since=datetime(2000, 1, 1, tzinfo=UTC)):
+    for summary in register.adapter.closed_shifts(
+        register.point, closed_since=datetime(2000, 1, 1, tzinfo=UTC)
+    ):
         register.adapter.shift(register.point, summary.external_id)
 
     assert register.adapter.calls - before == 200 + 2
@@ -218,8 +286,12 @@ def test_one_call_per_shift_plus_one_per_listing_page(register: Register) -> Non
         ({"kind": "partial", "count": 1}, BadAnswer),
     ],
 )
-def test_each_fault_is_classified(register: Register, rule: dict[str, object], error: type[Exception]) -> None:
-    z = close_shift(register.sim, int(register.point), [{"items": [{"free": True, "price": "5"}]}] * 2)
+def test_each_fault_is_classified(
+    register: Register, rule: dict[str, object], error: type[Exception]
+) -> None:
+    z = close_shift(
+        register.sim, int(register.point), [{"items": [{"free": True, "price": "5"}]}] * 2
+    )
     register.fault(**rule)
 
     with pytest.raises(error) as caught:
@@ -245,5 +317,7 @@ def test_ids_and_rates_lavka_cannot_send_are_refused_before_any_call(register: R
     with pytest.raises(ValueError, match="number"):
         register.adapter.shift("../company", "1")
     with pytest.raises(ValueError, match="VAT"):
-        register.adapter.upsert_products(register.point, [RegisterProduct("g", "G", Decimal(1), vat_rate="18")])
+        register.adapter.upsert_products(
+            register.point, [RegisterProduct("g", "G", Decimal(1), vat_rate="18")]
+        )
     assert register.adapter.calls == 0

@@ -25,7 +25,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     add = parser.add_argument
     add("--host", default=_env("host", "127.0.0.1"))
     add("--port", type=int, default=int(_env("port", "19800")))
-    add("--fault-seed", type=int, default=int(_env("fault-seed", "0")), help="seed of fractional faults")
+    add(
+        "--fault-seed",
+        type=int,
+        default=int(_env("fault-seed", "0")),
+        help="seed of fractional faults",
+    )
     add(
         "--seed-demo",
         action="store_true",

@@ -30,7 +30,15 @@ class Rule:
 def rule_from_json(spec: object) -> Rule:
     if not isinstance(spec, dict):
         raise ValueError("send a JSON object")
-    unknown = set(spec) - {"kind", "count", "fraction", "path", "method", "retry_after", "delay_seconds"}
+    unknown = set(spec) - {
+        "kind",
+        "count",
+        "fraction",
+        "path",
+        "method",
+        "retry_after",
+        "delay_seconds",
+    }
     if unknown:
         raise ValueError(f"unknown field {sorted(unknown)[0]!r}")
     kind = spec.get("kind")
@@ -42,7 +50,9 @@ def rule_from_json(spec: object) -> Rule:
     if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 1):
         raise ValueError("count is a whole number of at least 1")
     if fraction is not None and (
-        not isinstance(fraction, (int, float)) or isinstance(fraction, bool) or not 0 < fraction <= 1
+        not isinstance(fraction, (int, float))
+        or isinstance(fraction, bool)
+        or not 0 < fraction <= 1
     ):
         raise ValueError("fraction is above 0 and at most 1")
     path, method = spec.get("path", ""), spec.get("method", "")

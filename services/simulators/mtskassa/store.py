@@ -153,7 +153,7 @@ class TradeUnit:
 
 
 def z_report(shift: Shift) -> dict[str, Any]:
-    """The closing totals, from the receipts: net revenue = sales − refunds = cash + card."""
+    """The closing totals, from the receipts: net revenue = sales - refunds = cash + card."""
     sales = refunds = cash = card = Decimal(0)
     sales_count = refunds_count = 0
     for document in shift.documents:
@@ -281,7 +281,9 @@ class Store:
         items = _list_field(payload, "products")
         if len(items) > BULK_LIMIT:
             raise ApiError(
-                400, "too_many_products", f"at most {BULK_LIMIT} products per request, not {len(items)}"
+                400,
+                "too_many_products",
+                f"at most {BULK_LIMIT} products per request, not {len(items)}",
             )
         checked = [self._checked_product(index, item) for index, item in enumerate(items)]
         seen: set[str] = set()
@@ -328,9 +330,7 @@ class Store:
         return {"created": created, "updated": updated, "unchanged": unchanged}
 
     @staticmethod
-    def _checked_product(
-        index: int, item: object
-    ) -> tuple[str, str, Decimal, str, str, list[str]]:
+    def _checked_product(index: int, item: object) -> tuple[str, str, Decimal, str, str, list[str]]:
         def bad(name: str, message: str) -> ApiError:
             return ApiError(
                 400,
@@ -521,7 +521,7 @@ class Store:
         bisect.insort(unit.shifts_by_close, (closed_at, shift.id))
 
     def generate(self, unit: TradeUnit, payload: object) -> dict[str, Any]:
-        """Many closed shifts at once, for benches: `shifts` × `receipts`, each receipt
+        """Many closed shifts at once, for benches: `shifts` times `receipts`, each receipt
         one to three lines of the trade unit's products (or free sales when it has
         none); every `free_sale_every`-th receipt adds a free-sale line and every
         `refund_every`-th receipt is a refund. Shifts close an hour apart, ending now."""
@@ -562,9 +562,13 @@ class Store:
                     lines = []
                     for product in rng.sample(products, min(len(products), rng.randint(1, 3))):
                         lines.append(
-                            _line_json(product, product.name, Decimal(rng.randint(1, 3)), product.price)
+                            _line_json(
+                                product, product.name, Decimal(rng.randint(1, 3)), product.price
+                            )
                         )
-                    if not lines or (counts["free_sale_every"] and r % counts["free_sale_every"] == 0):
+                    if not lines or (
+                        counts["free_sale_every"] and r % counts["free_sale_every"] == 0
+                    ):
                         price = Decimal(rng.randint(50, 500))
                         lines.append(_line_json(None, FREE_SALE_NAME, Decimal(1), price))
                     refund = bool(counts["refund_every"]) and r % counts["refund_every"] == 0
@@ -611,7 +615,9 @@ def _line_json(
     product: Product | None, name: str, quantity: Decimal, price: Decimal
 ) -> dict[str, Any]:
     return {
-        "product": None if product is None else {"id": product.id, "external_id": product.external_id},
+        "product": None
+        if product is None
+        else {"id": product.id, "external_id": product.external_id},
         "name": name,
         "quantity": str(quantity.quantize(Decimal("0.001"))),
         "price": money(price),

@@ -40,7 +40,9 @@ def control(simulator: Simulator | str, method: str, path: str, body: Any = None
         raise RuntimeError(f"{method} {path}: {error.code} {error.read()[:500]!r}") from None
 
 
-def new_account(simulator: Simulator | str, name: str = "Test account", trade_points: int = 1) -> tuple[str, list[int]]:
+def new_account(
+    simulator: Simulator | str, name: str = "Test account", trade_points: int = 1
+) -> tuple[str, list[int]]:
     """An account with its token and `trade_points` trade units (the first is main)."""
     account = control(simulator, "POST", "/accounts", {"name": name})
     units = [

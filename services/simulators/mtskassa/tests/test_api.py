@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from decimal import Decimal
 
 from services.simulators.mtskassa import Simulator
@@ -49,7 +51,10 @@ def test_bulk_upsert_creates_updates_and_is_idempotent(sim: Simulator, shop: Sho
     assert first == {"created": 2, "updated": 0, "unchanged": 0}
     assert again == {"created": 0, "updated": 0, "unchanged": 2}
     assert changed["data"] == {"created": 0, "updated": 1, "unchanged": 0}
-    stored = {p["external_id"]: p for p in control(sim, "GET", f"/trade-units/{shop.unit}/products")["data"]}
+    stored = {
+        p["external_id"]: p
+        for p in control(sim, "GET", f"/trade-units/{shop.unit}/products")["data"]
+    }
     assert stored["g1"]["price"] == "120.00" and stored["g2"]["tax"] == "vat20"
 
 
@@ -58,18 +63,26 @@ def test_more_than_100_products_or_a_bad_one_is_a_400_and_stores_nothing(
 ) -> None:
     path = f"/api/v1/trade-units/{shop.unit}/products/bulk"
 
-    too_many = call(sim, shop.token, "POST", path, {"products": [product(f"g{n}") for n in range(101)]})
-    bad_tax = call(sim, shop.token, "POST", path, {"products": [product("a"), product("b", tax="vat18")]})
+    too_many = call(
+        sim, shop.token, "POST", path, {"products": [product(f"g{n}") for n in range(101)]}
+    )
+    bad_tax = call(
+        sim, shop.token, "POST", path, {"products": [product("a"), product("b", tax="vat18")]}
+    )
     bad_json = call(sim, shop.token, "POST", path, "not an object")
 
     assert (too_many.status, too_many.json["error"]["code"]) == (400, "too_many_products")
     assert bad_tax.status == 400
-    assert bad_tax.json["error"]["details"] == [{"index": 1, "field": "tax", "message": bad_tax.json["error"]["details"][0]["message"]}]
+    assert bad_tax.json["error"]["details"] == [
+        {"index": 1, "field": "tax", "message": bad_tax.json["error"]["details"][0]["message"]}
+    ]
     assert bad_json.status == 400
     assert control(sim, "GET", f"/trade-units/{shop.unit}/products")["data"] == []
 
 
-def test_archive_takes_products_off_sale_and_ignores_unknown_ids(sim: Simulator, shop: Shop) -> None:
+def test_archive_takes_products_off_sale_and_ignores_unknown_ids(
+    sim: Simulator, shop: Shop
+) -> None:
     base = f"/api/v1/trade-units/{shop.unit}/products"
     call(sim, shop.token, "POST", base + "/bulk", {"products": [product("g1"), product("g2")]})
 
@@ -87,17 +100,31 @@ def test_archive_takes_products_off_sale_and_ignores_unknown_ids(sim: Simulator,
 def test_a_closed_shift_has_the_z_report_and_documents_in_the_nested_shape(
     sim: Simulator, shop: Shop
 ) -> None:
-    call(sim, shop.token, "POST", f"/api/v1/trade-units/{shop.unit}/products/bulk",
-         {"products": [product("g1", "10.00"), product("g2", "2.50", measure="kg")]})
-    z = close_shift(sim, shop.unit, [
-        {"items": [{"external_id": "g1", "quantity": 3}, {"free": True, "price": "7"}], "payment": "card"},
-        {"items": [{"external_id": "g2", "quantity": "0.4"}]},
-        {"type": "refund", "items": [{"external_id": "g1"}], "payment": "cash"},
-    ])
+    call(
+        sim,
+        shop.token,
+        "POST",
+        f"/api/v1/trade-units/{shop.unit}/products/bulk",
+        {"products": [product("g1", "10.00"), product("g2", "2.50", measure="kg")]},
+    )
+    z = close_shift(
+        sim,
+        shop.unit,
+        [
+            {
+                "items": [{"external_id": "g1", "quantity": 3}, {"free": True, "price": "7"}],
+                "payment": "card",
+            },
+            {"items": [{"external_id": "g2", "quantity": "0.4"}]},
+            {"type": "refund", "items": [{"external_id": "g1"}], "payment": "cash"},
+        ],
+    )
 
     listed = call(sim, shop.token, "GET", f"/api/v1/trade-units/{shop.unit}/shifts").json
     shift_id = listed["data"][0]["id"]
-    data = call(sim, shop.token, "GET", f"/api/v1/trade-units/{shop.unit}/shifts/{shift_id}").json["data"]
+    data = call(sim, shop.token, "GET", f"/api/v1/trade-units/{shop.unit}/shifts/{shift_id}").json[
+        "data"
+    ]
 
     assert listed["meta"] == {"page": 1, "page_size": 50, "total": 1, "pages": 1}
     assert z == data[0]["z_report"]
@@ -128,10 +155,14 @@ def test_open_shifts_are_not_listed_and_closed_from_filters(sim: Simulator, shop
     assert call(sim, shop.token, "GET", base + "?page_size=101").status == 400
 
 
-def test_a_late_close_lists_the_shift_under_its_past_closing_time(sim: Simulator, shop: Shop) -> None:
+def test_a_late_close_lists_the_shift_under_its_past_closing_time(
+    sim: Simulator, shop: Shop
+) -> None:
     base = f"/api/v1/trade-units/{shop.unit}/shifts"
     on_time = close_shift(sim, shop.unit, [{"items": [{"free": True, "price": "1"}]}])
-    late = close_shift(sim, shop.unit, [{"items": [{"free": True, "price": "2"}]}], late_seconds=3600)
+    late = close_shift(
+        sim, shop.unit, [{"items": [{"free": True, "price": "2"}]}], late_seconds=3600
+    )
 
     listed = call(sim, shop.token, "GET", base).json["data"]
 
@@ -140,18 +171,32 @@ def test_a_late_close_lists_the_shift_under_its_past_closing_time(sim: Simulator
 
 
 def test_paging_walks_every_generated_shift_oldest_first(sim: Simulator, shop: Shop) -> None:
-    call(sim, shop.token, "POST", f"/api/v1/trade-units/{shop.unit}/products/bulk",
-         {"products": [product(f"g{n}") for n in range(5)]})
+    call(
+        sim,
+        shop.token,
+        "POST",
+        f"/api/v1/trade-units/{shop.unit}/products/bulk",
+        {"products": [product(f"g{n}") for n in range(5)]},
+    )
     made = control(sim, "POST", f"/trade-units/{shop.unit}/generate", {"shifts": 25, "receipts": 4})
 
     seen = []
     for page in (1, 2, 3):
-        reply = call(sim, shop.token, "GET", f"/api/v1/trade-units/{shop.unit}/shifts?page={page}&page_size=10").json
+        reply = call(
+            sim,
+            shop.token,
+            "GET",
+            f"/api/v1/trade-units/{shop.unit}/shifts?page={page}&page_size=10",
+        ).json
         seen += [s["id"] for s in reply["data"]]
 
     assert seen == made["shift_ids"] and reply["meta"]["pages"] == 3
     revenue = sum(
-        Decimal(call(sim, shop.token, "GET", f"/api/v1/trade-units/{shop.unit}/shifts/{i}").json["data"][0]["z_report"]["revenue"])
+        Decimal(
+            call(sim, shop.token, "GET", f"/api/v1/trade-units/{shop.unit}/shifts/{i}").json[
+                "data"
+            ][0]["z_report"]["revenue"]
+        )
         for i in seen
     )
     assert revenue == Decimal(made["revenue"])
@@ -165,9 +210,43 @@ def test_the_register_refuses_what_a_real_one_would(sim: Simulator, shop: Shop) 
     except RuntimeError as error:
         assert "409" in str(error)
     control(sim, "POST", f"/trade-units/{shop.unit}/shifts/open", {})
-    for bad in ({"items": [{"external_id": "unknown"}]}, {"items": []}, {"type": "gift", "items": [{"free": True, "price": "1"}]}):
+    for bad in (
+        {"items": [{"external_id": "unknown"}]},
+        {"items": []},
+        {"type": "gift", "items": [{"free": True, "price": "1"}]},
+    ):
         try:
             control(sim, "POST", receipts, bad)
             raise AssertionError(f"accepted {bad}")
         except RuntimeError as error:
             assert "400" in str(error)
+
+
+def test_the_demo_register_sells_what_the_trade_point_was_sent(sim: Simulator) -> None:
+    from services.simulators.mtskassa.demo import DEMO_TOKEN, seed_demo, start_demo_register
+
+    unit = seed_demo(sim)
+    call(
+        sim,
+        DEMO_TOKEN,
+        "POST",
+        f"/api/v1/trade-units/{unit.id}/products/bulk",
+        {"products": [product("tea", "250.00"), product("honey", "600.00")]},
+    )
+    start_demo_register(sim, unit, 0.05)
+    deadline = time.monotonic() + 10
+    while len(unit.shifts_by_close) < 3:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+    details = [
+        sim.store.shift_detail(unit, str(shift_id)) for _, shift_id in unit.shifts_by_close[:3]
+    ]
+    sold = {
+        item["product"]["external_id"]
+        for detail in details
+        for document in json.loads(detail)["data"][0]["documents"]
+        for item in document["items"]
+        if item["product"]
+    }
+    assert sold == {"tea", "honey"}

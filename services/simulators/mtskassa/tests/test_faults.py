@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 
 import pytest
@@ -14,7 +13,9 @@ from services.simulators.mtskassa.testing import close_shift, control
 from .conftest import Shop, call
 
 
-def test_rate_limit_answers_429_with_retry_after_for_the_next_n_calls(sim: Simulator, shop: Shop) -> None:
+def test_rate_limit_answers_429_with_retry_after_for_the_next_n_calls(
+    sim: Simulator, shop: Shop
+) -> None:
     control(sim, "POST", "/faults", {"kind": "rate_limit", "count": 2, "retry_after": 7})
 
     replies = [call(sim, shop.token, "GET", "/api/v1/taxes") for _ in range(3)]
@@ -46,7 +47,7 @@ def test_a_timeout_holds_the_call_past_the_client_timeout(sim: Simulator, shop: 
     control(sim, "POST", "/faults", {"kind": "timeout", "count": 1, "delay_seconds": 1.5})
     started = time.monotonic()
 
-    with pytest.raises((TimeoutError, socket.timeout)):
+    with pytest.raises(TimeoutError):
         call(sim, shop.token, "GET", "/api/v1/taxes", timeout=0.3)
 
     assert time.monotonic() - started < 1.4
@@ -66,14 +67,16 @@ def test_repeat_page_answers_a_later_page_with_the_one_before(sim: Simulator, sh
     assert pages[1]["meta"]["page"] == 2
 
 
-def test_a_fraction_of_calls_fails_reproducibly_with_mixed_faults(sim: Simulator, shop: Shop) -> None:
+def test_a_fraction_of_calls_fails_reproducibly_with_mixed_faults(
+    sim: Simulator, shop: Shop
+) -> None:
     control(sim, "POST", "/faults", {"kind": "mixed", "fraction": 0.5, "delay_seconds": 0.5})
 
     statuses = []
     for _ in range(30):
         try:
             statuses.append(call(sim, shop.token, "GET", "/api/v1/taxes", timeout=0.2).status)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             statuses.append(0)
 
     assert 5 <= statuses.count(200) <= 25
@@ -81,6 +84,10 @@ def test_a_fraction_of_calls_fails_reproducibly_with_mixed_faults(sim: Simulator
 
 
 def test_bad_fault_rules_are_refused(sim: Simulator) -> None:
-    for rule in ({"kind": "flood", "count": 1}, {"kind": "timeout"}, {"kind": "timeout", "fraction": 2}):
+    for rule in (
+        {"kind": "flood", "count": 1},
+        {"kind": "timeout"},
+        {"kind": "timeout", "fraction": 2},
+    ):
         with pytest.raises(RuntimeError, match="400"):
             control(sim, "POST", "/faults", rule)
