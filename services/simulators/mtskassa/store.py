@@ -287,50 +287,35 @@ class Store:
             )
         checked = [self._checked_product(index, item) for index, item in enumerate(items)]
         seen: set[str] = set()
-        for index, (external_id, *_rest) in enumerate(checked):
-            if external_id in seen:
+        for index, fresh in enumerate(checked):
+            if fresh.external_id in seen:
                 raise ApiError(
                     400,
                     "validation_error",
                     "an external_id appears twice in one request",
                     [{"index": index, "field": "external_id", "message": "duplicate"}],
                 )
-            seen.add(external_id)
+            seen.add(fresh.external_id)
         created = updated = unchanged = 0
         with self.lock:
-            for external_id, name, price, measure, tax, barcodes in checked:
-                product = unit.products.get(external_id)
+            for fresh in checked:
+                product = unit.products.get(fresh.external_id)
                 if product is None:
-                    unit.products[external_id] = Product(
-                        self._new_id("product"), external_id, name, price, measure, tax, barcodes
-                    )
+                    fresh.id = self._new_id("product")
                     created += 1
-                    continue
-                new = (name, price, measure, tax, barcodes, False)
-                old = (
-                    product.name,
-                    product.price,
-                    product.measure,
-                    product.tax,
-                    product.barcodes,
-                    product.archived,
-                )
-                if new == old:
-                    unchanged += 1
                 else:
-                    (
-                        product.name,
-                        product.price,
-                        product.measure,
-                        product.tax,
-                        product.barcodes,
-                        product.archived,
-                    ) = new
+                    fresh.id = product.id  # and on sale again, if it was archived
+                    if fresh == product:
+                        unchanged += 1
+                        continue
                     updated += 1
+                unit.products[fresh.external_id] = fresh
         return {"created": created, "updated": updated, "unchanged": unchanged}
 
     @staticmethod
-    def _checked_product(index: int, item: object) -> tuple[str, str, Decimal, str, str, list[str]]:
+    def _checked_product(index: int, item: object) -> Product:
+        """The product an item describes, with id 0 until it is stored."""
+
         def bad(name: str, message: str) -> ApiError:
             return ApiError(
                 400,
@@ -363,7 +348,7 @@ class Store:
             isinstance(b, str) and b.isdigit() and 8 <= len(b) <= 14 for b in barcodes
         ):
             raise bad("barcodes", "a list of 8 to 14 digit strings")
-        return external_id, name.strip(), price, str(measure), str(tax), list(barcodes)
+        return Product(0, external_id, name.strip(), price, str(measure), str(tax), list(barcodes))
 
     def archive_products(self, unit: TradeUnit, payload: object) -> dict[str, Any]:
         ids = _list_field(payload, "external_ids")
