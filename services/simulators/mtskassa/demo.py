@@ -32,27 +32,27 @@ def start_demo_register(simulator: Simulator, unit: TradeUnit, every_seconds: fl
 
     def tick() -> None:
         store = simulator.store
-        with store.lock:
+        with store.lock:  # products cannot be archived halfway through a shift
             products = [p.external_id for p in unit.products.values() if not p.archived]
-        try:
-            store.open_shift(unit)
-        except ApiError:  # a shift opened by hand: leave it to its owner
-            return
-        receipts = []
-        for _ in range(rng.randint(3, 5)):
-            items: list[dict[str, Any]] = [
-                {"external_id": external_id, "quantity": rng.randint(1, 3)}
-                for external_id in rng.sample(products, min(len(products), rng.randint(1, 2)))
-            ]
-            if not items or rng.random() < 0.25:
-                items.append({"free": True, "price": str(Decimal(rng.randint(100, 900)))})
-            receipts.append(
-                {"type": "sale", "payment": rng.choice(("cash", "card")), "items": items}
-            )
-        if rng.random() < 0.15:  # a customer brings the first purchase back
-            receipts.append({**receipts[0], "type": "refund"})
-        for receipt in receipts:
-            store.ring_up(unit, receipt)
-        store.close_shift(unit)
+            try:
+                store.open_shift(unit)
+            except ApiError:  # a shift opened by hand: leave it to its owner
+                return
+            receipts = []
+            for _ in range(rng.randint(3, 5)):
+                items: list[dict[str, Any]] = [
+                    {"external_id": external_id, "quantity": rng.randint(1, 3)}
+                    for external_id in rng.sample(products, min(len(products), rng.randint(1, 2)))
+                ]
+                if not items or rng.random() < 0.25:
+                    items.append({"free": True, "price": str(Decimal(rng.randint(100, 900)))})
+                receipts.append(
+                    {"type": "sale", "payment": rng.choice(("cash", "card")), "items": items}
+                )
+            if rng.random() < 0.15:  # a customer brings the first purchase back
+                receipts.append({**receipts[0], "type": "refund"})
+            for receipt in receipts:
+                store.ring_up(unit, receipt)
+            store.close_shift(unit)
 
     simulator.every(every_seconds, tick, "mtskassa-demo-register")

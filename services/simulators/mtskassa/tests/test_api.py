@@ -6,6 +6,8 @@ import json
 import time
 from decimal import Decimal
 
+import pytest
+
 from services.simulators.mtskassa import Simulator
 from services.simulators.mtskassa.testing import close_shift, control, new_account
 
@@ -250,3 +252,15 @@ def test_the_demo_register_sells_what_the_trade_point_was_sent(sim: Simulator) -
         if item["product"]
     }
     assert sold == {"tea", "honey"}
+
+
+def test_revoking_one_token_leaves_the_accounts_other_token_working(sim: Simulator) -> None:
+    account = control(sim, "POST", "/accounts", {"name": "Two tokens"})
+    second = control(sim, "POST", f"/accounts/{account['id']}/tokens")["token"]
+
+    control(sim, "POST", "/revoke", {"token": account["token"]})
+
+    assert call(sim, account["token"], "GET", "/api/v1/company").status == 401
+    assert call(sim, second, "GET", "/api/v1/company").json["data"]["id"] == account["id"]
+    with pytest.raises(RuntimeError, match="409"):
+        control(sim, "POST", "/accounts", {"name": "Reuse", "token": account["token"]})
