@@ -212,9 +212,13 @@ class Store:
 
     # Accounts and tokens (control side)
 
-    def create_account(self, name: str, token: str | None = None) -> tuple[Account, str]:
+    def create_account(self, name: str, token: object = None) -> tuple[Account, str]:
         token = token or secrets.token_hex(20)
-        if not all(c in "0123456789abcdef" for c in token) or len(token) < 16:
+        if (
+            not isinstance(token, str)
+            or len(token) < 16
+            or not all(c in "0123456789abcdef" for c in token)
+        ):
             raise ApiError(400, "validation_error", "a token is at least 16 lowercase hex digits")
         with self.lock:
             if token in self.tokens or token in self.revoked:
