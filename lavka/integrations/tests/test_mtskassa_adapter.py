@@ -321,3 +321,45 @@ def test_ids_and_rates_lavka_cannot_send_are_refused_before_any_call(register: R
             register.point, [RegisterProduct("g", "G", Decimal(1), vat_rate="18")]
         )
     assert register.adapter.calls == 0
+
+
+def test_under_ten_percent_mixed_faults_retrying_transient_errors_reads_every_shift_once(
+    register: Register,
+) -> None:
+    register.adapter.upsert_products(register.point, goods(10))
+    made = control(
+        register.sim,
+        "POST",
+        f"/trade-units/{register.point}/generate",
+        {"shifts": 120, "receipts": 5},
+    )
+    register.fault(kind="mixed", fraction=0.1, delay_seconds=0.8)
+    register.fault(kind="repeat_page", fraction=0.5, path="/shifts")
+    register.adapter.page_size = 10
+    since = datetime(2000, 1, 1, tzinfo=UTC)
+
+    def patiently(read):  # what the kernel's work rows do, without the waiting
+        for _ in range(30):
+            try:
+                return read()
+            except TransientHttpError:
+                continue
+        raise AssertionError("still failing after 30 attempts")
+
+    listed = patiently(
+        lambda: [
+            s.external_id
+            for s in register.adapter.closed_shifts(register.point, closed_since=since)
+        ]
+    )
+    revenue = sum(
+        (
+            patiently(lambda i=i: register.adapter.shift(register.point, i)).z_report.revenue
+            for i in listed
+        ),
+        Decimal(0),
+    )
+
+    assert listed == [str(i) for i in made["shift_ids"]]
+    assert revenue == Decimal(made["revenue"])
+    assert control(register.sim, "GET", "")["faults"][0]["fired"] > 0
