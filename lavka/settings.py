@@ -17,9 +17,11 @@ from lavka.core.env import (
     env,
     env_bool,
     env_decimal,
+    env_fernet_keys,
     env_int,
     env_list,
     env_path,
+    fernet_keys_from_file,
     parse_url_setting,
     read_env_file,
     secret_key_from_file,
@@ -41,6 +43,14 @@ SITE_URL = site_url("LAVKA_SITE_URL", default="http://127.0.0.1:8000")
 # Secure cookies, the HTTPS redirect and HSTS follow this, not DEBUG: a site served over
 # plain http (http://127.0.0.1:8000) must keep its cookies for browsers and scripts.
 SITE_IS_HTTPS = SITE_URL.startswith("https://")
+# Fernet keys that encrypt secrets at rest (integration tokens), comma-separated, newest
+# first (docs/secrets.md). Unset, a laptop's site (DEBUG, or a loopback LAVKA_SITE_URL)
+# makes one once into var/encryption_keys; a production site must set them: a key made
+# per machine would leave each machine unable to read what another saved (lavka.E003).
+SITE_IS_LOCAL = DEBUG or urlsplit(SITE_URL).hostname in ("127.0.0.1", "localhost", "::1")
+LAVKA_ENCRYPTION_KEYS = env_fernet_keys("LAVKA_ENCRYPTION_KEYS") or (
+    fernet_keys_from_file(VAR_DIR / "encryption_keys") if SITE_IS_LOCAL else []
+)
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS",
     default=list(

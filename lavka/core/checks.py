@@ -25,3 +25,22 @@ def email_leaves_the_server(app_configs: Any = None, **kwargs: Any) -> list[Chec
             id="lavka.E001",
         )
     ]
+
+
+@register(Tags.security, deploy=True)
+def secrets_can_be_encrypted(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """A production site keeps integration tokens encrypted with keys it is given: a key
+    made per machine, as a laptop does, would leave each machine unable to read what the
+    others saved, and lost with the machine."""
+    if settings.LAVKA_ENCRYPTION_KEYS:
+        return []
+    return [
+        Error(
+            "LAVKA_ENCRYPTION_KEYS is not set: secrets such as integration tokens cannot be "
+            "saved or read.",
+            hint="Make a key with `python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'`, keep it safe, and set it, the same on "
+            "every machine (docs/secrets.md).",
+            id="lavka.E003",
+        )
+    ]

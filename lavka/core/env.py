@@ -6,8 +6,10 @@ with a message an operator can act on, instead of a traceback from deep inside D
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -138,11 +140,11 @@ def site_url(name: str, default: str) -> str:
     return raw
 
 
-def secret_key_from_file(path: Path) -> str:
-    """The key kept in `path`, made once with `secrets` on first start (mode 0600).
+def _made_once(path: Path, make: Callable[[], str]) -> str:
+    """The text kept in `path`, written from `make()` on first start (mode 0600).
 
     Written to a temporary file and linked into place, so processes starting together
-    (web, worker, beat) all end up with the one key and never read a half-written file.
+    (web, worker, beat) all end up with the one value and never read a half-written file.
     """
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -150,16 +152,64 @@ def secret_key_from_file(path: Path) -> str:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with os.fdopen(fd, "w") as file:
-                file.write(secrets.token_urlsafe(50) + "\n")
+                file.write(make() + "\n")
             os.link(temporary, path)
         except FileExistsError:
             pass  # another process made it first: use theirs
         finally:
             temporary.unlink(missing_ok=True)
-    key = path.read_text().strip()
+    return path.read_text()
+
+
+def secret_key_from_file(path: Path) -> str:
+    """The key kept in `path`, made once with `secrets` on first start (mode 0600)."""
+    key = _made_once(path, lambda: secrets.token_urlsafe(50)).strip()
     if len(key) < 50:
         raise ImproperlyConfigured(
             f"DJANGO_SECRET_KEY: not set, and the key file {path} is shorter than 50 "
             "characters; delete it to have a new one made, or set DJANGO_SECRET_KEY."
         )
     return key
+
+
+def new_fernet_key() -> str:
+    """A Fernet key (32 random bytes, url-safe base64), as `Fernet.generate_key()` makes."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def is_fernet_key(key: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(key.encode("ascii"))) == 32 and len(key) == 44
+    except (ValueError, UnicodeEncodeError):  # binascii.Error is a ValueError
+        return False
+
+
+_FERNET_KEY_HINT = (
+    "a Fernet key: 44 characters of url-safe base64, as printed by "
+    "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`"
+)
+
+
+def env_fernet_keys(name: str) -> list[str]:
+    """Comma-separated Fernet keys, newest first; never echoed back in an error."""
+    keys = env_list(name, default=[])
+    for number, key in enumerate(keys, start=1):
+        if not is_fernet_key(key):
+            raise ImproperlyConfigured(
+                f"{name}: key {number} of {len(keys)} is not {_FERNET_KEY_HINT}."
+            )
+    return keys
+
+
+def fernet_keys_from_file(path: Path) -> list[str]:
+    """The keys kept in `path`, one a line, newest first; one is made on first start
+    (mode 0600), for a site on a laptop that has no LAVKA_ENCRYPTION_KEYS."""
+    keys = [line.strip() for line in _made_once(path, new_fernet_key).splitlines()]
+    keys = [key for key in keys if key and not key.startswith("#")]
+    if not keys or not all(is_fernet_key(key) for key in keys):
+        raise ImproperlyConfigured(
+            f"LAVKA_ENCRYPTION_KEYS: not set, and the key file {path} holds something other "
+            f"than {_FERNET_KEY_HINT}, one a line. Fix it (the secrets saved with it are "
+            "unreadable without it), or set LAVKA_ENCRYPTION_KEYS."
+        )
+    return keys

@@ -39,6 +39,8 @@ import urllib3
 logger = logging.getLogger(__name__)
 
 EXCERPT_CHARS = 500
+# The part of an answer scrubbed of credentials before the excerpt is cut from it.
+SCRUBBED_BYTES = 64 * 1024
 # Retry-After is the server's wish; a day is the most a retry waits (as in core/work.py).
 MAX_RETRY_AFTER_SECONDS = 86400.0
 # An answer larger than this is not what a JSON API sends; reading stops there.
@@ -72,6 +74,10 @@ class HttpError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, status={self.status!r}, url={self.url!r})"
 
+    def __reduce__(self) -> Any:
+        # Keeps status, url, excerpt (and retry_after) across pickling, as Celery does.
+        return _restore_error, (type(self), self.message, dict(self.__dict__))
+
 
 class TransientHttpError(HttpError):
     """Trying again later may work. `retry_after` is the server's wish in seconds (capped
@@ -97,6 +103,12 @@ class RejectedCredentials(HttpError):
 class BadAnswer(HttpError):
     """The server refused what was sent (a 4xx other than 401/403/408/429), redirected, or
     answered something of the wrong shape."""
+
+
+def _restore_error(cls: type[HttpError], message: str, state: dict[str, Any]) -> HttpError:
+    error = cls(message)
+    error.__dict__.update(state)
+    return error
 
 
 def bad_answer(message: str, *, url: str = "", excerpt: str = "") -> BadAnswer:
@@ -262,9 +274,8 @@ class HttpClient:
             raise BadAnswer(f"{what} could not be sent", url=shown, excerpt=reason) from None
 
         status = response.status_code
-        excerpt = _scrub(content[: EXCERPT_CHARS * 4].decode("utf-8", "replace"), secrets)[
-            :EXCERPT_CHARS
-        ]
+        head = content[:SCRUBBED_BYTES].decode("utf-8", "replace")
+        excerpt = _scrub(head, secrets)[:EXCERPT_CHARS]
         if status >= 300:
             self._log_failure(what, status, started, excerpt)
             raise _status_error(what, status, shown, excerpt, response.headers)
@@ -376,7 +387,7 @@ def _secret_values(headers: dict[str, str]) -> frozenset[str]:
         if name.lower() in _NOT_SECRET_HEADERS or not value:
             continue
         values.add(value)
-        values.update(part for part in value.split() if len(part) >= 6)
+        values.update(part for part in value.split() if len(part) >= 8)
     return frozenset(values)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
 import socket
 import threading
 import time
@@ -344,6 +345,20 @@ def test_bad_answer_is_what_adapters_raise_for_a_wrong_shape() -> None:
     assert error.status is None
     assert str(error) == "no Id in the answer"
     assert len(error.excerpt) == EXCERPT_CHARS
+
+
+def test_errors_keep_their_details_through_pickling() -> None:
+    error = TransientHttpError("books: GET x answered 429", status=429, url="x", retry_after=3.0)
+
+    copy = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
+
+    assert type(copy) is TransientHttpError
+    assert (copy.message, copy.status, copy.url, copy.retry_after) == (
+        "books: GET x answered 429",
+        429,
+        "x",
+        3.0,
+    )
 
 
 def test_masked_url_hides_secret_parameters_and_user_info() -> None:

@@ -16,6 +16,7 @@ PRODUCTION = {
     "DJANGO_ALLOWED_HOSTS": "lavka.example.com",
     "LAVKA_SITE_URL": "https://lavka.example.com",
     "EMAIL_URL": "smtp+tls://lavka:secret@smtp.example.com:587",
+    "LAVKA_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1rZXktZm9yLXRlc3RzLW9ubHktMzI=",
 }
 
 
@@ -198,7 +199,7 @@ def test_env_example_lists_every_variable_the_settings_read() -> None:
     settings_source = (BASE_DIR / "lavka" / "settings.py").read_text()
     read = set(
         re.findall(
-            r'(?:env|env_bool|env_int|env_decimal|env_list|env_path|parse_url_setting)\(\s*"([A-Z_]+)"',
+            r'(?:env|env_bool|env_int|env_decimal|env_list|env_path|env_fernet_keys|parse_url_setting)\(\s*"([A-Z_]+)"',
             settings_source,
         )
     )

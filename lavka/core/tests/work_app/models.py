@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import QuerySet
 
 from lavka.core import background
+from lavka.core.secrets import EncryptedTextField
 from lavka.core.work import WorkItem
 
 
@@ -47,3 +48,19 @@ class Errand(WorkItem):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Credential(models.Model):
+    """An owner's API token kept encrypted, unique across owners through its digest."""
+
+    owner = models.CharField(max_length=100)
+    token = EncryptedTextField(digest_field="token_digest")
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    note = EncryptedTextField(blank=True, null=True)
+
+    class Meta:
+        verbose_name = "credential"
+        verbose_name_plural = "credentials"
+
+    def __str__(self) -> str:
+        return self.owner
