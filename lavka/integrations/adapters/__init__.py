@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from lavka.integrations.adapters.base import AccountingAdapter, PointOfSaleAdapter
 from lavka.integrations.adapters.moedelo import MoeDeloAdapter
+from lavka.integrations.adapters.mtskassa import MtsKassaAdapter
 
 ACCOUNTING: dict[str, type[AccountingAdapter]] = {MoeDeloAdapter.system: MoeDeloAdapter}
-POINT_OF_SALE: dict[str, type[PointOfSaleAdapter]] = {}
+POINT_OF_SALE: dict[str, type[PointOfSaleAdapter]] = {MtsKassaAdapter.system: MtsKassaAdapter}
