@@ -6,7 +6,8 @@ links, login links, language buttons, the footer — whose URL reversals, transl
 and loops cost more than a page's own content when that comes from the cache. The active
 language, the URL script prefix and the URLconf always count; anything else the part
 shows must be named, and nothing of one visitor (a CSRF token, a name, the cart) may
-appear inside. The kept copies live and die with the compiled template (the cached
+appear inside, nor a `{% block %}` (a child template's block would be kept for every
+other page). The kept copies live and die with the compiled template (the cached
 loader keeps it for the process; a changed template file is compiled anew).
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 from django import template
 from django.conf import settings
 from django.template.base import FilterExpression, NodeList, Parser, Token
+from django.template.loader_tags import BlockNode
 from django.urls import get_script_prefix, get_urlconf
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
@@ -36,6 +38,10 @@ def _hashable(value: Any) -> Hashable:
 
 
 class OncePerNode(template.Node):
+    # Hidden from node searches: `{% extends %}` looks for blocks in the parent's whole
+    # tree on every render, and there are none in here.
+    child_nodelists = ()
+
     def __init__(self, nodelist: NodeList, values: list[FilterExpression]) -> None:
         self.nodelist = nodelist
         self.values = values
@@ -63,4 +69,6 @@ def once_per(parser: Parser, token: Token) -> OncePerNode:
     values = [parser.compile_filter(bit) for bit in token.split_contents()[1:]]
     nodelist = parser.parse(("endonce_per",))
     parser.delete_first_token()
+    if nodelist.get_nodes_by_type(BlockNode):
+        raise template.TemplateSyntaxError("{% once_per %} cannot hold a {% block %}")
     return OncePerNode(nodelist, values)

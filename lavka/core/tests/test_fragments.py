@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.template import engines
+from django.template import TemplateSyntaxError, engines
 from django.test import Client
 from django.utils import translation
 
@@ -62,9 +62,13 @@ def test_each_visitors_header_carries_their_own_csrf_token_and_path():
     bob_token, bob_next = _switcher(bob, "/shop/?sort=price")
 
     assert (ann_next, bob_next) == ("/shop/", "/shop/?sort=price")
-    refused = bob.post("/language/", {"language": "ru", "next": "/", "csrfmiddlewaretoken": ann_token})
+    refused = bob.post(
+        "/language/", {"language": "ru", "next": "/", "csrfmiddlewaretoken": ann_token}
+    )
     assert refused.status_code == 403
-    switched = bob.post("/language/", {"language": "ru", "next": "/", "csrfmiddlewaretoken": bob_token})
+    switched = bob.post(
+        "/language/", {"language": "ru", "next": "/", "csrfmiddlewaretoken": bob_token}
+    )
     assert switched.status_code == 302
 
 
@@ -80,3 +84,8 @@ def test_the_header_follows_the_language_and_sign_in(client, customer):
     assert 'lang-button is-current"\n                  data-testid="lang-ru"' in russian
     assert 'data-testid="nav-login"' not in signed_in
     assert 'data-testid="nav-profile"' in signed_in
+
+
+def test_a_block_inside_is_refused():
+    with pytest.raises(TemplateSyntaxError, match="cannot hold a"):
+        _template("{% once_per %}{% block title %}{% endblock %}{% endonce_per %}")
