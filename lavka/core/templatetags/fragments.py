@@ -7,7 +7,8 @@ and loops cost more than a page's own content when that comes from the cache. Th
 language, the URL script prefix and the URLconf always count; anything else the part
 shows must be named, and nothing of one visitor (a CSRF token, a name, the cart) may
 appear inside, nor a `{% block %}` (a child template's block would be kept for every
-other page). The kept copies live and die with the compiled template (the cached
+other page); a variable set inside (`{% … as name %}`) is set on the first render only.
+The kept copies live and die with the compiled template (the cached
 loader keeps it for the process; a changed template file is compiled anew).
 """
 
