@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from lavka.core.registry import NavEntry, declarations
+from lavka.core.registry import NavEntry, navigation_entries
 
 
 def _visible(entry: NavEntry, user: Any) -> bool:
@@ -21,4 +21,4 @@ def _visible(entry: NavEntry, user: Any) -> bool:
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
-    return {"nav_entries": [e for e in declarations().navigation if _visible(e, user)]}
+    return {"nav_entries": [e for e in navigation_entries() if _visible(e, user)]}

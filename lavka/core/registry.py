@@ -78,15 +78,22 @@ def lavka_apps() -> Iterator[LavkaApp]:
             yield config
 
 
+def navigation_entries() -> list[NavEntry]:
+    """Every app's menu entries in menu order: the part of `declarations()` read on every
+    page, without merging the rest (read afresh too)."""
+    entries = [entry for config in lavka_apps() for entry in config.navigation]
+    entries.sort(key=lambda entry: entry.order)
+    return entries
+
+
 def declarations() -> Declarations:
     """Everything the installed apps declare, merged (read afresh: cheap, no imports)."""
     found = Declarations()
     for config in lavka_apps():
         for role, permissions in config.role_grants.items():
             found.role_grants.setdefault(role, []).extend(permissions)
-        found.navigation.extend(config.navigation)
         found.health_checks.extend(config.health_checks)
-    found.navigation.sort(key=lambda entry: entry.order)
+    found.navigation = navigation_entries()
     found.demo_data = [
         config.demo_data
         for config in sorted(lavka_apps(), key=lambda config: config.demo_order)
