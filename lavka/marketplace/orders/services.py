@@ -607,27 +607,32 @@ def mark_paid(*, order: Order, confirmed_by: Any = None, reference: str = "") ->
 
 
 @transaction.atomic
+def _return_stock(order: Order, state: str, now: datetime) -> None:
+    """Put the order's reservations in `state` (held by an unpaid order, taken by a
+    paid one) back on sale, products locked in id order, and mark them released; a
+    reservation is released once, so stock never comes back twice."""
+    reservations = list(
+        StockReservation.objects.filter(order=order, state=state).order_by("product_id")
+    )
+    _lock_products(r.product_id for r in reservations)
+    for reservation in reservations:
+        Product.objects.filter(pk=reservation.product_id, stock__isnull=False).update(
+            stock=F("stock") + reservation.quantity
+        )
+    if reservations:
+        catalog_changed()
+    StockReservation.objects.filter(pk__in=[r.pk for r in reservations]).update(
+        state=StockReservation.State.RELEASED, settled_at=now
+    )
+
+
 def cancel_order(*, order: Order, reason: str) -> Order:
     """Cancel an unpaid order: its held stock goes back on sale and its coupon use is
     given back (products locked in id order, then the coupon)."""
     locked = _locked_order(order.pk)
     _refuse_unless_open(locked)
     now = timezone.now()
-    held = list(
-        StockReservation.objects.filter(order=locked, state=StockReservation.State.HELD).order_by(
-            "product_id"
-        )
-    )
-    _lock_products(r.product_id for r in held)
-    for reservation in held:
-        Product.objects.filter(pk=reservation.product_id, stock__isnull=False).update(
-            stock=F("stock") + reservation.quantity
-        )
-    if held:
-        catalog_changed()
-    StockReservation.objects.filter(pk__in=[r.pk for r in held]).update(
-        state=StockReservation.State.RELEASED, settled_at=now
-    )
+    _return_stock(locked, StockReservation.State.HELD, now)
     redemption = CouponRedemption.objects.filter(order=locked).first()
     if redemption is not None:
         Coupon.objects.select_for_update().filter(pk=redemption.coupon_id).first()
@@ -813,21 +818,7 @@ def _settle_refund(order: Order, refund: OrderRefund, *, reference: str) -> None
     used on a sale that happened, and giving it back would let a single-use code be
     used again by buying and refunding (and per-customer limits count its uses)."""
     now = timezone.now()
-    taken = list(
-        StockReservation.objects.filter(order=order, state=StockReservation.State.TAKEN).order_by(
-            "product_id"
-        )
-    )
-    _lock_products(r.product_id for r in taken)
-    for reservation in taken:
-        Product.objects.filter(pk=reservation.product_id, stock__isnull=False).update(
-            stock=F("stock") + reservation.quantity
-        )
-    if taken:
-        catalog_changed()
-    StockReservation.objects.filter(pk__in=[r.pk for r in taken]).update(
-        state=StockReservation.State.RELEASED, settled_at=now
-    )
+    _return_stock(order, StockReservation.State.TAKEN, now)
     order.status = Order.Status.REFUNDED
     order.save(update_fields=["status", "updated_at"])
     OrderPaymentDetails.objects.filter(order=order).update(
