@@ -31,7 +31,7 @@ ACCESS = {
     "profile": SIGNED_IN,
     "api_token_create": CREATORS.post_only(),
     "api_token_revoke": SIGNED_IN_OWNER_SCOPED.of("accounts.api_token").post_only(),
-    "switch_language": PUBLIC.post_only(),
+    "switch_language": PUBLIC,
     "user_list": MANAGERS_ONLY,
     "user_block": MANAGERS_ONLY.of("accounts.user").post_only(),
     "user_unblock": MANAGERS_ONLY.of("accounts.user").post_only(),

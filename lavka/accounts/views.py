@@ -7,10 +7,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language
 
 from lavka.accounts import selectors, services
@@ -103,13 +104,42 @@ def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("accounts:profile")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def switch_language(request: HttpRequest) -> HttpResponseBase:
-    """Django's set_language, and the choice is remembered on the profile too."""
+    """Django's set_language, and a signed-in user's choice is remembered on the
+    profile too (a POST, with its CSRF token).
+
+    A GET (the links visitors get) only sets the language cookie and never writes the
+    profile: a choice a link can make for anyone is harmless, and visitors' pages then
+    carry no CSRF token, so the shop's pages are alike for them and can be cached."""
+    if request.method == "GET":
+        return _language_cookie_from_link(request)
     response = set_language(request)
     language = request.POST.get("language", "")
     if request.user.is_authenticated and language in dict(settings.LANGUAGES):
         services.remember_language(user=request.user, language=language)  # type: ignore[arg-type]
+    return response
+
+
+def _language_cookie_from_link(request: HttpRequest) -> HttpResponseBase:
+    next_url = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = "/"
+    response = HttpResponseRedirect(next_url)
+    language = request.GET.get("language", "")
+    if language in dict(settings.LANGUAGES):
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,  # type: ignore[arg-type]
+        )
     return response
 
 

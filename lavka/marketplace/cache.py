@@ -96,6 +96,21 @@ def _recall(key: str) -> Any:
         return entry[1]
 
 
+def recall(key: str) -> Any:
+    """What was kept for the key, in this process or the shared cache; None if nothing."""
+    value = _recall(key)
+    if value is None:
+        value = cache.get(key)
+        if value is not None:
+            _remember(key, value)
+    return value
+
+
+def keep(key: str, value: Any) -> None:
+    cache.set(key, value, timeout=LIST_SECONDS)
+    _remember(key, value)
+
+
 def cached_list(key: str, compute: Callable[[], T]) -> T:
     """The value kept for the key (in this process, else in the shared cache), or
     `compute()` kept for next time."""

@@ -35,6 +35,7 @@ from lavka.marketplace.forms import (
     apply_errors,
 )
 from lavka.marketplace.models import CreatorProfile, Product
+from lavka.marketplace.page_cache import kept_for_visitors
 
 PAGE_SIZE = 24
 OWN_PAGE_SIZE = 50
@@ -128,10 +129,12 @@ def _render_listing(
     return html, 400 if form.errors else 200
 
 
+@kept_for_visitors
 def shop(request: HttpRequest) -> HttpResponse:
     return _browse(request, "marketplace/shop.html")
 
 
+@kept_for_visitors
 def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
     category = selectors.category_by_slug(slug)
     if category is None:
@@ -144,6 +147,7 @@ def creator_list(request: HttpRequest) -> HttpResponse:
     return render(request, "marketplace/creator_list.html", {"page": page})
 
 
+@kept_for_visitors
 def creator_detail(request: HttpRequest, slug: str) -> HttpResponse:
     creator = selectors.approved_creator(slug=slug)
     if creator is None:

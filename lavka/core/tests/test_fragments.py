@@ -53,8 +53,10 @@ def _switcher(client: Client, path: str) -> tuple[str, str]:
 
 
 @pytest.mark.django_db
-def test_each_visitors_header_carries_their_own_csrf_token_and_path():
+def test_each_signed_in_users_header_carries_their_own_csrf_token_and_path(user_factory):
     ann, bob = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    ann.force_login(user_factory())
+    bob.force_login(user_factory())
     ann_token, ann_next = _switcher(ann, "/")
     bob_token, bob_next = _switcher(bob, "/?sort=price")
 
@@ -70,15 +72,48 @@ def test_each_visitors_header_carries_their_own_csrf_token_and_path():
 
 
 @pytest.mark.django_db
+def test_a_visitors_page_carries_no_csrf_token_and_links_back_to_its_own_path():
+    ann, bob = Client(), Client()
+    ann_page = ann.get("/").content.decode()
+    bob_page = bob.get("/shop/?sort=price&q=mug").content.decode()
+
+    assert "csrfmiddlewaretoken" not in ann_page + bob_page
+    assert "csrftoken" not in ann.cookies and "csrftoken" not in bob.cookies
+    assert 'href="/language/?language=ru&amp;next=/"' in ann_page
+    assert 'href="/language/?language=ru&amp;next=/shop/%3Fsort%3Dprice%26q%3Dmug"' in bob_page
+
+
+@pytest.mark.django_db
+def test_a_language_link_sets_the_cookie_and_returns_only_to_this_site(client):
+    back = client.get("/language/", {"language": "ru", "next": "/shop/?page=2"})
+    assert back.status_code == 302 and back["Location"] == "/shop/?page=2"
+    assert client.cookies["django_language"].value == "ru"
+    assert '<html lang="ru">' in client.get("/").content.decode()
+
+    away = client.get("/language/", {"language": "en", "next": "https://evil.example/"})
+    assert away["Location"] == "/"
+    unknown = client.get("/language/", {"language": "xx\r\nSet-Cookie: a=b", "next": "/"})
+    assert unknown.status_code == 302 and client.cookies["django_language"].value == "en"
+
+
+@pytest.mark.django_db
+def test_a_language_link_never_changes_a_signed_in_users_profile(client, customer):
+    client.force_login(customer)
+    client.get("/language/", {"language": "ru", "next": "/"})
+    customer.refresh_from_db()
+    assert customer.language != "ru"
+
+
+@pytest.mark.django_db
 def test_the_header_follows_the_language_and_sign_in(client, customer):
     assert 'data-testid="nav-login"' in client.get("/").content.decode()
-    client.post("/language/", {"language": "ru", "next": "/"})
+    client.get("/language/", {"language": "ru", "next": "/"})
     russian = client.get("/").content.decode()
     client.force_login(customer)
     signed_in = client.get("/").content.decode()
 
     assert '<html lang="ru">' in russian
-    assert 'lang-button is-current"\n                  data-testid="lang-ru"' in russian
+    assert re.search(r'class="lang-button is-current"\s+data-testid="lang-ru"', russian)
     assert 'data-testid="nav-login"' not in signed_in
     assert 'data-testid="nav-profile"' in signed_in
 

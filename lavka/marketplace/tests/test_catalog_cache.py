@@ -86,9 +86,10 @@ def test_nothing_of_one_visitor_reaches_another(client: Client, customer: Any) -
     assert customer.get_short_name() in theirs
     assert customer.get_short_name() not in anonymous
     assert 'data-testid="nav-login"' in anonymous
-    # Each page has its own CSRF token (the language switcher's), never a cached one.
-    token = 'name="csrfmiddlewaretoken" value="'
-    assert theirs.split(token)[1][:20] != anonymous.split(token)[1][:20]
+    # The signed-in page has its own CSRF token (the language switcher's); a visitor's
+    # page has none (its language links need none), so it may be kept for anyone.
+    assert 'name="csrfmiddlewaretoken"' in theirs
+    assert 'name="csrfmiddlewaretoken"' not in anonymous
 
 
 def test_languages_and_hosts_are_kept_apart(client: Client, settings: Any) -> None:
