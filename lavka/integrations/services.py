@@ -188,7 +188,7 @@ def connect(*, owner: Any, role: str, system: str, token: str) -> Connection:
                 connection = Connection.objects.create(owner=owner, role=role, **fields)
             else:
                 connection = Connection.objects.select_for_update().get(pk=existing.pk)
-                if connection.system != system:
+                if other_account:  # another firm's items, and no mapping uses them
                     connection.reference_items.all().delete()
                     connection.reference_refreshed_at = None
                 for name, value in fields.items():
