@@ -163,7 +163,7 @@ def connect(*, owner: Any, role: str, system: str, token: str) -> Connection:
     other_account = existing is not None and (
         existing.system != system or existing.account_external_id != account.external_id
     )
-    if other_account and _mapped(existing):
+    if existing is not None and other_account and _mapped(existing):
         raise _token_error(
             _(
                 "This token opens another account (%(account)s) than the one your "
@@ -269,6 +269,7 @@ def refresh_reference_data(*, connection: Connection) -> Refresh:
     (registers) and store them; those no longer listed get `gone_at`. A refused token
     marks the connection revoked; another failure marks it failing."""
     label = system_label(connection.system)
+    fetched: dict[str, list[FetchedItem]]
     try:
         adapter = adapter_for(connection)
         if connection.role == ConnectionRole.ACCOUNTING:

@@ -54,7 +54,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     if selectors.sees_all(actor):
         connections = selectors.connections_of(actor=actor).order_by("owner__email", "role")
         return render(request, "integrations/all_connections.html", {"connections": connections})
-    connections = {c.role: c for c in selectors.own_connections(actor=actor)}
+    own = {c.role: c for c in selectors.own_connections(actor=actor)}
     mappings = {m.trade_point_id: m for m in selectors.own_mappings(actor=actor)}
     trade_points = [
         (point, mappings.get(point.pk))
@@ -64,8 +64,8 @@ def overview(request: HttpRequest) -> HttpResponse:
         request,
         "integrations/overview.html",
         {
-            "accounting": connections.get(ConnectionRole.ACCOUNTING),
-            "point_of_sale": connections.get(ConnectionRole.POINT_OF_SALE),
+            "accounting": own.get(ConnectionRole.ACCOUNTING),
+            "point_of_sale": own.get(ConnectionRole.POINT_OF_SALE),
             "trade_points": trade_points,
             "schedules": selectors.own_schedules(actor=actor),
         },

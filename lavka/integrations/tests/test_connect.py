@@ -70,9 +70,7 @@ def test_a_token_is_stored_encrypted_and_shown_masked(client, creator, moedelo_t
     assert "••••" + moedelo_token[-4:] in pages[0].content.decode()
 
 
-def test_a_creator_connects_mts_kassa_and_sees_its_trade_points(
-    client, creator, mtskassa_token
-):
+def test_a_creator_connects_mts_kassa_and_sees_its_trade_points(client, creator, mtskassa_token):
     client.force_login(creator)
 
     _connect(client, CONNECT_POS, "mtskassa", mtskassa_token)

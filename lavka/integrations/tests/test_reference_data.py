@@ -3,7 +3,6 @@ connection is marked, the page says so, and the owner gets one email."""
 
 from __future__ import annotations
 
-import json
 import urllib.request
 from datetime import timedelta
 from typing import Any
@@ -28,17 +27,15 @@ pytestmark = pytest.mark.django_db
 
 def _connected(client: Any, creator: Any, token: str) -> Connection:
     client.force_login(creator)
-    client.post(
-        reverse("integrations:connect_accounting"), {"system": "moedelo", "token": token}
-    )
+    client.post(reverse("integrations:connect_accounting"), {"system": "moedelo", "token": token})
     return Connection.objects.get(owner=creator)
 
 
 def _delete_stock(url: str, token: str, stock_id: int) -> None:
-    request = urllib.request.Request(  # noqa: S310 - the stand-in on loopback
+    request = urllib.request.Request(
         f"{url}/stock/api/v1/stock/{stock_id}", method="DELETE", headers={"md-api-key": token}
     )
-    urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
+    urllib.request.urlopen(request, timeout=10).close()
 
 
 def test_refresh_marks_items_no_longer_listed_as_gone_and_brings_new_ones(

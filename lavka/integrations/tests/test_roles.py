@@ -39,9 +39,7 @@ def test_a_manager_sees_every_owners_connection_masked_and_changes_nothing(
     assert not schedule.is_paused
 
 
-def test_another_creator_gets_not_found_for_someone_elses_connection(
-    client, creator, user_factory
-):
+def test_another_creator_gets_not_found_for_someone_elses_connection(client, creator, user_factory):
     mapping = mapping_of(creator)
     connection = mapping.cash_desk.connection
     other = user_factory(email="other-creator@example.com", roles=[Role.CREATOR])
@@ -73,7 +71,9 @@ def test_an_anonymous_visitor_is_sent_to_log_in(client):
     assert reverse("account_login") in response["Location"]
 
 
-def test_the_menu_shows_bookkeeping_to_creators_and_managers_only(client, creator, customer, manager):
+def test_the_menu_shows_bookkeeping_to_creators_and_managers_only(
+    client, creator, customer, manager
+):
     seen = {}
     for user in (creator, customer, manager):
         client.force_login(user)
