@@ -4,6 +4,8 @@ check what the pages show)."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from lavka.core.roles import Role
@@ -80,3 +82,29 @@ def test_the_menu_shows_bookkeeping_to_creators_and_managers_only(
         seen[user.email] = 'data-testid="nav-bookkeeping"' in client.get("/").content.decode()
 
     assert seen == {creator.email: True, customer.email: False, manager.email: True}
+
+
+def _overview_queries(client) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(reverse("integrations:overview")).status_code == 200
+    return len(captured)
+
+
+def test_the_overview_costs_the_same_queries_for_one_trade_point_or_many(
+    client, creator, manager, user_factory
+):
+    mapping_of(creator)
+    client.force_login(creator)
+    client.get(reverse("integrations:overview"))  # sessions, permissions cached
+    one = _overview_queries(client)
+    for _ in range(4):
+        mapping_of(creator)
+    many = _overview_queries(client)
+    client.force_login(manager)
+    client.get(reverse("integrations:overview"))
+    managers_one = _overview_queries(client)
+    mapping_of(user_factory(email="third@example.com", roles=[Role.CREATOR]))
+    managers_many = _overview_queries(client)
+
+    assert many == one
+    assert managers_many == managers_one
