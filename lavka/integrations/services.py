@@ -195,8 +195,13 @@ def connect(*, owner: Any, role: str, system: str, token: str) -> Connection:
                     setattr(connection, name, value)
                 connection.save()
     except IntegrityError:
-        # Another owner saved the same token between the check and this write.
-        raise _token_error(_("This token is already connected to another Lavka account.")) from None
+        # A double submit made the owner's connection first: it is this one.
+        made = Connection.objects.filter(owner=owner, role=role, token_digest=token_digest).first()
+        if made is None:  # another owner saved the same token meanwhile
+            raise _token_error(
+                _("This token is already connected to another Lavka account.")
+            ) from None
+        connection = made
     refresh_reference_data(connection=connection)
     return connection
 
@@ -463,11 +468,13 @@ def save_mapping(
 ) -> TradePointMapping:
     """Map a trade point to a cash desk and a warehouse (or change its mapping). The
     owner's first mapping creates the two schedules, in the same transaction."""
-    for item, kind in (
-        (trade_point, ReferenceKind.TRADE_POINT),
-        (cash_desk, ReferenceKind.CASH_DESK),
-        (warehouse, ReferenceKind.WAREHOUSE),
+    if (
+        not usable_items(owner=owner, kind=ReferenceKind.TRADE_POINT)
+        .filter(pk=trade_point.pk)
+        .exists()
     ):
+        raise ValidationError(_("The cash registers no longer list this trade point."))
+    for item, kind in ((cash_desk, ReferenceKind.CASH_DESK), (warehouse, ReferenceKind.WAREHOUSE)):
         if not usable_items(owner=owner, kind=kind).filter(pk=item.pk).exists():
             raise ValidationError({kind: _("Choose one of your own, current items.")})
     with transaction.atomic():

@@ -176,3 +176,15 @@ def test_pausing_and_resuming_a_schedule(client, creator):
     schedule.refresh_from_db()
     assert not schedule.is_paused
     assert not SyncSchedule.objects.get(owner=creator, job=SyncJob.SALES).is_paused
+
+
+def test_a_trade_point_no_longer_listed_cannot_be_mapped(client, creator):
+    items = connected_owner(creator)
+    ReferenceItem.objects.filter(pk=items["trade_point"].pk).update(gone_at="2026-01-01T00:00Z")
+    client.force_login(creator)
+
+    response = _map(client, items["trade_point"], items["cash_desk"], items["warehouse"])
+
+    assert response.status_code == 200
+    assert "The cash registers no longer list this trade point." in response.content.decode()
+    assert not TradePointMapping.objects.exists()
