@@ -299,3 +299,17 @@ def test_mts_kassa_revoked_via_its_control_is_refused(client, creator, mtskassa,
 
     assert "MTS Kassa refused this token" in response.content.decode()
     assert not Connection.objects.exists()
+
+
+def test_a_russian_creator_reads_the_refusal_in_russian(client, creator, moedelo):
+    creator.language = "ru"
+    creator.save(update_fields=["language"])
+    client.force_login(creator)
+
+    response = client.post(
+        CONNECT_ACCOUNTING,
+        {"system": "moedelo", "token": "f" * 32},
+        HTTP_ACCEPT_LANGUAGE="ru",
+    )
+
+    assert "MoeDelo не принимает этот токен: это не токен MoeDelo" in response.content.decode()
