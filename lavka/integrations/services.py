@@ -56,10 +56,6 @@ REGISTRIES: dict[str, dict[str, Any]] = {
     ConnectionRole.ACCOUNTING: adapters.ACCOUNTING,
     ConnectionRole.POINT_OF_SALE: adapters.POINT_OF_SALE,
 }
-KINDS_OF_ROLE = {
-    ConnectionRole.ACCOUNTING: (ReferenceKind.CASH_DESK, ReferenceKind.WAREHOUSE),
-    ConnectionRole.POINT_OF_SALE: (ReferenceKind.TRADE_POINT,),
-}
 
 
 # --- systems ------------------------------------------------------------------------------
