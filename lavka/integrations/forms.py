@@ -76,6 +76,8 @@ class MappingForm(forms.Form):
             field.queryset = services.usable_items(owner=owner, kind=kind).order_by(
                 "-is_main", "name", "pk"
             )
+            if name not in self.initial:  # a new mapping: the main one is offered first
+                self.initial[name] = field.queryset.values_list("pk", flat=True).first()
 
 
 class IntervalForm(forms.Form):
