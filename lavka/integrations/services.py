@@ -299,12 +299,15 @@ def _store_reference_items(
     now = timezone.now()
     added = updated = gone = 0
     with transaction.atomic():
+        # One refresh of a connection at a time (a page's and a task's may overlap): the
+        # second waits here and then finds the first one's rows.
+        locked = Connection.objects.select_for_update().filter(pk=connection.pk)
+        if not list(locked.values_list("pk", flat=True)):
+            return Refresh()  # disconnected meanwhile: nothing to store
         for kind, items in fetched.items():
             known = {
                 item.external_id: item
-                for item in ReferenceItem.objects.select_for_update().filter(
-                    connection=connection, kind=kind
-                )
+                for item in ReferenceItem.objects.filter(connection=connection, kind=kind)
             }
             seen = set()
             for item in items:
