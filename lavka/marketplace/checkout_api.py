@@ -17,6 +17,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -36,13 +37,14 @@ from lavka.marketplace.orders.api import OrderSerializer
 MONEY = {"max_digits": 14, "decimal_places": 2}
 # Refusals of the checkout that a new cart or stock, not other input, would resolve.
 CONFLICTS = {"sold_out"}
-# An idempotency key names the caller's checkout: uuid5 of (caller, key) is the order's
-# checkout token, so two users' equal keys never meet.
-IDEMPOTENCY_NAMESPACE = uuid.UUID("5f0c7f8e-2b7e-4d59-9a4f-3c1f3f5f9d21")
 
 
 def checkout_token(user: Any, key: str) -> uuid.UUID:
-    return uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{user.pk}:{key}")
+    """The order's checkout token for the caller's idempotency key: keyed by the site's
+    secret, so two users' equal keys never meet and nobody can work out (and take
+    first, through the web checkout's token field) the token of another user's key."""
+    digest = salted_hmac("lavka.checkout-api.token", f"{user.pk}:{key}").digest()
+    return uuid.UUID(bytes=digest[:16], version=4)
 
 
 class CheckoutThrottle(UserRateThrottle):

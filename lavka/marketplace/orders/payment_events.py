@@ -174,7 +174,10 @@ def process_event(*, event_pk: int, take_over: bool = False) -> bool:
     row = work.claim_one(PaymentEvent.objects.filter(pk=event_pk), take_over=take_over)
     if row is None:
         return False
-    if row.event_type in FAILED_TYPES and _payment_in_flight(row):
+    waits = (row.event_type in FAILED_TYPES and _payment_in_flight(row)) or (
+        row.event_type in refund_events.REFUND_TYPES and refund_events.payment_in_flight(row)
+    )
+    if waits:
         work.release(
             PaymentEvent.objects.filter(pk=row.pk, lease_owner=row.lease_owner),
             not_before=timezone.now() + timedelta(seconds=YIELD_SECONDS),

@@ -458,7 +458,11 @@ def _write_order(
         raise CheckoutRefused(_("Nothing in your cart can be bought any more."), code="empty")
     if quote.coupon_problem is not None:
         raise quote.coupon_problem
-    address = details.address.replace("\r\n", "\n").strip() if quote.needs_delivery else ""
+    address = (
+        details.address.replace("\r\n", "\n").replace("\r", "\n").strip()
+        if quote.needs_delivery
+        else ""
+    )
     if quote.needs_delivery and not address:
         raise CheckoutRefused(
             _("Give a delivery address: your order holds products we send by post."),
@@ -603,27 +607,32 @@ def mark_paid(*, order: Order, confirmed_by: Any = None, reference: str = "") ->
 
 
 @transaction.atomic
+def _return_stock(order: Order, state: str, now: datetime) -> None:
+    """Put the order's reservations in `state` (held by an unpaid order, taken by a
+    paid one) back on sale, products locked in id order, and mark them released; a
+    reservation is released once, so stock never comes back twice."""
+    reservations = list(
+        StockReservation.objects.filter(order=order, state=state).order_by("product_id")
+    )
+    _lock_products(r.product_id for r in reservations)
+    for reservation in reservations:
+        Product.objects.filter(pk=reservation.product_id, stock__isnull=False).update(
+            stock=F("stock") + reservation.quantity
+        )
+    if reservations:
+        catalog_changed()
+    StockReservation.objects.filter(pk__in=[r.pk for r in reservations]).update(
+        state=StockReservation.State.RELEASED, settled_at=now
+    )
+
+
 def cancel_order(*, order: Order, reason: str) -> Order:
     """Cancel an unpaid order: its held stock goes back on sale and its coupon use is
     given back (products locked in id order, then the coupon)."""
     locked = _locked_order(order.pk)
     _refuse_unless_open(locked)
     now = timezone.now()
-    held = list(
-        StockReservation.objects.filter(order=locked, state=StockReservation.State.HELD).order_by(
-            "product_id"
-        )
-    )
-    _lock_products(r.product_id for r in held)
-    for reservation in held:
-        Product.objects.filter(pk=reservation.product_id, stock__isnull=False).update(
-            stock=F("stock") + reservation.quantity
-        )
-    if held:
-        catalog_changed()
-    StockReservation.objects.filter(pk__in=[r.pk for r in held]).update(
-        state=StockReservation.State.RELEASED, settled_at=now
-    )
+    _return_stock(locked, StockReservation.State.HELD, now)
     redemption = CouponRedemption.objects.filter(order=locked).first()
     if redemption is not None:
         Coupon.objects.select_for_update().filter(pk=redemption.coupon_id).first()
@@ -689,21 +698,17 @@ def release_expired_holds(*, now: datetime | None = None, limit: int = 500) -> i
 REFUND_REASON_MAX = 500
 
 
-def _refuse_unless_refundable(order: Order) -> None:
-    existing = OrderRefund.objects.filter(order=order).first()
+def _refuse_unless_refundable(order: Order, existing: OrderRefund | None) -> None:
+    """Refused: an order refunded already, or whose refund is under way. A refund that
+    did not go through (refused, given up, or discarded on the work page) may be asked
+    for again."""
     if order.status == Order.Status.REFUNDED or (
-        existing is not None and existing.state == work.WorkState.DONE
+        existing is not None and existing.refunded_at is not None
     ):
         raise OrderStateRefused(_("This order is refunded already."), code="refunded")
     if existing is not None and existing.state in work.OPEN_STATES:
         raise OrderStateRefused(
             _("A refund of this order is under way already."), code="refund_under_way"
-        )
-    if existing is not None:
-        raise OrderStateRefused(
-            _("The refund of this order did not go through: %(error)s")
-            % {"error": existing.last_error or existing.get_state_display()},
-            code="refund_failed",
         )
     if order.status != Order.Status.PAID:
         raise OrderStateRefused(
@@ -735,7 +740,8 @@ def request_refund(
     try:
         with transaction.atomic():
             locked = _locked_order(order.pk)
-            _refuse_unless_refundable(locked)
+            existing = OrderRefund.objects.filter(order=locked).first()
+            _refuse_unless_refundable(locked, existing)
             payment = OrderPaymentDetails.objects.get(order=locked)
             provider = payments.any_provider(payment.provider)
             if provider is None:
@@ -743,15 +749,29 @@ def request_refund(
                     _("This order's payment method is unknown; refund it by hand."),
                     code="provider",
                 )
-            refund = OrderRefund.objects.create(
-                order=locked,
-                provider=payment.provider,
-                amount=payment.amount,
-                currency=payment.currency,
-                reason=reason,
-                reference=reference.strip()[:200] if provider.confirmed_by_staff else "",
-                requested_by=requested_by if getattr(requested_by, "pk", None) else None,
-            )
+            asked = {
+                "provider": payment.provider,
+                "amount": payment.amount,
+                "currency": payment.currency,
+                "reason": reason,
+                "reference": reference.strip()[:200] if provider.confirmed_by_staff else "",
+                "requested_by": requested_by if getattr(requested_by, "pk", None) else None,
+                "requested_at": timezone.now(),
+            }
+            if existing is None:
+                refund = OrderRefund.objects.create(order=locked, **asked)
+            else:  # asked again after a refund that did not go through
+                OrderRefund.objects.filter(pk=existing.pk).update(
+                    **asked,
+                    state=work.WorkState.PENDING,
+                    state_changed_at=timezone.now(),
+                    not_before=None,
+                    attempts=0,
+                    last_error="",
+                    lease_owner="",
+                    lease_expires_at=None,
+                )
+                refund = OrderRefund.objects.get(pk=existing.pk)
             if provider.confirmed_by_staff:
                 _settle_refund(locked, refund, reference=refund.reference)
                 OrderRefund.objects.filter(pk=refund.pk).update(**work.done_fields())
@@ -767,18 +787,24 @@ def request_refund(
 
 
 def record_refund_made_elsewhere(*, order: Order, reference: str, reason: str) -> OrderRefund:
-    """The provider refunded a paid order in full without Lavka asking (Stripe's
-    dashboard); the order's row is locked by the caller. The refund is recorded as done
-    and settled like one of ours: refunded, stock back on sale, the customer told."""
+    """The provider says a paid order's money went back in full (a refund made in
+    Stripe's dashboard, or ours reported before our task recorded it); the order's row
+    is locked by the caller. Settled like one of ours: refunded, stock back on sale, the
+    customer told. A refund row of ours, whatever its state, becomes this refund (a
+    task still holding it finds it done and stops)."""
     payment = OrderPaymentDetails.objects.get(order=order)
-    refund = OrderRefund.objects.create(
-        order=order,
-        provider=payment.provider,
-        amount=payment.amount,
-        currency=payment.currency,
-        reason=reason[:REFUND_REASON_MAX],
-        **work.done_fields(),
-    )
+    refund = OrderRefund.objects.filter(order=order).first()
+    if refund is None:
+        refund = OrderRefund.objects.create(
+            order=order,
+            provider=payment.provider,
+            amount=payment.amount,
+            currency=payment.currency,
+            reason=reason[:REFUND_REASON_MAX],
+            **work.done_fields(),
+        )
+    else:
+        OrderRefund.objects.filter(pk=refund.pk).update(**work.done_fields())
     _settle_refund(order, refund, reference=reference)
     return refund
 
@@ -792,21 +818,7 @@ def _settle_refund(order: Order, refund: OrderRefund, *, reference: str) -> None
     used on a sale that happened, and giving it back would let a single-use code be
     used again by buying and refunding (and per-customer limits count its uses)."""
     now = timezone.now()
-    taken = list(
-        StockReservation.objects.filter(order=order, state=StockReservation.State.TAKEN).order_by(
-            "product_id"
-        )
-    )
-    _lock_products(r.product_id for r in taken)
-    for reservation in taken:
-        Product.objects.filter(pk=reservation.product_id, stock__isnull=False).update(
-            stock=F("stock") + reservation.quantity
-        )
-    if taken:
-        catalog_changed()
-    StockReservation.objects.filter(pk__in=[r.pk for r in taken]).update(
-        state=StockReservation.State.RELEASED, settled_at=now
-    )
+    _return_stock(order, StockReservation.State.TAKEN, now)
     order.status = Order.Status.REFUNDED
     order.save(update_fields=["status", "updated_at"])
     OrderPaymentDetails.objects.filter(order=order).update(
@@ -831,8 +843,12 @@ def process_refund(*, refund_id: int, take_over: bool = False) -> bool:
     try:
         if provider is None:
             raise payments.PaymentError(_("This order's payment method is unknown."))
-        reference = provider.refund(order)
+        reference = provider.refund(order, known_reference=row.reference)
+    except payments.AlreadyRefunded:
+        reference = row.reference
     except payments.PaymentRetryLater as error:
+        if error.reference:
+            OrderRefund.objects.filter(pk=row.pk).update(reference=error.reference[:200])
         work.record_failure(
             row, error=str(error), retry_after=work.parse_retry_after(error.retry_after)
         )

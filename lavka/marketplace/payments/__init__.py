@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from lavka.marketplace.payments.base import (
+    AlreadyRefunded,
     NextStep,
     PaymentError,
     PaymentProvider,
@@ -24,6 +25,7 @@ from lavka.marketplace.payments.manual import BankTransfer, CashOnDelivery
 from lavka.marketplace.payments.stripe_checkout import StripeCheckoutProvider
 
 __all__ = [
+    "AlreadyRefunded",
     "NextStep",
     "PaymentError",
     "PaymentProvider",

@@ -36,9 +36,19 @@ class PaymentRetryLater(PaymentError):
     call, with the same idempotency key, may succeed later. `retry_after` is the
     provider's own hint, in seconds, when it gave one."""
 
-    def __init__(self, message: str, *, retry_after: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, retry_after: str | None = None, reference: str = ""
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        # The provider's id of a refund it made but has not finished (a pending refund):
+        # the retry asks about that one instead of making another.
+        self.reference = reference
+
+
+class AlreadyRefunded(PaymentError):
+    """The provider says the payment was refunded in full already (in its dashboard,
+    say): the money is back with the customer, so the refund is settled."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +133,7 @@ class PaymentProvider:
         starts a second payment)."""
         raise NotImplementedError
 
-    def refund(self, order: Order) -> str:
+    def refund(self, order: Order, *, known_reference: str = "") -> str:
         """Give the whole of a paid order's money back and return the provider's refund
         reference. Called from a background task, outside any transaction, possibly
         more than once for one refund: the provider passes its own idempotency key so it

@@ -21,7 +21,7 @@ class ManualProvider(PaymentProvider):
     def start_payment(self, order: Payable) -> NextStep:
         return NextStep(instructions=self.instructions(order))
 
-    def refund(self, order: Order) -> str:
+    def refund(self, order: Order, *, known_reference: str = "") -> str:
         """Staff give the money back out of band (a transfer, cash) and record it; there
         is nothing to call (see orders.services.request_refund)."""
         raise PaymentError(_("Manual payments are refunded by staff, not through a provider."))

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import stripe
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from lavka.marketplace.payments.base import (
+    AlreadyRefunded,
     NextStep,
     Payable,
     PaymentError,
@@ -94,7 +95,7 @@ def session_amount_problem(payable: Payable, session: dict[str, Any]) -> str:
 def idempotency_key(order: Payable, call: str) -> str:
     """Our own key for a call about this order (or donation): the same call is never
     made twice. Checkout tokens are random UUIDs, unique across both."""
-    return f"lavka-{call}-{order.checkout_token}"
+    return f"lavka-{order.payment_kind}-{call}-{order.checkout_token}"
 
 
 def client() -> stripe.StripeClient:
@@ -129,7 +130,11 @@ class StripeCheckoutProvider(PaymentProvider):
         """What is paid for as Stripe line items, summing exactly to its total."""
         currency = payable.currency.lower()
         items: list[dict[str, Any]] = []
-        for item in payable.payment_items():
+        # In the payer's language, not the request's: a retry from a page in another
+        # language must send Stripe the same parameters under the same key.
+        with translation.override(payable.language or None):
+            payable_items = payable.payment_items()
+        for item in payable_items:
             product: dict[str, Any] = {"name": item.name[:250] or payable.number}
             if item.description:
                 product["description"] = item.description[:500]
@@ -216,33 +221,56 @@ class StripeCheckoutProvider(PaymentProvider):
             raise PaymentError(_("This card payment is closed; see your order's status."))
         return NextStep(redirect_url=session.url)
 
-    def refund(self, order: Order) -> str:
+    def refund(self, order: Order, *, known_reference: str = "") -> str:
         """Refund the whole amount of the order's paid session (its PaymentIntent) and
-        return the refund's id; see `_refund_failure` for what errors mean. An order is
-        refunded once, so one key per order: a retry gets the same refund back."""
+        return the refund's id once Stripe says it succeeded; see `_refund_failure` for
+        what errors mean. One key per order, so a retry gets the same refund back; a
+        refund Stripe left pending (`known_reference`) is asked about, not made again."""
         from lavka.marketplace.models import OrderPaymentDetails
 
         payment = OrderPaymentDetails.objects.get(order_id=order.pk)
         if not payment.reference.startswith("cs_"):
             raise PaymentError(_("This order has no card payment session to refund."))
+        try:
+            amount = minor_units(payment.amount, payment.currency)
+        except AmountNotRepresentable:
+            raise PaymentError(_("This order's amount cannot be refunded by card.")) from None
         stripe_client = client()
         try:
-            session = stripe_client.v1.checkout.sessions.retrieve(payment.reference)
-            intent = session.payment_intent
-            if not intent:
-                raise PaymentError(_("Stripe has no payment for this order's session."))
-            refund = stripe_client.v1.refunds.create(
-                params={
-                    "payment_intent": intent if isinstance(intent, str) else intent.id,
-                    "amount": minor_units(payment.amount, payment.currency),
-                    "reason": "requested_by_customer",
-                    "metadata": {"order_id": str(order.pk), "order_number": order.number},
-                },
-                options={"idempotency_key": idempotency_key(order, "refund")},
-            )
+            if known_reference:
+                refund = stripe_client.v1.refunds.retrieve(known_reference)
+            else:
+                session = stripe_client.v1.checkout.sessions.retrieve(payment.reference)
+                intent = session.payment_intent
+                if not intent:
+                    raise PaymentError(_("Stripe has no payment for this order's session."))
+                refund = stripe_client.v1.refunds.create(
+                    params={
+                        "payment_intent": intent if isinstance(intent, str) else intent.id,
+                        "amount": amount,
+                        "reason": "requested_by_customer",
+                        "metadata": {"order_id": str(order.pk), "order_number": order.number},
+                    },
+                    options={"idempotency_key": idempotency_key(order, "refund")},
+                )
         except stripe.StripeError as error:
             raise _refund_failure(error) from None
+        return _settled_refund_id(refund)
+
+
+def _settled_refund_id(refund: Any) -> str:
+    """The refund's id if the money is on its way back; a pending refund is asked
+    about again later, a failed or cancelled one needs a person."""
+    status = str(getattr(refund, "status", "") or "succeeded")
+    if status == "succeeded":
         return str(refund.id)
+    if status in ("pending", "requires_action"):
+        raise PaymentRetryLater(
+            _("Stripe has not finished the refund yet (%(status)s); it is asked again later.")
+            % {"status": status},
+            reference=str(refund.id),
+        )
+    raise PaymentError(_("Stripe did not make the refund (%(status)s).") % {"status": status[:40]})
 
 
 def _failure(error: stripe.StripeError) -> PaymentError:
@@ -276,6 +304,8 @@ def _refund_failure(error: stripe.StripeError) -> PaymentError:
             % {"error": status or type(error).__name__},
             retry_after=headers.get("retry-after") or headers.get("Retry-After"),
         )
+    if error.code == "charge_already_refunded":
+        return AlreadyRefunded(_("Stripe says this payment was refunded already."))
     code = f" ({error.code})" if error.code else ""
     return PaymentError(
         _("Stripe refused the refund%(code)s: %(message)s")

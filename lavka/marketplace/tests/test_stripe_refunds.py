@@ -192,29 +192,51 @@ def test_stripe_down_for_every_attempt_ends_failed_and_shown(
     assert 'data-testid="refund-error"' in page and "(500)" in page
 
 
-def test_a_refund_stripe_refuses_waits_for_a_person_with_the_reason_shown(
+def test_a_refund_stripe_refuses_waits_for_a_person_who_may_ask_again(
     sim: Any, client: Client, manager: Any, customer: Any
 ) -> None:
     product = ProductFactory(stock=2)
     order = paid_by_card(customer, product)
-    # refunded in Stripe's dashboard meanwhile: Stripe refuses a second refund
-    stripe_client().v1.refunds.create(params={"payment_intent": intent_of(order)})
+    # part of it refunded in Stripe's dashboard meanwhile: the full amount is too large
+    stripe_client().v1.refunds.create(params={"payment_intent": intent_of(order), "amount": 100})
     refund = request_refund(manager, order)
 
     assert not services.process_refund(refund_id=refund.pk)
 
     refund.refresh_from_db()
     order.refresh_from_db()
-    assert refund.state == "attention" and "charge_already_refunded" in refund.last_error
+    assert refund.state == "attention" and "amount_too_large" in refund.last_error
     assert order.status == Order.Status.PAID
     assert Product.objects.get(pk=product.pk).stock == 1
     assert len(sim.store.refunds) == 1
     client.force_login(manager)
     page = client.get(f"/shop/staff/orders/{order.pk}/").content.decode()
     assert 'data-testid="refund-error"' in page and "Stripe refused the refund" in page
-    retried = client.post(f"/shop/staff/orders/{order.pk}/refund/", REFUND, follow=True)
-    assert "The refund of this order did not go through" in retried.content.decode()
-    assert OrderRefund.objects.count() == 1
+    again = client.post(f"/shop/staff/orders/{order.pk}/refund/", REFUND, follow=True)
+    assert "under way" not in again.content.decode()
+    refund.refresh_from_db()
+    assert (refund.state, refund.attempts, refund.last_error) == ("pending", 0, "")
+    assert OrderRefund.objects.count() == 1  # the same row, asked for again
+
+
+def test_a_payment_refunded_in_the_dashboard_before_our_refund_settles_it(
+    sim: Any, manager: Any, customer: Any
+) -> None:
+    """Stripe answers charge_already_refunded: the money is back, so the order is
+    refunded, its stock returned and the customer told, not left waiting for a person."""
+    product = ProductFactory(stock=2)
+    order = paid_by_card(customer, product)
+    stripe_client().v1.refunds.create(params={"payment_intent": intent_of(order)})
+    refund = request_refund(manager, order)
+
+    assert services.process_refund(refund_id=refund.pk)
+
+    refund.refresh_from_db()
+    order.refresh_from_db()
+    assert refund.state == "done" and refund.refunded_at is not None
+    assert order.status == Order.Status.REFUNDED
+    assert Product.objects.get(pk=product.pk).stock == 2
+    assert OrderEmail.objects.filter(order=order, kind=OrderEmail.Kind.REFUNDED).count() == 1
 
 
 def test_two_staff_refunding_a_card_order_at_once_refund_once(
@@ -349,3 +371,126 @@ def test_a_partial_refund_in_stripe_flags_the_order_for_review(
     assert order.status == Order.Status.PAID and "300" in order.review_reason
     assert not OrderRefund.objects.exists()
     assert PaymentEvent.objects.get(event_type="refund.created").outcome == "flagged"
+
+
+def _store_event(event_type: str, obj: dict[str, Any]) -> PaymentEvent:
+    row = payment_events.record_event(
+        {"id": f"evt_{event_type}_{obj.get('id')}", "type": event_type, "data": {"object": obj}}
+    )
+    assert row is not None
+    return row
+
+
+def _refund_object(order: Order, *, intent: str, status: str = "succeeded", **kw: Any) -> Any:
+    return {
+        "id": kw.pop("id", "re_dashboard_1"),
+        "object": "refund",
+        "payment_intent": intent,
+        "amount": kw.pop("amount", int(order.total * 100)),
+        "currency": order.payment.currency.lower(),
+        "status": status,
+        "metadata": {},
+        **kw,
+    }
+
+
+def test_a_dashboard_refund_while_ours_waits_settles_the_order_and_our_row(
+    hooked_sim: Any, manager: Any, customer: Any
+) -> None:
+    product = ProductFactory(stock=2)
+    order = paid_through_webhook(hooked_sim, customer, product)
+    refund = request_refund(manager, order)  # queued; its task has not run yet
+
+    stripe_client().v1.refunds.create(params={"payment_intent": intent_of(order)})
+    process_events(hooked_sim)
+    services.process_refund(refund_id=refund.pk)  # the task runs late: nothing more
+
+    order.refresh_from_db()
+    refund.refresh_from_db()
+    assert order.status == Order.Status.REFUNDED
+    assert refund.state == "done" and refund.refunded_at is not None
+    assert Product.objects.get(pk=product.pk).stock == 2
+    assert OrderEmail.objects.filter(order=order, kind="refunded").count() == 1
+    assert len(hooked_sim.store.refunds) == 1
+
+
+def test_a_refund_of_a_flagged_second_payment_leaves_the_order_paid(
+    hooked_sim: Any, customer: Any
+) -> None:
+    product = ProductFactory(stock=3, price=Decimal("8.00"))
+    order = paid_through_webhook(hooked_sim, customer, product)
+    # a second session of the same order paid too (flagged), then refunded in Stripe
+    stray = {
+        "id": "cs_test_stray",
+        "object": "checkout.session",
+        "client_reference_id": str(order.pk),
+        "metadata": {"order_id": str(order.pk), "kind": "order"},
+        "payment_intent": "pi_stray",
+        "payment_status": "paid",
+        "amount_total": 800,
+        "currency": order.payment.currency.lower(),
+    }
+    payment_events.process_event(event_pk=_store_event("checkout.session.completed", stray).pk)
+    row = _store_event("refund.created", _refund_object(order, intent="pi_stray"))
+
+    payment_events.process_event(event_pk=row.pk)
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert Product.objects.get(pk=product.pk).stock == 2
+    assert PaymentEvent.objects.get(pk=row.pk).outcome == "ignored"
+
+
+def test_a_refund_event_before_its_payment_event_waits_for_it(
+    hooked_sim: Any, customer: Any
+) -> None:
+    product = ProductFactory(stock=2)
+    order = paid_through_webhook(hooked_sim, customer, product)
+    intent = intent_of(order)
+    # the payment's event is stored but not applied yet when the refund's is processed
+    PaymentEvent.objects.filter(order=order).update(state=work.WorkState.PENDING, outcome="")
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.AWAITING_PAYMENT)
+    refund_row = _store_event("refund.created", _refund_object(order, intent=intent))
+
+    assert not payment_events.process_event(event_pk=refund_row.pk)  # it waits
+    assert PaymentEvent.objects.get(pk=refund_row.pk).state == "pending"
+
+
+def test_a_pending_refund_settles_nothing_until_stripe_says_it_succeeded(
+    hooked_sim: Any, customer: Any
+) -> None:
+    product = ProductFactory(stock=2)
+    order = paid_through_webhook(hooked_sim, customer, product)
+    intent = intent_of(order)
+    pending = _store_event("refund.created", _refund_object(order, intent=intent, status="pending"))
+    payment_events.process_event(event_pk=pending.pk)
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+
+    done = _refund_object(order, intent=intent, status="succeeded")
+    payment_events.process_event(event_pk=_store_event("refund.updated", done).pk)
+    order.refresh_from_db()
+    assert order.status == Order.Status.REFUNDED
+
+    failed = _refund_object(order, intent=intent, status="failed")
+    payment_events.process_event(event_pk=_store_event("refund.failed", failed).pk)
+    order.refresh_from_db()
+    assert order.status == Order.Status.REFUNDED and "failed" in order.review_reason
+
+
+def test_a_discarded_refund_does_not_read_as_refunded_and_may_be_asked_again(
+    sim: Any, manager: Any, customer: Any
+) -> None:
+    from lavka.core import sweeping
+
+    order = paid_by_card(customer, ProductFactory(stock=1))
+    stripe_client().v1.refunds.create(params={"payment_intent": intent_of(order), "amount": 100})
+    refund = request_refund(manager, order)
+    services.process_refund(refund_id=refund.pk)  # refused: amount too large
+    sweeping.discard(OrderRefund, [refund.pk], note="given up on the work page")
+
+    again = request_refund(manager, order)
+
+    assert again.pk == refund.pk and again.state == "pending"
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
