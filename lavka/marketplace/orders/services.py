@@ -606,7 +606,6 @@ def mark_paid(*, order: Order, confirmed_by: Any = None, reference: str = "") ->
     return locked
 
 
-@transaction.atomic
 def _return_stock(order: Order, state: str, now: datetime) -> None:
     """Put the order's reservations in `state` (held by an unpaid order, taken by a
     paid one) back on sale, products locked in id order, and mark them released; a
@@ -626,6 +625,7 @@ def _return_stock(order: Order, state: str, now: datetime) -> None:
     )
 
 
+@transaction.atomic
 def cancel_order(*, order: Order, reason: str) -> Order:
     """Cancel an unpaid order: its held stock goes back on sale and its coupon use is
     given back (products locked in id order, then the coupon)."""
