@@ -2,9 +2,9 @@
 
 What the report holds (as the seed did, and as MoeDelo books retail):
 
-- `revenue`: the shift's takings from the Z-report, which is NET of refunds (sales −
+- `revenue`: the shift's takings from the Z-report, which is NET of refunds (sales -
   refunds = cash + card) and includes free sales. It must equal what the receipts add
-  up to (sales − refunds); a Z-report that disagrees with its receipts is a partial or
+  up to (sales - refunds); a Z-report that disagrees with its receipts is a partial or
   broken answer and nothing is booked from it (`ShiftProblem`).
 - `lines`: the goods sold, from the receipts, one line per good: quantities and totals of
   sales minus refunds. A good refunded as much as or more than it sold in the shift (the

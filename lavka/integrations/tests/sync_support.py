@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001 - the systems speak Russian
+
 """Both simulators on loopback, an accounting firm and a register account in them, and
 helpers to ring up shifts and read what accounting received (for the sync's tests)."""
 

@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001 - the systems speak Russian
+
 """The sync's pure decisions: which goods to send or archive (content hash), and the
 retail report a shift becomes; the last tests run them against both simulators."""
 
