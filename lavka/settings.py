@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "lavka.campaigns",
     "lavka.content",
     "lavka.marketplace",
+    "lavka.integrations",
 ]
 
 MIDDLEWARE = [
