@@ -1,4 +1,3 @@
-
 """Both simulators on loopback, an accounting firm and a register account in them, and
 helpers to ring up shifts and read what accounting received (for the sync's tests)."""
 

@@ -1,4 +1,3 @@
-
 """The sync's pure decisions: which goods to send or archive (content hash), and the
 retail report a shift becomes; the last tests run them against both simulators."""
 
