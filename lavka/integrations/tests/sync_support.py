@@ -102,3 +102,49 @@ def sale(
 
 def money(value: Any) -> Decimal:
     return Decimal(str(value))
+
+
+def connect_owner(owner: Any, systems: Systems, *, point: str | None = None) -> Any:
+    """The owner's two connections to the simulators, their reference items and a
+    mapping of the trade point whose sales cursor starts in 2000 (every shift is new)."""
+    from datetime import UTC, datetime
+
+    from lavka.integrations.models import (
+        Connection,
+        ConnectionRole,
+        ReferenceItem,
+        ReferenceKind,
+        TradePointMapping,
+    )
+
+    books = Connection.objects.filter(owner=owner, role=ConnectionRole.ACCOUNTING).first()
+    if books is None:
+        books = Connection.objects.create(
+            owner=owner,
+            role=ConnectionRole.ACCOUNTING,
+            system="moedelo",
+            base_url=systems.moedelo.url,
+            token=systems.md_token,
+        )
+    till = Connection.objects.filter(owner=owner, role=ConnectionRole.POINT_OF_SALE).first()
+    if till is None:
+        till = Connection.objects.create(
+            owner=owner,
+            role=ConnectionRole.POINT_OF_SALE,
+            system="mtskassa",
+            base_url=systems.mts.url,
+            token=systems.mts_token,
+        )
+
+    def item(connection: Any, kind: str, external_id: str) -> Any:
+        return ReferenceItem.objects.get_or_create(
+            connection=connection, kind=kind, external_id=external_id, defaults={"name": kind}
+        )[0]
+
+    return TradePointMapping.objects.create(
+        owner=owner,
+        trade_point=item(till, ReferenceKind.TRADE_POINT, point or systems.point),
+        cash_desk=item(books, ReferenceKind.CASH_DESK, systems.cashier_id),
+        warehouse=item(books, ReferenceKind.WAREHOUSE, systems.stock_id),
+        sales_cursor=datetime(2000, 1, 1, tzinfo=UTC),
+    )
