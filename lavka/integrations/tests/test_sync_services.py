@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001 - the systems speak Russian
 """The sync services against both simulators: goods sent once and archived, every
 closed shift booked exactly once whatever the faults, and failed shifts retried."""
 
