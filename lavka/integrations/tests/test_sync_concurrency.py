@@ -39,7 +39,7 @@ def in_threads(*jobs: Callable[[], Any]) -> list[Any]:
         try:
             start.wait()
             results[index] = job()
-        except Exception as error:  # noqa: BLE001 - reported by the test
+        except Exception as error:
             results[index] = error
         finally:
             connection.close()
