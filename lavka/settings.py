@@ -347,6 +347,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Removes stored files whose row was rolled back (lavka/content/storage.py).
     "content.sweep_orphan_files": {"task": "content.sweep_orphan_files", "schedule": 3600.0},
+    # Refreshes the reference data (cash desks, warehouses, trade points) of every
+    # bookkeeping connection last refreshed a day ago or more (one entry for all).
+    "integrations.refresh_due_reference_data": {
+        "task": "integrations.refresh_due_reference_data",
+        "schedule": 3600.0,
+    },
     # Cancels unpaid orders whose stock hold ran out and returns their stock.
     "marketplace.release_expired_holds": {
         "task": "marketplace.release_expired_holds",
@@ -447,6 +453,23 @@ if STRIPE_SECRET_KEY and "stripe" not in LAVKA_PAYMENT_PROVIDERS:
     LAVKA_PAYMENT_PROVIDERS = [*LAVKA_PAYMENT_PROVIDERS, "stripe"]
 if STRIPE_SECRET_KEY and "stripe" not in LAVKA_DONATION_PROVIDERS:
     LAVKA_DONATION_PROVIDERS = [*LAVKA_DONATION_PROVIDERS, "stripe"]
+
+# Bookkeeping sync (lavka/integrations, docs/integrations.md): where the adapters call.
+# Unset: the system's own address, or on a local/DEBUG site the stand-ins `make run`
+# starts (services/simulators/moedelo and mtskassa). MTS Kassa publishes no address, so
+# a production site sets LAVKA_MTSKASSA_URL or cannot connect registers.
+MOEDELO_SIMULATOR_PORT = env_int("MOEDELO_SIMULATOR_PORT", 12112)
+MTSKASSA_SIMULATOR_PORT = env_int("MTSKASSA_SIMULATOR_PORT", 12113)
+LAVKA_MOEDELO_URL = env(
+    "LAVKA_MOEDELO_URL",
+    default=f"http://127.0.0.1:{MOEDELO_SIMULATOR_PORT}" if SITE_IS_LOCAL else "",
+).rstrip("/")
+LAVKA_MTSKASSA_URL = env(
+    "LAVKA_MTSKASSA_URL",
+    default=f"http://127.0.0.1:{MTSKASSA_SIMULATOR_PORT}" if SITE_IS_LOCAL else "",
+).rstrip("/")
+# The shortest interval an owner may give a sync schedule, in minutes.
+LAVKA_SYNC_MIN_INTERVAL_MINUTES = env_int("LAVKA_SYNC_MIN_INTERVAL_MINUTES", 5)
 
 # --- REST API -------------------------------------------------------------------------
 

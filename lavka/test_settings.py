@@ -36,3 +36,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.05,
     }
 WORKER_HEARTBEAT_INTERVAL = 1
+# Bookkeeping adapters: tests point these at the simulators they start; by default a
+# port nothing listens on, never a developer's running stand-ins.
+LAVKA_MOEDELO_URL = "http://127.0.0.1:9"
+LAVKA_MTSKASSA_URL = "http://127.0.0.1:9"

@@ -54,6 +54,7 @@ urlpatterns = [
     path("campaigns/", include("lavka.campaigns.urls")),
     path("", include("lavka.content.urls")),
     path("shop/", include("lavka.marketplace.urls")),
+    path("bookkeeping/", include("lavka.integrations.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from django.utils import timezone
-
 from lavka.core.http import RejectedCredentials
-from lavka.integrations.adapters import ACCOUNTING, POINT_OF_SALE
+from lavka.integrations import services
 from lavka.integrations.adapters.base import AccountingAdapter, PointOfSaleAdapter
 from lavka.integrations.models import Connection, ConnectionRole, ConnectionStatus
 
@@ -27,23 +25,17 @@ def connection_of(owner_id: int, role: str) -> Connection:
 
 
 def accounting_for(connection: Connection) -> AccountingAdapter:
-    # TODO(integrations-app): a blank base_url means the local simulator on a local site;
-    # use that app's adapter factory once merged.
-    return ACCOUNTING[connection.system](token=connection.token, base_url=connection.base_url)
+    return services.accounting_adapter(connection)
 
 
 def point_of_sale_for(connection: Connection) -> PointOfSaleAdapter:
-    return POINT_OF_SALE[connection.system](token=connection.token, base_url=connection.base_url)
+    return services.point_of_sale_adapter(connection)
 
 
 def token_refused(connection: Connection, error: RejectedCredentials) -> None:
-    """The system refused the token: the connection is marked revoked (once) so nothing
-    else calls with it and the page says so."""
-    # TODO(integrations-app): call its service that also emails the owner
-    # (RevokedTokenEmail) instead of this bare update.
-    now = timezone.now()
-    Connection.objects.filter(pk=connection.pk).exclude(status=ConnectionStatus.REVOKED).update(
-        status=ConnectionStatus.REVOKED,
-        status_reason=str(error)[:500],
-        status_changed_at=now,
+    """The system refused the token: the connection is marked revoked (once, with one
+    email to its owner) so the page says so and the owner connects again."""
+    services.mark_revoked(
+        connection=connection,
+        reason=services.describe_http_error(error, services.system_label(connection.system)),
     )
