@@ -91,6 +91,7 @@ def wait_for(check: Callable[[], bool], seconds: float) -> bool:
     return check()
 
 
+@pytest.mark.worker
 def test_a_real_worker_syncs_goods_and_books_shifts_end_to_end(
     creator: Any, systems: Systems, celery_worker_process: Any
 ) -> None:
