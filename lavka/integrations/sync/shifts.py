@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from lavka.core import background, work
+from lavka.core import background, sweeping, work
 from lavka.core.http import BadAnswer, RejectedCredentials, TransientHttpError
 from lavka.core.work import WorkState
 from lavka.integrations.models import GoodLink, ShiftSync, SyncRun, TradePointMapping
@@ -142,3 +142,11 @@ def _failed(
     if state == WorkState.ATTENTION:
         note_error(row.run_id, f"{row.report_number}: {message}")
     return state
+
+
+def retry_waiting_shifts(*, owner_id: int) -> int:
+    """Start the owner's shifts that wait for a person again (e.g. once the owner has
+    connected again after a refused token); a shift whose problem remains comes back
+    to `attention` after one attempt."""
+    waiting = ShiftSync.objects.filter(mapping__owner_id=owner_id, state=WorkState.ATTENTION)
+    return sweeping.retry_manually(ShiftSync, list(waiting.values_list("pk", flat=True)))

@@ -262,6 +262,12 @@ def test_a_revoked_token_marks_the_connection_and_the_shift_waits(
     row.refresh_from_db()
     assert "RejectedCredentials" in row.last_error
 
+    # the owner connects again (here: the same token, restored), the shift goes through
+    systems.moedelo.set_revoked(systems.md_token, False)
+    Connection.objects.filter(pk=books.pk).update(status=ConnectionStatus.ACTIVE)
+    assert shifts.retry_waiting_shifts(owner_id=creator.pk) == 1
+    assert shifts.sync_shift(shift_sync_id=row.pk) == "done"
+
 
 def test_due_schedules_fire_one_run_per_slot_and_move_to_the_next(creator: Any) -> None:
     now = timezone.now()
