@@ -86,7 +86,6 @@ def test_shifts_are_booked_exactly_once_through_faults_and_two_killed_workers(
         )
         until_it_works(lambda: runs.find_shifts(owner_id=creator.pk))
         assert ShiftSync.objects.count() == SHIFTS
-        hurry()  # rows queued before this transaction-less test's commit hooks ran
 
         worker, kills = celery_worker_process, 0
         deadline = time.monotonic() + 240
