@@ -140,6 +140,21 @@ ACCESS = {
     # payment events come from Stripe's signed webhook only, and are kept as a record
     "admin:marketplace_paymentevent_add": ADMIN_REFUSES_SUPERUSERS,
     "admin:marketplace_paymentevent_delete": ADMIN_REFUSES_SUPERUSERS,
+    # bookkeeping rows are written by the owner's pages and the sync: the admin reads them
+    "admin:integrations_connection_add": ADMIN_REFUSES_SUPERUSERS,
+    "admin:integrations_connection_delete": ADMIN_REFUSES_SUPERUSERS,
+    "admin:integrations_referenceitem_add": ADMIN_REFUSES_SUPERUSERS,
+    "admin:integrations_referenceitem_delete": ADMIN_REFUSES_SUPERUSERS,
+    "admin:integrations_tradepointmapping_add": ADMIN_REFUSES_SUPERUSERS,
+    "admin:integrations_tradepointmapping_delete": ADMIN_REFUSES_SUPERUSERS,
+    "admin:integrations_syncschedule_add": ADMIN_REFUSES_SUPERUSERS,
+    "admin:integrations_syncschedule_delete": ADMIN_REFUSES_SUPERUSERS,
+    "admin:integrations_syncrun_add": ADMIN_REFUSES_SUPERUSERS,
+    "admin:integrations_syncrun_delete": ADMIN_REFUSES_SUPERUSERS,
+    "admin:integrations_shiftsync_add": ADMIN_REFUSES_SUPERUSERS,
+    "admin:integrations_shiftsync_delete": ADMIN_REFUSES_SUPERUSERS,
+    "admin:integrations_revokedtokenemail_add": ADMIN_REFUSES_SUPERUSERS,
+    "admin:integrations_revokedtokenemail_delete": ADMIN_REFUSES_SUPERUSERS,
 }
 
 # Third-party route groups and unnamed routes, by the start of their path.

@@ -49,3 +49,5 @@ class IntegrationsConfig(LavkaApp):
             test_id="nav-bookkeeping",
         ),
     ]
+    demo_data = "lavka.integrations.demo.load_demo_bookkeeping"
+    demo_order = 130

@@ -32,11 +32,13 @@ class ConnectForm(forms.Form):
     def __init__(self, *args: Any, role: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         registry = services.REGISTRIES[role]
-        self.fields["system"].choices = [
+        system = self.fields["system"]
+        assert isinstance(system, forms.ChoiceField)
+        system.choices = [
             (code, getattr(adapter, "label", code)) for code, adapter in registry.items()
         ]
         if len(registry) == 1:
-            self.fields["system"].initial = next(iter(registry))
+            system.initial = next(iter(registry))
 
     def clean_token(self) -> str:
         token: str = self.cleaned_data["token"]

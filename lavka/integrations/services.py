@@ -56,10 +56,6 @@ REGISTRIES: dict[str, dict[str, Any]] = {
     ConnectionRole.ACCOUNTING: adapters.ACCOUNTING,
     ConnectionRole.POINT_OF_SALE: adapters.POINT_OF_SALE,
 }
-KINDS_OF_ROLE = {
-    ConnectionRole.ACCOUNTING: (ReferenceKind.CASH_DESK, ReferenceKind.WAREHOUSE),
-    ConnectionRole.POINT_OF_SALE: (ReferenceKind.TRADE_POINT,),
-}
 
 
 # --- systems ------------------------------------------------------------------------------
@@ -163,7 +159,7 @@ def connect(*, owner: Any, role: str, system: str, token: str) -> Connection:
     other_account = existing is not None and (
         existing.system != system or existing.account_external_id != account.external_id
     )
-    if other_account and _mapped(existing):
+    if existing is not None and other_account and _mapped(existing):
         raise _token_error(
             _(
                 "This token opens another account (%(account)s) than the one your "
@@ -188,15 +184,20 @@ def connect(*, owner: Any, role: str, system: str, token: str) -> Connection:
                 connection = Connection.objects.create(owner=owner, role=role, **fields)
             else:
                 connection = Connection.objects.select_for_update().get(pk=existing.pk)
-                if connection.system != system:
+                if other_account:  # another firm's items, and no mapping uses them
                     connection.reference_items.all().delete()
                     connection.reference_refreshed_at = None
                 for name, value in fields.items():
                     setattr(connection, name, value)
                 connection.save()
     except IntegrityError:
-        # Another owner saved the same token between the check and this write.
-        raise _token_error(_("This token is already connected to another Lavka account.")) from None
+        # A double submit made the owner's connection first: it is this one.
+        made = Connection.objects.filter(owner=owner, role=role, token_digest=token_digest).first()
+        if made is None:  # another owner saved the same token meanwhile
+            raise _token_error(
+                _("This token is already connected to another Lavka account.")
+            ) from None
+        connection = made
     refresh_reference_data(connection=connection)
     return connection
 
@@ -269,6 +270,7 @@ def refresh_reference_data(*, connection: Connection) -> Refresh:
     (registers) and store them; those no longer listed get `gone_at`. A refused token
     marks the connection revoked; another failure marks it failing."""
     label = system_label(connection.system)
+    fetched: dict[str, list[FetchedItem]]
     try:
         adapter = adapter_for(connection)
         if connection.role == ConnectionRole.ACCOUNTING:
@@ -462,11 +464,13 @@ def save_mapping(
 ) -> TradePointMapping:
     """Map a trade point to a cash desk and a warehouse (or change its mapping). The
     owner's first mapping creates the two schedules, in the same transaction."""
-    for item, kind in (
-        (trade_point, ReferenceKind.TRADE_POINT),
-        (cash_desk, ReferenceKind.CASH_DESK),
-        (warehouse, ReferenceKind.WAREHOUSE),
+    if (
+        not usable_items(owner=owner, kind=ReferenceKind.TRADE_POINT)
+        .filter(pk=trade_point.pk)
+        .exists()
     ):
+        raise ValidationError(_("The cash registers no longer list this trade point."))
+    for item, kind in ((cash_desk, ReferenceKind.CASH_DESK), (warehouse, ReferenceKind.WAREHOUSE)):
         if not usable_items(owner=owner, kind=kind).filter(pk=item.pk).exists():
             raise ValidationError({kind: _("Choose one of your own, current items.")})
     with transaction.atomic():

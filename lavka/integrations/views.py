@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from django.contrib import messages as flash
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -24,6 +25,8 @@ from lavka.integrations.models import (
 )
 
 View = Callable[..., HttpResponseBase]
+
+PAGE_SIZE = 50  # connections per page of a manager's list
 
 # Creators and managers; a customer gets the page saying how to become a creator.
 viewers = permission_required(
@@ -52,9 +55,12 @@ def _refresh_note(request: HttpRequest, refresh: services.Refresh) -> None:
 def overview(request: HttpRequest) -> HttpResponse:
     actor = request.user
     if selectors.sees_all(actor):
-        connections = selectors.connections_of(actor=actor).order_by("owner__email", "role")
-        return render(request, "integrations/all_connections.html", {"connections": connections})
-    connections = {c.role: c for c in selectors.own_connections(actor=actor)}
+        connections = selectors.connections_of(actor=actor).order_by("owner__email", "role", "pk")
+        page = Paginator(connections, PAGE_SIZE).get_page(request.GET.get("page"))
+        return render(
+            request, "integrations/all_connections.html", {"connections": page, "page": page}
+        )
+    own = {c.role: c for c in selectors.own_connections(actor=actor)}
     mappings = {m.trade_point_id: m for m in selectors.own_mappings(actor=actor)}
     trade_points = [
         (point, mappings.get(point.pk))
@@ -64,8 +70,8 @@ def overview(request: HttpRequest) -> HttpResponse:
         request,
         "integrations/overview.html",
         {
-            "accounting": connections.get(ConnectionRole.ACCOUNTING),
-            "point_of_sale": connections.get(ConnectionRole.POINT_OF_SALE),
+            "accounting": own.get(ConnectionRole.ACCOUNTING),
+            "point_of_sale": own.get(ConnectionRole.POINT_OF_SALE),
             "trade_points": trade_points,
             "schedules": selectors.own_schedules(actor=actor),
         },

@@ -411,6 +411,20 @@ def _download_token(owner: Any) -> dict[str, Any]:
     return {"token": link.path.rstrip("/").rsplit("/", 1)[-1]}
 
 
+def _bookkeeping(owner: Any, what: str) -> dict[str, Any]:
+    from lavka.integrations.models import SyncSchedule
+    from lavka.integrations.tests.factories import connected_owner, mapping_of
+
+    if what == "connection":
+        return {"pk": connected_owner(owner)["accounting"].pk}
+    if what == "trade_point":
+        return {"pk": connected_owner(owner)["trade_point"].pk}
+    mapping = mapping_of(owner)
+    if what == "mapped_trade_point":
+        return {"pk": mapping.trade_point_id}
+    return {"pk": SyncSchedule.objects.filter(owner=owner).first().pk}  # type: ignore[union-attr]
+
+
 TARGETS: dict[str, Target] = {
     "campaigns.recipient": Target(_recipient),
     "campaigns.list": Target(_list),
@@ -442,6 +456,12 @@ TARGETS: dict[str, Target] = {
     "marketplace.donation": Target(lambda owner: {"pk": _donation_of(owner).pk}),
     "marketplace.any_donation": Target(_any_donation, owned=False),
     "marketplace.download_token": Target(_download_token, owned=False),
+    "integrations.connection": Target(lambda owner: _bookkeeping(owner, "connection")),
+    "integrations.trade_point": Target(lambda owner: _bookkeeping(owner, "trade_point")),
+    "integrations.mapped_trade_point": Target(
+        lambda owner: _bookkeeping(owner, "mapped_trade_point")
+    ),
+    "integrations.schedule": Target(lambda owner: _bookkeeping(owner, "schedule")),
 }
 
 
