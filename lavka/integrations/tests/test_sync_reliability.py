@@ -51,10 +51,8 @@ def hurry() -> int:
     pending.filter(not_before__gt=now).update(not_before=now)
     pending.filter(queued_at__lt=now - timedelta(seconds=5)).update(queued_at=None)
     ShiftSync.objects.filter(
-        state=WorkState.CLAIMED,
-        lease_expires_at__gt=now,
-        state_changed_at__lt=now - timedelta(seconds=10),
-    ).update(lease_expires_at=now)
+        state=WorkState.CLAIMED, state_changed_at__lt=now - timedelta(seconds=10)
+    ).update(lease_expires_at=now - timedelta(seconds=1), queued_at=None)
     return sweeping.requeue_lost_work(models=[ShiftSync], now=now)
 
 
