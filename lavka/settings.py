@@ -316,6 +316,9 @@ CELERY_WORKER_SEND_TASK_EVENTS = env_bool("CELERY_WORKER_SEND_TASK_EVENTS", defa
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Recorded views reach the counters within about this many seconds (beat entry below).
 CONTENT_VIEWS_FLUSH_SECONDS = env_int("CONTENT_VIEWS_FLUSH_SECONDS", 2)
+# Bookkeeping sync: a trade point's shift listing starts this far behind its cursor, so
+# a shift a register closed offline and uploaded late is still found (and booked once).
+LAVKA_SYNC_LOOKBACK_HOURS = env_int("LAVKA_SYNC_LOOKBACK_HOURS", 48)
 CELERY_BEAT_SCHEDULE = {
     "core.prune_outbox": {"task": "core.prune_outbox", "schedule": 3600.0},
     # Queues lost work rows of every app again (lavka/core/work.py, requeue_lost_work).
@@ -331,6 +334,11 @@ CELERY_BEAT_SCHEDULE = {
     "campaigns.recover_stalled": {
         "task": "campaigns.recover_stalled",
         "schedule": float(env_int("CAMPAIGNS_RECOVER_INTERVAL_SECONDS", 15)),
+    },
+    # One fixed entry fires every due bookkeeping sync schedule (rows, not beat entries).
+    "integrations.dispatch_due_syncs": {
+        "task": "integrations.dispatch_due_syncs",
+        "schedule": float(env_int("INTEGRATIONS_DISPATCH_INTERVAL_SECONDS", 15)),
     },
     # Adds recorded block views to the counters (lavka/content/counting.py).
     "content.flush_views": {

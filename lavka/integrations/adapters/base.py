@@ -181,6 +181,11 @@ class PointOfSaleAdapter(ABC):
     @abstractmethod
     def trade_points(self) -> list[ReferenceItem]: ...
 
+    def refusal(self, product: RegisterProduct) -> str:
+        """Why the system cannot take this product (a unit or VAT rate it has no code
+        for), or "" when it can: such a good is reported, the rest of its batch is sent."""
+        return ""
+
     @abstractmethod
     def upsert_products(self, trade_point_id: str, products: Sequence[RegisterProduct]) -> None:
         """Create or update up to `batch_size` products by external id (idempotent)."""

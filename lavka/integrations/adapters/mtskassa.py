@@ -86,6 +86,13 @@ class MtsKassaAdapter(PointOfSaleAdapter):
             for unit in _objects(self._data(path, list), path)
         ]
 
+    def refusal(self, product: RegisterProduct) -> str:
+        try:
+            _product_json(product)
+        except ValueError as error:
+            return str(error)
+        return ""
+
     def upsert_products(self, trade_point_id: str, products: Sequence[RegisterProduct]) -> None:
         """Sends `batch_size` products per request; more are split into several."""
         path = f"/api/v1/trade-units/{_id(trade_point_id)}/products/bulk"

@@ -1,0 +1,283 @@
+"""A sync run's work for one owner: goods from accounting to every mapped trade point,
+and the closed shifts of every mapped trade point recorded as `ShiftSync` rows (booked
+one by one by `shifts.sync_shift`).
+
+Both are safe to run twice or at once (a redelivered task, a manual run beside a
+scheduled one): products are upserted by external id and links are upserted by
+(mapping, good); a shift's row is unique per (mapping, shift), so a shift listed by two
+runs, or twice by one, is one row and one report.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from lavka.core import background
+from lavka.core.http import HttpError, RejectedCredentials
+from lavka.core.work import WorkState
+from lavka.integrations.adapters.base import Good, PointOfSaleAdapter, ShiftSummary
+from lavka.integrations.models import (
+    Connection,
+    ConnectionRole,
+    GoodLink,
+    ShiftSync,
+    SyncJob,
+    SyncRun,
+    SyncRunStatus,
+    TradePointMapping,
+)
+from lavka.integrations.sync import systems
+from lavka.integrations.sync.goods import LinkState, ProductToSend, batches, plan_goods
+
+logger = logging.getLogger(__name__)
+
+# Shifts written (and queued) per transaction while a listing is read.
+SHIFT_CHUNK = 100
+
+
+def lookback() -> timedelta:
+    """How far behind its cursor a trade point's listing starts, so a shift its register
+    closed offline and uploaded late is still found."""
+    return timedelta(hours=int(getattr(settings, "LAVKA_SYNC_LOOKBACK_HOURS", 48)))
+
+
+def report_number(mapping_id: int, shift_external_id: str) -> str:
+    """Lavka's number of a shift's report: stable, so a retry finds what was sent."""
+    return f"L{mapping_id}-{shift_external_id}"
+
+
+@contextmanager
+def refused_marks(connection: Connection) -> Iterator[None]:
+    """A token the system refuses marks its connection revoked (then re-raises)."""
+    try:
+        yield
+    except RejectedCredentials as error:
+        systems.token_refused(connection, error)
+        raise
+
+
+def count(run_id: int | None, **increments: int) -> None:
+    if run_id is not None and any(increments.values()):
+        SyncRun.objects.filter(pk=run_id).update(
+            **{name: F(name) + value for name, value in increments.items()}
+        )
+
+
+def note_error(run_id: int | None, error: str) -> None:
+    if run_id is not None:
+        SyncRun.objects.filter(pk=run_id).update(errors=F("errors") + 1, last_error=error[:2000])
+
+
+# --- goods --------------------------------------------------------------------------------
+
+
+@dataclass
+class GoodsOutcome:
+    sent: int = 0
+    archived: int = 0
+    unchanged: int = 0
+    refused: list[str] = field(default_factory=list)
+
+
+def sync_goods(*, owner_id: int, run_id: int | None = None) -> GoodsOutcome:
+    """Send new and changed goods to every mapped trade point, archive those accounting
+    archived or dropped; links are written per batch, so work done before a failure is
+    not sent again. Accounting's listing is read once for all trade points."""
+    outcome = GoodsOutcome()
+    mappings = list(
+        TradePointMapping.objects.filter(owner_id=owner_id).select_related("trade_point")
+    )
+    if not mappings:
+        return outcome
+    books = systems.connection_of(owner_id, ConnectionRole.ACCOUNTING)
+    till = systems.connection_of(owner_id, ConnectionRole.POINT_OF_SALE)
+    register = systems.point_of_sale_for(till)
+    with refused_marks(books):
+        goods = list(systems.accounting_for(books).goods())
+    with refused_marks(till):
+        for mapping in mappings:
+            _sync_goods_of(mapping, goods, register, outcome, run_id)
+    return outcome
+
+
+def _sync_goods_of(
+    mapping: TradePointMapping,
+    goods: Sequence[Good],
+    register: PointOfSaleAdapter,
+    outcome: GoodsOutcome,
+    run_id: int | None,
+) -> None:
+    links = [
+        LinkState(good_id, digest, archived_at is not None)
+        for good_id, digest, archived_at in GoodLink.objects.filter(mapping=mapping).values_list(
+            "good_external_id", "content_hash", "archived_at"
+        )
+    ]
+    plan = plan_goods(goods, links)
+    outcome.unchanged += plan.unchanged
+    sendable: list[ProductToSend] = []
+    for item in plan.to_send:
+        reason = register.refusal(item.product)
+        if reason:
+            outcome.refused.append(f"{item.product.name} (id {item.product.external_id}): {reason}")
+        else:
+            sendable.append(item)
+    trade_point = mapping.trade_point.external_id
+    for batch in batches(sendable, register.batch_size):
+        register.upsert_products(trade_point, [item.product for item in batch])
+        now = timezone.now()
+        GoodLink.objects.bulk_create(
+            [
+                GoodLink(
+                    mapping=mapping,
+                    good_external_id=item.product.external_id,
+                    content_hash=item.content_hash,
+                    archived_at=None,
+                    sent_at=now,
+                )
+                for item in batch
+            ],
+            update_conflicts=True,
+            unique_fields=["mapping", "good_external_id"],
+            update_fields=["content_hash", "archived_at", "sent_at"],
+        )
+        outcome.sent += len(batch)
+        count(run_id, goods_sent=len(batch))
+    for archived in batches(plan.to_archive, register.batch_size):
+        register.archive_products(trade_point, archived)
+        GoodLink.objects.filter(mapping=mapping, good_external_id__in=archived).update(
+            archived_at=timezone.now()
+        )
+        outcome.archived += len(archived)
+        count(run_id, goods_archived=len(archived))
+
+
+# --- shifts -------------------------------------------------------------------------------
+
+
+def find_shifts(*, owner_id: int, run_id: int | None = None) -> int:
+    """Record every closed shift of the owner's mapped trade points since each one's
+    cursor (minus the look-back window) as a `ShiftSync` row and queue the new ones;
+    returns how many rows this call created."""
+    mappings = list(
+        TradePointMapping.objects.filter(owner_id=owner_id).select_related("trade_point")
+    )
+    if not mappings:
+        return 0
+    till = systems.connection_of(owner_id, ConnectionRole.POINT_OF_SALE)
+    register = systems.point_of_sale_for(till)
+    found = 0
+    with refused_marks(till):
+        for mapping in mappings:
+            found += _find_shifts_of(mapping, register, run_id)
+    return found
+
+
+def _find_shifts_of(
+    mapping: TradePointMapping, register: PointOfSaleAdapter, run_id: int | None
+) -> int:
+    """The cursor moves to the newest shift listed once the listing is read whole: a
+    shift's row, not the cursor, carries its work, so a row written is never lost, and
+    a listing cut short is read again from the old cursor."""
+    since = (mapping.sales_cursor or mapping.created_at) - lookback()
+    found = 0
+    newest: datetime | None = None
+    chunk: list[ShiftSummary] = []
+    for summary in register.closed_shifts(mapping.trade_point.external_id, closed_since=since):
+        chunk.append(summary)
+        newest = summary.closed_at if newest is None else max(newest, summary.closed_at)
+        if len(chunk) >= SHIFT_CHUNK:
+            found += _record_shifts(mapping, chunk, run_id)
+            chunk = []
+    found += _record_shifts(mapping, chunk, run_id)
+    if newest is not None:
+        TradePointMapping.objects.filter(pk=mapping.pk).filter(
+            Q(sales_cursor__isnull=True) | Q(sales_cursor__lt=newest)
+        ).update(sales_cursor=newest)
+    return found
+
+
+def _record_shifts(
+    mapping: TradePointMapping, summaries: Sequence[ShiftSummary], run_id: int | None
+) -> int:
+    if not summaries:
+        return 0
+    with transaction.atomic():
+        listed = {summary.external_id: summary for summary in summaries}
+        known = set(
+            ShiftSync.objects.filter(
+                mapping=mapping, shift_external_id__in=list(listed)
+            ).values_list("shift_external_id", flat=True)
+        )
+        fresh = [summary for shift_id, summary in listed.items() if shift_id not in known]
+        if not fresh:
+            return 0
+        now = timezone.now()
+        ShiftSync.objects.bulk_create(
+            [
+                ShiftSync(
+                    mapping=mapping,
+                    shift_external_id=summary.external_id,
+                    shift_number=summary.number,
+                    closed_at=summary.closed_at,
+                    report_number=report_number(mapping.pk, summary.external_id),
+                    run_id=run_id,
+                    queued_at=now,
+                )
+                for summary in fresh
+            ],
+            ignore_conflicts=True,  # a concurrent run wrote some first: theirs stand
+        )
+        created = list(
+            ShiftSync.objects.filter(
+                mapping=mapping,
+                shift_external_id__in=[summary.external_id for summary in fresh],
+                run_id=run_id,
+                state=WorkState.PENDING,
+                attempts=0,
+                queued_at=now,
+            ).values_list("pk", flat=True)
+        )
+        count(run_id, shifts_found=len(created))
+        background.start_each("integrations.sync_shift", [(pk,) for pk in created])
+    return len(created)
+
+
+# --- a run --------------------------------------------------------------------------------
+
+
+def execute_run(*, run_id: int) -> str:
+    """Do a run's job once; a run already finished (a redelivered message) is left as
+    it is. A sales run is done when its shifts are recorded: they are booked by their
+    own tasks, which count `shifts_booked` on the run."""
+    run = SyncRun.objects.select_related("schedule").filter(pk=run_id).first()
+    if run is None or run.finished_at is not None:
+        return "skipped"
+    owner_id = run.schedule.owner_id
+    status, error = SyncRunStatus.DONE, ""
+    try:
+        if run.schedule.job == SyncJob.GOODS:
+            outcome = sync_goods(owner_id=owner_id, run_id=run.pk)
+            if outcome.refused:
+                error = f"{len(outcome.refused)} goods not sent: " + "; ".join(outcome.refused[:5])
+                SyncRun.objects.filter(pk=run.pk).update(errors=F("errors") + len(outcome.refused))
+        else:
+            find_shifts(owner_id=owner_id, run_id=run.pk)
+    except (HttpError, systems.NotConnected, ValueError) as failure:
+        logger.warning("sync run %s failed: %s", run.pk, failure)
+        status, error = SyncRunStatus.FAILED, f"{type(failure).__name__}: {failure}"
+        SyncRun.objects.filter(pk=run.pk).update(errors=F("errors") + 1)
+    fields: dict[str, object] = {"status": status, "finished_at": timezone.now()}
+    if error:
+        fields["last_error"] = error[:2000]
+    SyncRun.objects.filter(pk=run.pk, finished_at__isnull=True).update(**fields)
+    return str(status)
