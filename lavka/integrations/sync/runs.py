@@ -10,6 +10,7 @@ runs, or twice by one, is one row and one report.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -50,9 +51,14 @@ def lookback() -> timedelta:
     return timedelta(hours=int(getattr(settings, "LAVKA_SYNC_LOOKBACK_HOURS", 48)))
 
 
-def report_number(mapping_id: int, shift_external_id: str) -> str:
-    """Lavka's number of a shift's report: stable, so a retry finds what was sent."""
-    return f"L{mapping_id}-{shift_external_id}"
+def report_number(trade_point_external_id: str, shift_external_id: str) -> str:
+    """Lavka's number of a shift's report: stable, so a retry finds what was sent. It
+    names the register's trade point and shift, not Lavka's rows, so a trade point that
+    is unmapped and mapped again (or reconnected) never books a shift twice."""
+    number = f"L{trade_point_external_id}-{shift_external_id}"
+    if len(number) > 50:  # the column's, and accounting's, limit
+        number = "L" + hashlib.sha256(number.encode()).hexdigest()[:40]
+    return number
 
 
 @contextmanager
@@ -229,7 +235,9 @@ def _record_shifts(
                     shift_external_id=summary.external_id,
                     shift_number=summary.number,
                     closed_at=summary.closed_at,
-                    report_number=report_number(mapping.pk, summary.external_id),
+                    report_number=report_number(
+                        mapping.trade_point.external_id, summary.external_id
+                    ),
                     run_id=run_id,
                     queued_at=now,
                 )

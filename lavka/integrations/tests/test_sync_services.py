@@ -314,3 +314,23 @@ def test_a_run_records_its_counts_and_a_failure(
     assert failed.errors == 1
     assert "TransientHttpError" in failed.last_error
     assert failed.finished_at is not None
+
+
+def test_a_trade_point_unmapped_and_mapped_again_books_no_shift_twice(
+    creator: Any, systems: Systems, mapping: Any
+) -> None:
+    from lavka.integrations import services as integration_services
+
+    runs.sync_goods(owner_id=creator.pk)
+    systems.close_shift([sale(systems.good_ids[0])])
+    assert book_all(creator.pk) == ["done"]
+    trade_point, cash_desk, warehouse = mapping.trade_point, mapping.cash_desk, mapping.warehouse
+
+    integration_services.delete_mapping(mapping=mapping)  # its shift rows go with it
+    again = integration_services.save_mapping(
+        owner=creator, trade_point=trade_point, cash_desk=cash_desk, warehouse=warehouse
+    )
+    type(again).objects.filter(pk=again.pk).update(sales_cursor=None)
+    book_all(creator.pk)
+
+    assert len(systems.reports()) == 1  # found by its number, not sent again
