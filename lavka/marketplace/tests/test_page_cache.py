@@ -27,6 +27,7 @@ def test_a_visitor_without_cookies_gets_the_kept_page_with_no_query() -> None:
     assert again.content == first.content and "Blue mug" in again.content.decode()
     assert len(queries) == 0
     assert "Content-Security-Policy" in again and not again.cookies
+    assert "Cookie" in again["Vary"] and "Cookie" in first["Vary"]
 
 
 def test_a_catalogue_change_shows_on_the_next_request() -> None:
