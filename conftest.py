@@ -18,6 +18,10 @@ import pytest
 # run in such a thread unless told the code is synchronous, which it is.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+# The vision service has its own environment and tests (`make vision-test`); Lavka's
+# environment has none of its packages, so its tests are not collected here.
+collect_ignore = ["services/vision"]
+
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",

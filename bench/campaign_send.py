@@ -14,7 +14,7 @@ Prints messages/s, the ratios, and each Lavka run's worker peak memory.
     DATABASE_URL=postgres://… CELERY_BROKER_URL=amqp://… .venv/bin/python bench/campaign_send.py
 
 Needs `smtp-sink` (Debian package postfix). The database is a fresh one made for the
-bench (a temporary SQLite file, or `<name>_bench` on PostgreSQL) and dropped after.
+bench (a temporary SQLite file, or `<name>_bench` on PostgreSQL; bench/_support.py).
 """
 
 from __future__ import annotations
@@ -25,34 +25,21 @@ import contextlib
 import multiprocessing
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(BASE_DIR))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for_port(port: int, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
-
+from bench._support import (
+    free_port,
+    fresh_environment,
+    start_workers,
+    stop_workers,
+    wait_for_port,
+)
 
 # --- the delaying relay ---------------------------------------------------------------
 
@@ -228,33 +215,7 @@ def measure_lavka(
     )
     mailing.recipients.set(Recipient.objects.filter(owner=owner))
     worker_env = dict(env, EMAIL_URL=f"smtp://127.0.0.1:{port}")
-    procs = []
-    for number in range(workers):
-        log = open(log_dir / f"worker-{port}-{workers}-{number}.log", "wb")  # noqa: SIM115 - closed when the workers stop
-        procs.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "lavka",
-                    "worker",
-                    "--concurrency=1",
-                    f"--hostname=bench{number}-{time.time_ns()}@localhost",
-                    "--loglevel=WARNING",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--queues=default,mail",
-                ],
-                cwd=BASE_DIR,
-                env=worker_env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        )
-    time.sleep(4)  # let the workers connect before the clock starts
+    procs = start_workers(workers, worker_env, log_dir, queues="default,mail")
     mailing.status = "scheduled"
     mailing.next_send_at = timezone.now()
     mailing.save()
@@ -272,9 +233,7 @@ def measure_lavka(
     elapsed = time.perf_counter() - started
     for proc in procs:
         peak = max(peak, peak_memory_mb(process_tree(proc.pid)))
-        os.killpg(proc.pid, signal.SIGTERM)
-    for proc in procs:
-        proc.wait(timeout=30)
+    stop_workers(procs)
     if run.status != RunStatus.COMPLETED or run.sent != recipients:
         raise RuntimeError(
             f"run ended {run.status}: sent {run.sent}/{recipients} {run.status_reason}"
@@ -283,23 +242,6 @@ def measure_lavka(
 
 
 # --- setup ----------------------------------------------------------------------------
-
-
-def prepare_environment(tmp: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env["DJANGO_SETTINGS_MODULE"] = "lavka.settings"
-    env["LAVKA_VAR_DIR"] = str(tmp)
-    env.pop("EMAIL_URL", None)
-    database_url = env.get("DATABASE_URL", "")
-    if database_url.startswith("postgres"):
-        base, _, name = database_url.rpartition("/")
-        bench_name = f"{name or 'lavka'}_bench"
-        admin = f"{base}/postgres"
-        subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {bench_name}"], check=True)
-        subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {bench_name}"], check=True)
-        env["DATABASE_URL"] = f"{base}/{bench_name}"
-    os.environ.update(env)
-    return env
 
 
 def main() -> None:
@@ -327,7 +269,7 @@ def main() -> None:
     if not Path(sink_binary).exists():
         sys.exit("smtp-sink not found: apt-get install postfix")
     tmp = Path(tempfile.mkdtemp(prefix="lavka-bench-"))
-    env = prepare_environment(tmp)
+    env = fresh_environment(tmp, drop=("EMAIL_URL",))
     import django
 
     django.setup()

@@ -33,11 +33,8 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import random
-import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,13 +44,14 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.content_api import (  # noqa: E402
-    VENV_BIN,
-    LoadResult,
-    combine,
+from bench._support import (  # noqa: E402
+    add_load_arguments,
+    choose_load,
+    drop_database,
     free_port,
-    run_python_load,
-    run_wrk,
+    measure_in_rounds,
+    production_environment,
+    start_gunicorn,
     stop,
     wait_for_http,
 )
@@ -83,44 +81,6 @@ NOUNS = [
     ("scarf", "шаль"),
     ("lamp", "лампа"),
 ]
-
-
-def prepare_environment(tmp: Path) -> tuple[dict[str, str], str | None]:
-    """Environment of the bench and its gunicorn; and the PostgreSQL database to drop
-    at the end, if one was made."""
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="lavka.settings",
-        LAVKA_VAR_DIR=str(tmp),
-        # Production settings, on plain HTTP on loopback.
-        DJANGO_DEBUG="false",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DJANGO_SECURE_SSL_REDIRECT="false",
-        DJANGO_BEHIND_PROXY="false",
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
-        LOG_LEVEL="WARNING",
-        PYTHONUNBUFFERED="1",
-    )
-    env.pop("EMAIL_URL", None)
-    made_database = None
-    database_url = env.get("DATABASE_URL", "")
-    if database_url.startswith("postgres"):
-        base, _, name = database_url.rpartition("/")
-        name = name.split("?", 1)[0] or "lavka"
-        made = f"{name}_bench_catalog"
-        admin = f"{base}/postgres"
-        subprocess.run(["psql", admin, "-qc", f'DROP DATABASE IF EXISTS "{made}"'], check=True)
-        subprocess.run(["psql", admin, "-qc", f'CREATE DATABASE "{made}"'], check=True)
-        env["DATABASE_URL"] = f"{base}/{made}"
-        made_database = f"{admin}|{made}"
-    os.environ.update(env)
-    return env, made_database
-
-
-def drop_database(made: str | None) -> None:
-    if made:
-        admin, name = made.split("|")
-        subprocess.run(["psql", admin, "-qc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'])
 
 
 def seed(product_count: int, creator_count: int) -> None:
@@ -227,26 +187,6 @@ def _insert(batch: list, picture: str) -> None:
     )
 
 
-def start_gunicorn(env: dict[str, str], port: int, log_dir: Path) -> subprocess.Popen[bytes]:
-    gunicorn = VENV_BIN / "gunicorn"
-    log = open(log_dir / "gunicorn.log", "wb")  # noqa: SIM115 - closed with the process
-    return subprocess.Popen(
-        [
-            str(gunicorn if gunicorn.exists() else "gunicorn"),
-            "bench.catalog_wsgi:application",
-            f"--bind=127.0.0.1:{port}",
-            "--workers=2",
-            "--backlog=2048",
-            f"--chdir={BASE_DIR}",
-        ],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
 def count_queries(path: str) -> tuple[int, int, int]:
     """(queries of the first request, queries of the next one, status), as gunicorn
     serves them: each from a fresh client, no session. The first comes after a catalogue
@@ -275,12 +215,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--duration", type=float, default=20.0, help="seconds per endpoint")
-    parser.add_argument(
-        "--rounds", type=int, default=4, help="turns the endpoints take within --duration"
-    )
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--connections", type=int, default=16)
+    add_load_arguments(parser)
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--creators", type=int, default=50)
     parser.add_argument("--python-load", action="store_true", help="do not use wrk")
@@ -288,10 +223,11 @@ def main() -> None:
 
     from urllib.parse import quote
 
-    use_wrk = not args.python_load and shutil.which("wrk") is not None
-    load = run_wrk if use_wrk else run_python_load
+    load, use_wrk = choose_load(args.python_load)
     tmp = Path(tempfile.mkdtemp(prefix="lavka-bench-catalog-"))
-    env, made_database = prepare_environment(tmp)
+    env, made_database = production_environment(
+        tmp, database_suffix="_bench_catalog", allowed_hosts="127.0.0.1,localhost,testserver"
+    )
     gunicorn = None
     log_tail = ""
     targets = {
@@ -327,24 +263,10 @@ def main() -> None:
             assert status == 200, f"{name} answered {status}"
 
         port = free_port()
-        gunicorn = start_gunicorn(env, port, tmp)
+        gunicorn = start_gunicorn(env, port, tmp, "bench.catalog_wsgi:application")
         wait_for_http(port, "/bench/baseline/")
         root = f"http://127.0.0.1:{port}"
-        for path in targets.values():  # warm up: imports, caches, connections
-            load(f"{root}{path}", min(2.0, args.duration), args.threads, args.connections)
-        rounds: dict[str, list[LoadResult]] = {name: [] for name in targets}
-        for number in range(args.rounds):
-            for name, path in targets.items():
-                row = load(
-                    f"{root}{path}", args.duration / args.rounds, args.threads, args.connections
-                )
-                rounds[name].append(row)
-                print(
-                    f"round {number + 1} {name:<12}{row.requests_per_second:>9.0f} req/s  "
-                    f"p99 {row.p99_ms:7.1f} ms  ({row.completed} responses, {row.bad} bad)",
-                    flush=True,
-                )
-        results = {name: combine(rows) for name, rows in rounds.items()}
+        results = measure_in_rounds(load, root, targets, args)
     finally:
         if gunicorn is not None:
             stop(gunicorn)

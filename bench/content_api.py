@@ -29,188 +29,29 @@ directory unless CELERY_BROKER_URL / CACHE_URL are set.
 from __future__ import annotations
 
 import argparse
-import http.client
-import os
-import re
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
-VENV_BIN = Path(sys.executable).parent
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for_http(port: int, path: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", path)
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"gunicorn did not answer {path} on port {port}")
-
-
-# --- load generators --------------------------------------------------------------------
-
-
-@dataclass
-class LoadResult:
-    requests_per_second: float
-    p99_ms: float
-    completed: int
-    bad: int  # responses other than 2xx/3xx, and socket errors
-
-
-UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
-
-
-def run_wrk(url: str, duration: float, threads: int, connections: int) -> LoadResult:
-    output = subprocess.run(
-        [
-            shutil.which("wrk") or "/usr/bin/wrk",
-            f"-t{threads}",
-            f"-c{connections}",
-            f"-d{max(1, round(duration))}s",
-            "--latency",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
-    completed = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
-    non_ok = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    errors = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
-    )
-    bad = int(non_ok.group(1)) if non_ok else 0
-    if errors:
-        bad += sum(int(n) for n in errors.groups())
-    return LoadResult(
-        requests_per_second=rate,
-        p99_ms=float(p99.group(1)) * UNITS_MS[p99.group(2)] if p99 else float("nan"),
-        completed=completed,
-        bad=bad,
-    )
-
-
-def run_python_load(url: str, duration: float, threads: int, connections: int) -> LoadResult:
-    """wrk's job with threads and http.client, when wrk is not installed (slower)."""
-    match = re.match(r"http://([^:/]+):(\d+)(/.*)", url)
-    assert match is not None
-    host, port, path = match.group(1), int(match.group(2)), match.group(3)
-    latencies: list[float] = []
-    bad = 0
-    lock = threading.Lock()
-    deadline = time.monotonic() + duration
-
-    def client() -> None:
-        nonlocal bad
-        mine: list[float] = []
-        failures = 0
-        while time.monotonic() < deadline:
-            started = time.perf_counter()
-            try:
-                connection = http.client.HTTPConnection(host, port, timeout=10)
-                connection.request("GET", path)
-                response = connection.getresponse()
-                response.read()
-                connection.close()
-                if response.status >= 400:
-                    failures += 1
-            except OSError:
-                failures += 1
-                continue
-            mine.append(time.perf_counter() - started)
-        with lock:
-            latencies.extend(mine)
-            bad += failures
-
-    started = time.monotonic()
-    workers = [threading.Thread(target=client) for _ in range(connections)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    elapsed = time.monotonic() - started
-    latencies.sort()
-    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else float("nan")
-    return LoadResult(len(latencies) / elapsed, p99, len(latencies), bad)
-
-
-def combine(rows: list[LoadResult]) -> LoadResult:
-    """Rounds of one endpoint: the mean rate, the median p99, all responses."""
-    p99s = sorted(row.p99_ms for row in rows)
-    return LoadResult(
-        requests_per_second=sum(row.requests_per_second for row in rows) / len(rows),
-        p99_ms=p99s[len(p99s) // 2],
-        completed=sum(row.completed for row in rows),
-        bad=sum(row.bad for row in rows),
-    )
-
+from bench._support import (  # noqa: E402
+    add_load_arguments,
+    choose_load,
+    drop_database,
+    free_port,
+    measure_in_rounds,
+    production_environment,
+    start_gunicorn,
+    start_worker,
+    stop,
+    wait_for_http,
+)
 
 # --- setup ------------------------------------------------------------------------------
-
-
-def prepare_environment(tmp: Path) -> tuple[dict[str, str], str | None]:
-    """Environment of the bench, its gunicorn and its worker; and the PostgreSQL
-    database to drop at the end, if one was made."""
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="lavka.settings",
-        LAVKA_VAR_DIR=str(tmp),
-        # Production settings, on plain HTTP on loopback.
-        DJANGO_DEBUG="false",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DJANGO_SECURE_SSL_REDIRECT="false",
-        DJANGO_BEHIND_PROXY="false",
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        LOG_LEVEL="WARNING",
-        PYTHONUNBUFFERED="1",
-    )
-    env.pop("EMAIL_URL", None)
-    made_database = None
-    database_url = env.get("DATABASE_URL", "")
-    if database_url.startswith("postgres"):
-        base, _, name = database_url.rpartition("/")
-        name = name.split("?", 1)[0] or "lavka"
-        made_database = f"{name}_bench_content"
-        admin = f"{base}/postgres"
-        subprocess.run(
-            ["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {made_database}"], check=True
-        )
-        subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {made_database}"], check=True)
-        env["DATABASE_URL"] = f"{base}/{made_database}"
-        made_database = f"{admin}|{made_database}"
-    os.environ.update(env)
-    return env, made_database
-
-
-def drop_database(made: str | None) -> None:
-    if made:
-        admin, name = made.split("|")
-        subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"])
 
 
 def seed(block_count: int, page_count: int) -> tuple[int, list[int]]:
@@ -252,64 +93,6 @@ def seed(block_count: int, page_count: int) -> tuple[int, list[int]]:
         services.add_block(page=page, block=block)
         block_ids.append(block.pk)
     return page.pk, block_ids
-
-
-def start_worker(env: dict[str, str], log_dir: Path) -> subprocess.Popen[bytes]:
-    log = open(log_dir / "worker.log", "wb")  # noqa: SIM115 - closed with the process
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "lavka",
-            "worker",
-            "--concurrency=1",
-            f"--hostname=bench-content-{time.time_ns()}@localhost",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--queues=default",
-        ],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def start_gunicorn(env: dict[str, str], port: int, log_dir: Path) -> subprocess.Popen[bytes]:
-    gunicorn = VENV_BIN / "gunicorn"
-    log = open(log_dir / "gunicorn.log", "wb")  # noqa: SIM115 - closed with the process
-    return subprocess.Popen(
-        [
-            str(gunicorn if gunicorn.exists() else "gunicorn"),
-            "bench.content_api_wsgi:application",
-            f"--bind=127.0.0.1:{port}",
-            "--workers=2",
-            "--backlog=2048",
-            f"--access-logfile={log_dir / 'access.log'}",
-            "--access-logformat=%(U)s %(s)s",
-            f"--chdir={BASE_DIR}",
-        ],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
 
 
 def served(access_log: Path, path: str) -> int:
@@ -406,12 +189,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--duration", type=float, default=20.0, help="seconds per endpoint")
-    parser.add_argument(
-        "--rounds", type=int, default=4, help="turns the endpoints take within --duration"
-    )
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--connections", type=int, default=16)
+    add_load_arguments(parser)
     parser.add_argument("--blocks", type=int, default=10)
     parser.add_argument("--pages", type=int, default=30)
     parser.add_argument("--python-load", action="store_true", help="do not use wrk")
@@ -420,10 +198,11 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    use_wrk = not args.python_load and shutil.which("wrk") is not None
-    load = run_wrk if use_wrk else run_python_load
+    load, use_wrk = choose_load(args.python_load)
     tmp = Path(tempfile.mkdtemp(prefix="lavka-bench-content-"))
-    env, made_database = prepare_environment(tmp)
+    env, made_database = production_environment(
+        tmp, database_suffix="_bench_content", allowed_hosts="127.0.0.1,localhost"
+    )
     worker = gunicorn = None
     try:
         import django
@@ -443,9 +222,21 @@ def main() -> None:
             flush=True,
         )
 
-        worker = start_worker(env, tmp)
+        worker = start_worker(
+            env,
+            tmp / "worker.log",
+            hostname=f"bench-content-{time.time_ns()}@localhost",
+            queues="default",
+        )
         port = free_port()
-        gunicorn = start_gunicorn(env, port, tmp)
+        gunicorn = start_gunicorn(
+            env,
+            port,
+            tmp,
+            "bench.content_api_wsgi:application",
+            f"--access-logfile={tmp / 'access.log'}",
+            "--access-logformat=%(U)s %(s)s",
+        )
         wait_for_http(port, "/bench/baseline/")
         root = f"http://127.0.0.1:{port}"
         detail_path = f"/api/v1/pages/{page_id}/"
@@ -454,23 +245,7 @@ def main() -> None:
             "detail": detail_path,
             "list": "/api/v1/pages/?page=1",
         }
-        for path in targets.values():  # warm up: imports, caches, connections
-            load(f"{root}{path}", min(2.0, args.duration), args.threads, args.connections)
-        # The endpoints take turns, --rounds times, so that other work on the machine
-        # weighs on all of them alike; each gets --duration seconds in all.
-        rounds: dict[str, list[LoadResult]] = {name: [] for name in targets}
-        for number in range(args.rounds):
-            for name, path in targets.items():
-                row = load(
-                    f"{root}{path}", args.duration / args.rounds, args.threads, args.connections
-                )
-                rounds[name].append(row)
-                print(
-                    f"round {number + 1} {name:<9}{row.requests_per_second:>9.0f} req/s  "
-                    f"p99 {row.p99_ms:7.1f} ms  ({row.completed} responses, {row.bad} bad)",
-                    flush=True,
-                )
-        results = {name: combine(rows) for name, rows in rounds.items()}
+        results = measure_in_rounds(load, root, targets, args)
         stop(gunicorn)  # waits for the requests in flight, so the access log is complete
 
         expected = served(tmp / "access.log", detail_path)

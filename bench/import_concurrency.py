@@ -26,9 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,47 +35,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-
-def prepare_environment(tmp: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env["DJANGO_SETTINGS_MODULE"] = "lavka.settings"
-    env["LAVKA_VAR_DIR"] = str(tmp)
-    env.pop("EMAIL_URL", None)
-    database_url = env.get("DATABASE_URL", "")
-    if database_url.startswith("postgres"):
-        base, _, name = database_url.rpartition("/")
-        bench_name = f"{name or 'lavka'}_bench"
-        admin = f"{base}/postgres"
-        subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {bench_name}"], check=True)
-        subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {bench_name}"], check=True)
-        env["DATABASE_URL"] = f"{base}/{bench_name}"
-    os.environ.update(env)
-    return env
-
-
-def start_worker(env: dict[str, str], log_dir: Path) -> subprocess.Popen[bytes]:
-    log = open(log_dir / "worker.log", "wb")  # noqa: SIM115 - closed when the worker stops
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "lavka",
-            "worker",
-            "--concurrency=1",
-            f"--hostname=bench-import-{time.time_ns()}@localhost",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--queues=default",
-        ],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+from bench._support import fresh_environment, start_workers, stop_workers  # noqa: E402
 
 
 def timed_saves(recipient, actor, *, count: int | None, until=None, pause: float) -> list[float]:
@@ -123,7 +81,7 @@ def main() -> None:
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="lavka-bench-import-"))
-    env = prepare_environment(tmp)
+    env = fresh_environment(tmp, drop=("EMAIL_URL",))
     env.setdefault("CAMPAIGNS_IMPORT_MAX_BYTES", str(64 * 1024 * 1024))
     os.environ.update(env)
     import django
@@ -155,7 +113,7 @@ def main() -> None:
     )
     mine = Recipient.objects.create(owner=other, email="client@example.net", full_name="Client")
     data = csv_text(args.lines, args.updates)
-    worker = start_worker(env, tmp)
+    workers = start_workers(1, env, tmp, queues="default", name="bench-import")
     pause = args.pause_ms / 1000
     try:
         print(f"database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}", flush=True)
@@ -184,8 +142,7 @@ def main() -> None:
         during = timed_saves(mine, other, count=None, until=finished, pause=pause)
         took = time.perf_counter() - started
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=30)
+        stop_workers(workers)
         shutil.rmtree(tmp, ignore_errors=True)
 
     job.refresh_from_db()

@@ -7,8 +7,9 @@ services.simulators.moedelo` / `mtskassa`). For each measure:
   limit   one process, no database: the adapters alone read each shift from the register
           and send its report to accounting (look-up, takings, report), one after another
   lavka   a real sales run on the configured broker with 1, then 2 worker processes: the
-          dispatcher fires the schedule, the run lists the shifts into work rows, each
-          row is booked by its own task; the clock stops when every row is done
+          dispatcher fires the schedule, the run lists the shifts into work rows and
+          queues a task per row; a task books its row and goes on with further due
+          rows of the trade point; the clock stops when every row is done
 
 and the same for goods (10,000 goods from accounting to a fresh trade point: a goods run
 is one task, so a second worker does not speed it up). Prints shifts/s and goods/s, the
@@ -20,17 +21,13 @@ minimum the APIs allow.
     DATABASE_URL=postgres://… CELERY_BROKER_URL=amqp://… .venv/bin/python bench/sync.py
 
 The database is a fresh one made for the bench (a temporary SQLite file, or
-`<name>_bench` on PostgreSQL).
+`<name>_bench` on PostgreSQL); bench/_support.py starts the workers and simulators.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,44 +35,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(BASE_DIR))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._support import (
+    fresh_environment,
+    start_simulator,
+    start_workers,
+    stop_process,
+    stop_workers,
+)
 
 # A shift's minimum HTTP calls: its detail (1, with every receipt) and, in accounting, the
 # takings and the report (2); 1 more for the look-up by number that makes a retry safe.
 MINIMUM_CALLS = 3
 MINIMUM_SAFE_CALLS = 4
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for_port(port: int, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
-
-
-def start_simulator(name: str, log_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    log = open(log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-    process = subprocess.Popen(
-        [sys.executable, "-m", f"services.simulators.{name}", "--port", str(port)],
-        cwd=BASE_DIR,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    wait_for_port(port)
-    return process, f"http://127.0.0.1:{port}"
 
 
 def total_calls(mts_url: str, md_url: str) -> int:
@@ -140,11 +113,17 @@ class Firm:
         )
 
 
-def measure_limit(md_url: str, mts_url: str, shifts: int, receipts: int) -> float:
+def measure_limit(
+    md_url: str, mts_url: str, shifts: int, receipts: int, goods: int
+) -> tuple[float, float]:
+    """Shifts/s and goods/s of the adapters alone, as Lavka calls them on a first
+    attempt (look the report up, then create it `fresh`), one after another."""
     from lavka.integrations.sync.sales import MappingIds, retail_report_for
 
-    firm = Firm(md_url, mts_url, goods=200)
+    firm = Firm(md_url, mts_url, goods=goods)
+    started = time.perf_counter()
     firm.stock_register()
+    goods_per_second = goods / (time.perf_counter() - started)
     firm.close_shifts(shifts, receipts)
     register, accounting = firm.register(), firm.accounting()
     ids = MappingIds(cash_desk_id=firm.cashier_id, warehouse_id=firm.stock_id)
@@ -156,48 +135,8 @@ def measure_limit(md_url: str, mts_url: str, shifts: int, receipts: int) -> floa
             register.shift(firm.point, summary.external_id), ids, f"B-{summary.external_id}"
         )
         if accounting.find_retail_report(report.number) is None:
-            accounting.create_retail_report(report)
-    return shifts / (time.perf_counter() - started)
-
-
-def start_workers(
-    workers: int, env: dict[str, str], log_dir: Path
-) -> list[subprocess.Popen[bytes]]:
-    procs = []
-    for number in range(workers):
-        log = open(log_dir / f"worker-{workers}-{number}-{time.time_ns()}.log", "wb")  # noqa: SIM115
-        procs.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "lavka",
-                    "worker",
-                    "--concurrency=1",
-                    f"--hostname=bench{number}-{time.time_ns()}@localhost",
-                    "--loglevel=WARNING",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--queues=default,sync",
-                ],
-                cwd=BASE_DIR,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        )
-    time.sleep(4)  # let the workers connect before the clock starts
-    return procs
-
-
-def stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
-    for proc in procs:
-        os.killpg(proc.pid, signal.SIGTERM)
-    for proc in procs:
-        proc.wait(timeout=30)
+            accounting.create_retail_report(report, fresh=True)
+    return shifts / (time.perf_counter() - started), goods_per_second
 
 
 def connect(firm: Firm) -> Any:
@@ -268,22 +207,6 @@ def run_job(owner: Any, job: str) -> Any:
     return run, time.perf_counter() - started
 
 
-def prepare_environment(tmp: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env["DJANGO_SETTINGS_MODULE"] = "lavka.settings"
-    env["LAVKA_VAR_DIR"] = str(tmp)
-    database_url = env.get("DATABASE_URL", "")
-    if database_url.startswith("postgres"):
-        base, _, name = database_url.rpartition("/")
-        bench_name = f"{name or 'lavka'}_bench"
-        admin = f"{base}/postgres"
-        subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {bench_name}"], check=True)
-        subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {bench_name}"], check=True)
-        env["DATABASE_URL"] = f"{base}/{bench_name}"
-    os.environ.update(env)
-    return env
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -295,7 +218,7 @@ def main() -> None:
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="lavka-bench-sync-"))
-    env = prepare_environment(tmp)
+    env = fresh_environment(tmp)
     import django
 
     django.setup()
@@ -309,12 +232,17 @@ def main() -> None:
     mts, mts_url = start_simulator("mtskassa", tmp)
     rows: dict[str, float] = {}
     try:
-        rows["limit shifts/s"] = measure_limit(md_url, mts_url, args.limit_sample, args.receipts)
-        print(f"limit: {rows['limit shifts/s']:.1f} shifts/s", flush=True)
+        rows["limit shifts/s"], rows["limit goods/s"] = measure_limit(
+            md_url, mts_url, args.limit_sample, args.receipts, args.goods
+        )
+        print(
+            f"limit: {rows['limit shifts/s']:.1f} shifts/s, {rows['limit goods/s']:.0f} goods/s",
+            flush=True,
+        )
         for workers in (1, 2):
             firm = Firm(md_url, mts_url, goods=args.goods)
             owner = connect(firm)
-            procs = start_workers(workers, env, tmp)
+            procs = start_workers(workers, env, tmp, queues="default,sync")
             try:
                 goods_run, goods_seconds = run_job(owner, "goods")
                 if goods_run.status != "done" or goods_run.goods_sent != args.goods:
@@ -338,17 +266,20 @@ def main() -> None:
             )
     finally:
         for process in (moedelo, mts):
-            os.killpg(process.pid, signal.SIGTERM)
+            stop_process(process)
         shutil.rmtree(tmp, ignore_errors=True)
 
-    limit = rows["limit shifts/s"]
+    limit, goods_limit = rows["limit shifts/s"], rows["limit goods/s"]
     print()
     print(f"{args.shifts} shifts x {args.receipts} receipts, {args.goods} goods")
+    print(f"limit (adapters alone): {limit:.1f} shifts/s, {goods_limit:.0f} goods/s")
     for workers in (1, 2):
         print(
             f"lavka x{workers}: {rows[f'lavka x{workers} shifts/s']:.1f} shifts/s "
             f"({rows[f'lavka x{workers} shifts/s'] / limit:.2f} x limit), "
-            f"{rows[f'lavka x{workers} goods/s']:.0f} goods/s"
+            f"{rows[f'lavka x{workers} goods/s']:.0f} goods/s "
+            f"({rows[f'lavka x{workers} goods/s'] / goods_limit:.2f} x limit), "
+            f"{rows[f'lavka x{workers} calls/shift']:.2f} HTTP calls per shift"
         )
     print(f"x2/x1 shifts: {rows['lavka x2 shifts/s'] / rows['lavka x1 shifts/s']:.2f}")
     print(

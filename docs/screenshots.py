@@ -29,7 +29,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.content_api import free_port, stop, wait_for_http  # noqa: E402
+from bench._support import free_port, stop, wait_for_http  # noqa: E402
 
 IMAGES = BASE_DIR / "docs" / "images"
 VIEWPORT = {"width": 1200, "height": 800}

@@ -66,10 +66,9 @@ def superuser(db: None) -> Any:
 @pytest.fixture
 def celery_worker_process(transactional_db: None, tmp_path: Path) -> Iterator[Any]:
     """A real `celery worker` process on the configured broker and the test database."""
-    from lavka.celery import app
-    from lavka.core.tests.support import start_worker
+    from lavka.core.tests.support import purge_queues, start_worker
 
-    app.control.purge()  # messages left by earlier runs must not reach this database
+    purge_queues()  # messages left by earlier runs must not reach this database
     worker = start_worker(tmp_path)
     try:
         yield worker

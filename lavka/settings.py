@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "lavka.content",
     "lavka.marketplace",
     "lavka.integrations",
+    "lavka.demos",
 ]
 
 MIDDLEWARE = [
@@ -253,6 +254,28 @@ else:
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 30)
 
+# --- prepared files (exports made in the background) -------------------------------------
+# Files a worker prepares for one user (large exports) are kept here, outside MEDIA_ROOT:
+# only their requester downloads them, through /files/<id>/download/.
+PREPARED_FILES_ROOT = env_path("PREPARED_FILES_ROOT", VAR_DIR / "private" / "files", BASE_DIR)
+# A prepared file is deleted this many hours after it was asked for (the sweep of
+# `core.requeue_lost_work` removes it).
+PREPARED_FILE_HOURS = env_int("PREPARED_FILE_HOURS", 24)
+# A worker's claim on a file it prepares lasts this long, renewed as rows are written; a
+# killed worker's file is started again by another once it ran out.
+PREPARED_FILE_LEASE_SECONDS = env_int("PREPARED_FILE_LEASE_SECONDS", 120)
+# How many files one user may have waiting or being made at once: asking again for the
+# same one returns it, a further one is refused (429) until one is done.
+PREPARED_FILES_OPEN_PER_USER = env_int("PREPARED_FILES_OPEN_PER_USER", 3)
+# An export of at most this many rows streams in the response (about a second's work,
+# bench/exports.py streams 8,000-15,000 rows/s on a shared 2-core machine, SQLite); a larger
+# one is prepared by a worker, with a progress page and a download link.
+EXPORT_STREAM_MAX_ROWS = env_int("EXPORT_STREAM_MAX_ROWS", 10000)
+# A sales report (page or CSV) over at most this many sold orders is counted in the
+# request (about a second: bench/reports.py); a larger one is prepared by a worker and
+# shown, or offered for download, when ready.
+REPORT_SYNC_MAX_ORDERS = env_int("REPORT_SYNC_MAX_ORDERS", 50000)
+
 # --- celery ---------------------------------------------------------------------------
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
@@ -296,7 +319,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360)
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES_ALL = ["default", "mail", "sync", "media"]
+CELERY_TASK_QUEUES_ALL = ["default", "mail", "sync", "media", "demos"]
 CELERY_TASK_ROUTES = {
     "accounts.*": {"queue": "mail"},
     "core.send_*": {"queue": "mail"},
@@ -307,6 +330,7 @@ CELERY_TASK_ROUTES = {
     "marketplace.send_*": {"queue": "mail"},
     "integrations.send_*": {"queue": "mail"},
     "integrations.*": {"queue": "sync"},
+    "demos.*": {"queue": "demos"},
 }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -353,10 +377,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.refresh_due_reference_data",
         "schedule": 3600.0,
     },
+    # Checks every demo's service (one entry; demos are rows) and expires old runs.
+    "demos.check_all_health": {
+        "task": "demos.check_all_health",
+        "schedule": float(env_int("DEMOS_HEALTH_INTERVAL_SECONDS", 60)),
+    },
+    "demos.delete_expired_runs": {"task": "demos.delete_expired_runs", "schedule": 300.0},
     # Cancels unpaid orders whose stock hold ran out and returns their stock.
     "marketplace.release_expired_holds": {
         "task": "marketplace.release_expired_holds",
         "schedule": float(env_int("LAVKA_STOCK_RELEASE_INTERVAL_SECONDS", 60)),
+    },
+    # Records paid orders whose "bought together" task was lost (recommendations).
+    "marketplace.catch_up_bought_together": {
+        "task": "marketplace.catch_up_bought_together",
+        "schedule": float(env_int("LAVKA_RECOMMENDATIONS_CATCH_UP_SECONDS", 600)),
     },
 }
 # A worker writes a heartbeat row this often; /healthz calls it down after the grace.
@@ -386,6 +421,33 @@ CAMPAIGNS_IMPORT_PAUSE_MS = env_int("CAMPAIGNS_IMPORT_PAUSE_MS", 100)
 # An import's claim lasts this long, renewed by every batch; a dead worker's import is
 # taken up again after it.
 CAMPAIGNS_IMPORT_LEASE_SECONDS = env_int("CAMPAIGNS_IMPORT_LEASE_SECONDS", 120)
+
+# --- demos ----------------------------------------------------------------------------
+# Visitors' uploads and results are deleted this long after the upload.
+DEMOS_RESULT_TTL_SECONDS = env_int("DEMOS_RESULT_TTL_SECONDS", 24 * 3600)
+# A call to a demo's service gives up after this long (a try is then retried).
+DEMOS_CALL_TIMEOUT_SECONDS = env_int("DEMOS_CALL_TIMEOUT_SECONDS", 60)
+DEMOS_HEALTH_TIMEOUT_SECONDS = env_int("DEMOS_HEALTH_TIMEOUT_SECONDS", 5)
+# The largest answer read from a demo's service (it is kept: JSON and annotated image).
+DEMOS_MAX_ANSWER_BYTES = env_int("DEMOS_MAX_ANSWER_BYTES", 8 * 1024 * 1024)
+# Tries per visitor (user or session) and per address within the window.
+DEMOS_RATE_PER_VISITOR = env_int("DEMOS_RATE_PER_VISITOR", 20)
+DEMOS_RATE_PER_ADDRESS = env_int("DEMOS_RATE_PER_ADDRESS", 60)
+DEMOS_RATE_WINDOW_SECONDS = env_int("DEMOS_RATE_WINDOW_SECONDS", 3600)
+# Ceilings of what a creator may let a demo accept (the reference service's own).
+DEMOS_MAX_IMAGE_BYTES = env_int("DEMOS_MAX_IMAGE_BYTES", 10 * 1024 * 1024)
+DEMOS_MAX_VIDEO_BYTES = env_int("DEMOS_MAX_VIDEO_BYTES", 50 * 1024 * 1024)
+DEMOS_MAX_PIXELS = env_int("DEMOS_MAX_PIXELS", 40_000_000)
+DEMOS_DEFAULT_MAX_BYTES = env_int("DEMOS_DEFAULT_MAX_BYTES", 10 * 1024 * 1024)
+DEMOS_DEFAULT_MAX_PIXELS = env_int("DEMOS_DEFAULT_MAX_PIXELS", 25_000_000)
+# Demo services on private or loopback addresses (SSRF guard): allowed by default only
+# for a loopback site (the embedded default) or DEBUG.
+DEMOS_ALLOW_PRIVATE_SERVICES = env_bool(
+    "DEMOS_ALLOW_PRIVATE_SERVICES",
+    default=DEBUG or str(urlsplit(SITE_URL).hostname) in ("127.0.0.1", "localhost", "::1"),
+)
+# Where the demo data's demos find the reference vision service (`make vision`).
+DEMOS_VISION_URL = env("DEMOS_VISION_URL", default="http://127.0.0.1:12120")
 
 # --- content --------------------------------------------------------------------------
 # Largest upload accepted per kind of file, in bytes.
@@ -431,6 +493,28 @@ LAVKA_MIN_DONATION = env_decimal("LAVKA_MIN_DONATION", "1.00")
 LAVKA_DONATION_PROVIDERS = env_list("LAVKA_DONATION_PROVIDERS", ["bank_transfer"])
 # A paid digital item's download link works this many days after it was made.
 LAVKA_DOWNLOAD_LINK_DAYS = env_int("LAVKA_DOWNLOAD_LINK_DAYS", 7)
+# The seller printed on every invoice (a PDF per paid order, numbered per year). Each
+# invoice keeps a copy of these as they were when it was issued.
+LAVKA_SELLER_NAME = env("LAVKA_SELLER_NAME", default="Lavka").strip()
+LAVKA_SELLER_ADDRESS = env("LAVKA_SELLER_ADDRESS", default="").strip().replace("\\n", "\n")
+LAVKA_SELLER_TAX_ID = env("LAVKA_SELLER_TAX_ID", default="").strip()
+LAVKA_SELLER_EMAIL = env("LAVKA_SELLER_EMAIL", default="").strip()
+# "Bought together": how many a product page shows (the cart page too); their counts
+# live in Redis when RECOMMENDATIONS_REDIS_URL is set or CACHE_URL is a Redis, in the
+# database otherwise; the beat entry records orders paid this many hours back whose task
+# was lost (older ones: `manage.py rebuild_recommendations`).
+LAVKA_RECOMMENDATIONS_COUNT = env_int("LAVKA_RECOMMENDATIONS_COUNT", 4)
+LAVKA_RECOMMENDATIONS_CATCH_UP_HOURS = env_int("LAVKA_RECOMMENDATIONS_CATCH_UP_HOURS", 48)
+RECOMMENDATIONS_REDIS_URL = env("RECOMMENDATIONS_REDIS_URL", default="").strip()
+if RECOMMENDATIONS_REDIS_URL and not RECOMMENDATIONS_REDIS_URL.startswith(
+    ("redis://", "rediss://", "unix://")
+):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"RECOMMENDATIONS_REDIS_URL: cannot use {RECOMMENDATIONS_REDIS_URL[:80]!r}; "
+        "expected a Redis URL such as redis://host:6379/2"
+    )
 
 # Card payments through Stripe Checkout ("stripe" joins the payment methods of orders
 # and donations when a key is set). STRIPE_API_BASE empty: Stripe itself. Without a key,
@@ -590,5 +674,8 @@ LOGGING = {
         "django.server": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
         "celery": {"level": LOG_LEVEL},
         "mail.log": {"level": "WARNING"},  # aiosmtpd, used by tests and dev sinks
+        # WeasyPrint logs each step of every invoice PDF at INFO; its warnings still show
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }

@@ -5,6 +5,8 @@ default and on PostgreSQL, Redis and RabbitMQ. Only what would collide with a de
 running instance (broker folder, cache keys) or slow the suite (password hashing) differs.
 """
 
+import os as _os
+
 from lavka.settings import *  # noqa: F403
 from lavka.settings import CACHES, CELERY_BROKER_URL, INSTALLED_APPS, VAR_DIR
 
@@ -37,6 +39,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 WORKER_HEARTBEAT_INTERVAL = 1
 # Bookkeeping adapters: tests point these at the simulators they start; by default a
-# port nothing listens on, never a developer's running stand-ins.
-LAVKA_MOEDELO_URL = "http://127.0.0.1:9"
-LAVKA_MTSKASSA_URL = "http://127.0.0.1:9"
+# port nothing listens on, never a developer's running stand-ins. A worker process a
+# test starts gets the test's simulators in LAVKA_TEST_MOEDELO_URL / _MTSKASSA_URL.
+LAVKA_MOEDELO_URL = _os.environ.get("LAVKA_TEST_MOEDELO_URL") or "http://127.0.0.1:9"
+LAVKA_MTSKASSA_URL = _os.environ.get("LAVKA_TEST_MTSKASSA_URL") or "http://127.0.0.1:9"

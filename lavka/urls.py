@@ -11,6 +11,7 @@ from drf_spectacular.views import (
 )
 
 from lavka.accounts.api import MeView, TokenCreateView
+from lavka.core import file_views
 from lavka.core import views as core_views
 from lavka.core.access import (
     API_SIGNED_IN,
@@ -20,6 +21,7 @@ from lavka.core.access import (
     NOT_FOUND,
     PUBLIC,
     SIGNED_IN,
+    SIGNED_IN_OWNER_SCOPED,
     SUPERUSERS_ONLY,
     SUPERUSERS_ONLY_SECRET,
     Access,
@@ -49,12 +51,20 @@ urlpatterns = [
     path("outbox/<int:pk>/html/", core_views.outbox_html, name="outbox_html"),
     path("operations/work/", core_views.background_work, name="background_work"),
     path("operations/work/act/", core_views.background_work_act, name="background_work_act"),
+    path("files/<int:pk>/", file_views.prepared_file, name="prepared_file"),
+    path(
+        "files/<int:pk>/progress/", file_views.prepared_file_progress, name="prepared_file_progress"
+    ),
+    path(
+        "files/<int:pk>/download/", file_views.prepared_file_download, name="prepared_file_download"
+    ),
     path("accounts/", include("allauth.urls")),
     path("", include("lavka.accounts.urls")),
     path("campaigns/", include("lavka.campaigns.urls")),
     path("", include("lavka.content.urls")),
     path("shop/", include("lavka.marketplace.urls")),
     path("bookkeeping/", include("lavka.integrations.urls")),
+    path("demos/", include("lavka.demos.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
@@ -91,6 +101,10 @@ ACCESS = {
     "outbox_html": SUPERUSERS_ONLY_SECRET.of("core.outbox_message"),
     "background_work": MANAGERS_ONLY,
     "background_work_act": MANAGERS_ONLY.post_only(),
+    # a prepared file is its requester's alone: 404 for everyone else, staff included
+    "prepared_file": SIGNED_IN_OWNER_SCOPED.of("core.prepared_file"),
+    "prepared_file_progress": SIGNED_IN_OWNER_SCOPED.of("core.prepared_file"),
+    "prepared_file_download": SIGNED_IN_OWNER_SCOPED.of("core.prepared_file"),
     "api:me": API_SIGNED_IN,
     "api:token_create": PUBLIC.post_only(),  # an email and a password, not a session
     "api_schema": PUBLIC,
@@ -137,6 +151,9 @@ ACCESS = {
     # donations likewise: given on the donate page, changed on the staff pages
     "admin:marketplace_donation_add": ADMIN_REFUSES_SUPERUSERS,
     "admin:marketplace_donation_delete": ADMIN_REFUSES_SUPERUSERS,
+    # invoices are issued when an order is paid and never changed or deleted (no gaps)
+    "admin:marketplace_invoice_add": ADMIN_REFUSES_SUPERUSERS,
+    "admin:marketplace_invoice_delete": ADMIN_REFUSES_SUPERUSERS,
     # payment events come from Stripe's signed webhook only, and are kept as a record
     "admin:marketplace_paymentevent_add": ADMIN_REFUSES_SUPERUSERS,
     "admin:marketplace_paymentevent_delete": ADMIN_REFUSES_SUPERUSERS,
@@ -153,6 +170,8 @@ ACCESS = {
     "admin:integrations_syncrun_delete": ADMIN_REFUSES_SUPERUSERS,
     "admin:integrations_shiftsync_add": ADMIN_REFUSES_SUPERUSERS,
     "admin:integrations_shiftsync_delete": ADMIN_REFUSES_SUPERUSERS,
+    "admin:integrations_reportsend_add": ADMIN_REFUSES_SUPERUSERS,
+    "admin:integrations_reportsend_delete": ADMIN_REFUSES_SUPERUSERS,
     "admin:integrations_revokedtokenemail_add": ADMIN_REFUSES_SUPERUSERS,
     "admin:integrations_revokedtokenemail_delete": ADMIN_REFUSES_SUPERUSERS,
 }

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import secrets
-import smtplib
 import unicodedata
 from dataclasses import dataclass
 
@@ -19,12 +17,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from lavka.accounts.models import ApiToken, User, WelcomeEmail
-from lavka.core import background, work
+from lavka.core import background, mail, work
 from lavka.core.composer import compose, message_id
-from lavka.core.mail import smtp_failure_is_permanent
 from lavka.core.roles import Role, forget_cached_roles
-
-logger = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "lvk_"  # noqa: S105 (a prefix, not a secret)
 _NOT_SENT_NOTE = "Not sent: the user is blocked or was already welcomed."
@@ -94,22 +89,7 @@ def send_welcome_email(*, welcome_email_id: int, take_over: bool = False) -> boo
             **work.done_fields(), last_error=_NOT_SENT_NOTE
         )
         return False
-    try:
-        welcome_message(user=user).send()
-    except background.TRANSIENT_ERRORS:
-        # the database, not the mail server: give the row back for the task's own retry
-        work.release(WelcomeEmail.objects.filter(pk=welcome.pk, lease_owner=welcome.lease_owner))
-        raise
-    except (smtplib.SMTPException, OSError) as error:
-        work.record_failure(
-            welcome,
-            error=f"{type(error).__name__}: {error}",
-            permanent=smtp_failure_is_permanent(error),
-        )
-        return False
-    except Exception as error:
-        logger.exception("welcome email %s failed", welcome.pk)
-        work.record_failure(welcome, error=f"{type(error).__name__}: {error}")
+    if not mail.send_for(welcome, lambda: welcome_message(user=user), what="welcome email"):
         return False
     with transaction.atomic():
         work.complete(welcome)

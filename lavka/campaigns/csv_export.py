@@ -1,43 +1,29 @@
-"""Exporting recipients as CSV that spreadsheet programs open safely."""
+"""Exporting recipients as CSV that spreadsheet programs open safely (the writer is
+core's: BOM, formula guard, batching)."""
 
 from __future__ import annotations
 
-import codecs
-import csv
 from collections.abc import Iterable, Iterator
 
-from lavka.campaigns.csv_io import COLUMNS, FORMULA_PREFIXES
+from lavka.campaigns.csv_io import COLUMNS
 from lavka.campaigns.models import Recipient
+from lavka.core.csv_export import csv_chunks, guard_cell
 
-
-def guard_cell(value: str) -> str:
-    """Spreadsheets run cells starting with = + - @ as formulas; an apostrophe stops it."""
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+__all__ = ["export_csv_lines", "export_rows", "guard_cell"]
 
 
 def export_rows(recipients: Iterable[Recipient]) -> Iterator[list[str]]:
     yield list(COLUMNS)
     for recipient in recipients:
         yield [
-            guard_cell(value)
-            for value in (
-                recipient.email,
-                recipient.full_name,
-                str(recipient.phone or ""),
-                str(recipient.country.code or "") if recipient.country else "",
-                recipient.comment,
-            )
+            recipient.email,
+            recipient.full_name,
+            str(recipient.phone or ""),
+            str(recipient.country.code or "") if recipient.country else "",
+            recipient.comment,
         ]
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def export_csv_lines(recipients: Iterable[Recipient]) -> Iterator[str]:
-    """UTF-8 CSV lines for a streaming response; the BOM lets Excel read Cyrillic names."""
-    writer = csv.writer(_Echo())
-    yield codecs.BOM_UTF8.decode("utf-8")
-    for row in export_rows(recipients):
-        yield writer.writerow(row)
+    """UTF-8 CSV for a streaming response; the BOM lets Excel read Cyrillic names."""
+    return csv_chunks(export_rows(recipients))

@@ -34,10 +34,10 @@ from phonenumber_field.phonenumber import to_python as to_phone_number
 from lavka.accounts.models import User
 from lavka.campaigns.models import Recipient
 from lavka.campaigns.services import normalize_email
+from lavka.core.csv_export import FORMULA_PREFIXES
 from lavka.core.validators import first_refused_character
 
 COLUMNS = ("email", "full_name", "phone", "country", "comment")
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BATCH = 500
 

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from phonenumber_field.modelfields import PhoneNumberField
@@ -17,7 +18,7 @@ from phonenumber_field.modelfields import PhoneNumberField
 from lavka.core import background
 from lavka.core.models import TimeStampedModel
 from lavka.core.validators import validate_header_text
-from lavka.core.work import WorkItem, WorkState, done_fields
+from lavka.core.work import GIVEN_UP_NOTICE, WorkItem, WorkState, done_fields
 
 
 class SettingValue:
@@ -252,6 +253,26 @@ class MailingRun(WorkItem):
         return queryset.filter(status=RunStatus.PREPARING)
 
     @classmethod
+    def after_given_up(cls, pks: Sequence[int], *, error: str) -> None:
+        """A run whose preparing no worker could finish is failed for its owner to see;
+        a one-off mailing ends with it, as when a run's every delivery failed."""
+        runs = cls.objects.filter(pk__in=pks, status=RunStatus.PREPARING)
+        mailing_ids = list(runs.values_list("mailing_id", flat=True))
+        runs.update(
+            status=RunStatus.FAILED, status_reason=str(GIVEN_UP_NOTICE), finished_at=timezone.now()
+        )
+        Mailing.objects.filter(
+            pk__in=mailing_ids, status=MailingStatus.RUNNING, next_send_at__isnull=True
+        ).update(status=MailingStatus.COMPLETED)
+
+    @classmethod
+    def before_manual_retry(cls, queryset: models.QuerySet[Any]) -> None:
+        """A run given up while preparing prepares again when retried by hand."""
+        queryset.filter(status=RunStatus.FAILED, started_at__isnull=True).update(
+            status=RunStatus.PREPARING, status_reason="", finished_at=None
+        )
+
+    @classmethod
     def queue_work(cls, pks: Sequence[int]) -> None:
         """Prepare the runs still waiting for their deliveries."""
         preparing = cls.objects.filter(pk__in=list(pks), status=RunStatus.PREPARING)
@@ -370,6 +391,17 @@ class Delivery(WorkItem):
                 for run_id, ids in by_run.items()
                 for first_id, last_id in id_ranges(ids, send_chunk_size())
             ],
+        )
+
+    @classmethod
+    def after_given_up(cls, pks: Sequence[int], *, error: str) -> None:
+        """A delivery no worker could finish is failed (it may have gone out: each try
+        sent the same Message-ID); `recover_stalled` finishes its run when it was the
+        last one pending."""
+        cls.objects.filter(pk__in=pks, status=DeliveryStatus.PENDING).update(
+            status=DeliveryStatus.FAILED,
+            smtp_reply=str(GIVEN_UP_NOTICE),
+            last_attempt_at=timezone.now(),
         )
 
     @classmethod

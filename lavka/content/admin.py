@@ -40,12 +40,13 @@ from lavka.content.models import (
     VideoBlock,
 )
 from lavka.content.storage import UploadRejected, check_upload
+from lavka.core.admin_base import ViewOnlyAdmin
 
 Kind = StoredFile.Kind
 
 
 @admin.register(StoredFile)
-class StoredFileAdmin(admin.ModelAdmin):
+class StoredFileAdmin(ViewOnlyAdmin):
     list_display = (
         "__str__",
         "kind",
@@ -59,15 +60,6 @@ class StoredFileAdmin(admin.ModelAdmin):
     list_filter = ("status", "kind")
     search_fields = ("^original_name", "=sha256")
     readonly_fields = [f.name for f in StoredFile._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 def _formfield(field: models.Field, **kwargs: Any) -> forms.Field | None:

@@ -35,8 +35,6 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
-from django.db.models import F
-from django.utils import timezone
 
 from lavka.content.models import ContentRevision
 
@@ -55,11 +53,7 @@ class Validators:
 def content_changed() -> None:
     """Make every cached content response unreachable; call it inside the change's
     transaction so that the new revision and the new content commit together."""
-    updated = ContentRevision.objects.filter(pk=1).update(
-        number=F("number") + 1, changed_at=timezone.now()
-    )
-    if not updated:
-        ContentRevision.objects.get_or_create(pk=1, defaults={"number": 1})
+    ContentRevision.raise_number()
 
 
 def current_revision() -> tuple[int, datetime]:

@@ -14,12 +14,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
 from lavka.core import background
 from lavka.core.models import TimeStampedModel
-from lavka.core.work import WorkItem
+from lavka.core.work import GIVEN_UP_NOTICE, WorkItem
 
 http_url_validator = URLValidator(schemes=["http", "https"])
 
@@ -95,6 +96,18 @@ class StoredFile(WorkItem):
     def before_manual_retry(cls, queryset: QuerySet[Any]) -> None:
         """A file retried by hand shows as waiting again, and is processed anew."""
         queryset.update(status=cls.Status.PENDING, failure_reason="")
+
+    @classmethod
+    def after_given_up(cls, pks: Sequence[int], *, error: str) -> None:
+        """A file no worker could finish shows as failed, as one whose check failed."""
+        cls.objects.filter(pk__in=pks).update(
+            status=cls.Status.FAILED,
+            failure_reason=str(GIVEN_UP_NOTICE),
+            duration_seconds=None,
+            webvtt=None,
+            processed_at=timezone.now(),
+        )
+        ContentRevision.raise_number()
 
     @property
     def player_file(self) -> StoredFile:
@@ -318,3 +331,11 @@ class ContentRevision(models.Model):
 
     def __str__(self) -> str:
         return str(self.number)
+
+    @classmethod
+    def raise_number(cls) -> None:
+        """Make every cached content response unreachable (`cache.content_changed`)."""
+        if not cls.objects.filter(pk=1).update(
+            number=models.F("number") + 1, changed_at=timezone.now()
+        ):
+            cls.objects.get_or_create(pk=1, defaults={"number": 1})

@@ -13,6 +13,7 @@ that a rollback removed. A task module may queue itself with `task.after_commit(
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 from celery import Task, shared_task
@@ -111,6 +112,24 @@ def start(name: str, *args: Any) -> None:
     the other way round (no import circle). An unknown name fails here, at once.
     """
     _publish_after_commit(task_named(name), [args])
+
+
+# The longest a message waits in a worker for its ETA. A worker holds such a message
+# unacknowledged: past 30 minutes RabbitMQ closes its channel (consumer_timeout), and
+# past the visibility timeout Redis hands a second copy, marked redelivered, to another
+# worker. Work that waits longer is a row with `not_before`: its task, arriving early,
+# finds it not due, and the sweeper queues it again once it is.
+MAX_COUNTDOWN_SECONDS = 20 * 60
+
+
+def start_later(name: str, *args: Any, countdown: float) -> None:
+    """Queue the task called `name` after the commit, to run no sooner than `countdown`
+    seconds from now (the message carries an ETA the worker holds it to), at most
+    MAX_COUNTDOWN_SECONDS: for work that must wait, e.g. a system's Retry-After, without
+    a worker sleeping on it."""
+    task = task_named(name)
+    delay = min(max(0.0, countdown), MAX_COUNTDOWN_SECONDS)
+    transaction.on_commit(partial(task.apply_async, tuple(args), countdown=delay))
 
 
 def start_each(name: str, calls: Iterable[Sequence[Any]]) -> None:

@@ -8,6 +8,15 @@ from django.urls import register_converter
 MAX_ID = 9_223_372_036_854_775_807
 
 
+def parse_id(text: str) -> int | None:
+    """A primary key typed or sent as text (a search, a reference in a webhook), or None:
+    ASCII digits only ("²" and "٣" pass str.isdigit), within the column's range."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
 class IdConverter:
     """`<id:pk>`: a primary key, 1 to 2**63 - 1. Anything else matches no route (so it is
     the same 404 as a missing object) instead of reaching the database, where raw SQL

@@ -3,16 +3,21 @@
 On a laptop there is no mail server; superusers read what Lavka would have sent at /outbox/,
 including the exact MIME source, so templates and headers can be checked before an SMTP
 server is configured with EMAIL_URL.
+
+Also what every email work row (an order's, a donation's, a welcome email) does to send
+its message once: `send_for`.
 """
 
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
+
+from lavka.core import work
 
 
 def _html_alternative(message: EmailMessage) -> str:
@@ -61,3 +66,18 @@ def smtp_failure_is_permanent(error: Exception) -> bool:
     if isinstance(error, smtplib.SMTPResponseException):
         return 500 <= error.smtp_code < 600
     return False
+
+
+def send_for(item: work.WorkItem, message: Callable[[], EmailMessage], *, what: str) -> bool:
+    """Compose and send a claimed email row's message; True once the mail server took it
+    (the caller then marks the row done). A refusal of the mail server is recorded on
+    the row: a 5xx fails it at once, anything else is retried with backoff. Any other
+    error is handled as `work.attempt` does (`what` names the row in the log)."""
+    with work.attempt(item, what=what) as attempt:
+        try:
+            message().send()
+        except (smtplib.SMTPException, OSError) as error:
+            permanent = smtp_failure_is_permanent(error)
+            work.record_failure(item, error=work.describe(error), permanent=permanent)
+            return False
+    return attempt.succeeded

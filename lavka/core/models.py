@@ -1,9 +1,17 @@
-"""Tables every app relies on: captured outgoing email and worker heartbeats."""
+"""Tables every app relies on: captured outgoing email, worker heartbeats and files
+prepared in the background."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from lavka.core import background
+from lavka.core.work import WorkItem, WorkState
 
 
 class TimeStampedModel(models.Model):
@@ -59,3 +67,64 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.hostname
+
+
+class PreparedFile(WorkItem):
+    """A file a user asked for that takes too long to make during a request (a large
+    export): a work row a worker claims, fills by the registered producer `kind` with
+    `params`, and leaves in a private folder for the requester alone to download until
+    `expires_at`. Progress is `rows_done` of `rows_total`; the state and the last error
+    are the work row's."""
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.CASCADE,
+        related_name="prepared_files",
+    )
+    kind = models.CharField(_("kind"), max_length=80)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    filename = models.CharField(_("file name"), max_length=200)
+    rows_done = models.PositiveIntegerField(_("rows done"), default=0)
+    rows_total = models.PositiveIntegerField(_("rows in total"), null=True, blank=True)
+    stored_name = models.CharField(_("stored as"), max_length=200, blank=True)
+    size = models.PositiveBigIntegerField(_("size in bytes"), default=0)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires at"), db_index=True)
+
+    max_attempts = 3
+    # A killed worker's file is taken up again once its lease ran out; the writer renews
+    # the lease as it goes, so a long file keeps it.
+    lease_seconds = settings.PREPARED_FILE_LEASE_SECONDS
+    requeue_after_seconds = settings.PREPARED_FILE_LEASE_SECONDS
+    retry_base_seconds = 10
+    retry_cap_seconds = 300
+
+    class Meta:
+        verbose_name = _("prepared file")
+        verbose_name_plural = _("prepared files")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk}"
+
+    @property
+    def work_summary(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.filename})"
+
+    @property
+    def is_ready(self) -> bool:
+        return self.state == WorkState.DONE and bool(self.stored_name)
+
+    @property
+    def percent(self) -> int:
+        if self.is_ready:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(99, self.rows_done * 100 // self.rows_total)
+
+    @classmethod
+    def queue_work(cls, pks: Sequence[int]) -> None:
+        background.start_each("core.prepare_file", [(pk,) for pk in pks])

@@ -1,6 +1,7 @@
 """Work rows across apps: the sweeper that queues lost work again, what the operator
 page lists (failed, waiting for a person, stuck) with its retry and discard, and the
-counts per state that /healthz shows. The rows and their claiming are in `work.py`."""
+counts per state that /healthz shows; the same periodic sweep deletes expired prepared
+files. The rows and their claiming are in `work.py`."""
 
 from __future__ import annotations
 
@@ -66,6 +67,13 @@ def requeue_lost_work(
                 model.queue_work(ids)
         total += len(ids)
     return total
+
+
+def delete_expired_files(*, now: datetime | None = None) -> int:
+    """Delete prepared files past their expiry (lavka/core/prepared_files.py)."""
+    from lavka.core import prepared_files
+
+    return prepared_files.delete_expired(now=now)
 
 
 def stuck(model: type[W], *, now: datetime | None = None) -> QuerySet[W]:

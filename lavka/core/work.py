@@ -4,7 +4,10 @@ restart is a row, not only a message.
 A row is `pending` until a worker claims it with a short lease (`claimed`), then `done`,
 `pending` again with a later `not_before` (a retry), `failed` after its last attempt or
 a permanent error (the dead letter), or `attention` when a person must act (a revoked
-token, a run paused by failures). The broker only carries "look at these rows": a lost
+token, a run paused by failures). A lease taken over (its worker died, or ran past it)
+counts as a failed attempt when the holder had begun the row, so a row that kills
+every worker that takes it (a poison row) is given up after `max_attempts` like any
+other failing row, not retried for ever. The broker only carries "look at these rows": a lost
 or duplicated message costs a sweep, never a lost or doubled piece of work.
 
 One claiming function serves every app: on PostgreSQL rows are locked with
@@ -17,22 +20,26 @@ operator page's list, manual retry and discard) is in `sweeping.py`.
 
 from __future__ import annotations
 
-import email.utils
+import logging
 import random
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 from django.db import connection, models, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from lavka.core.background import TRANSIENT_ERRORS
+from lavka.core.http import MAX_RETRY_AFTER_SECONDS, retry_after_seconds
+
+logger = logging.getLogger(__name__)
+
 ERROR_CHARS = 2000
-# The longest wait a server's Retry-After can impose on a retry.
-MAX_RETRY_AFTER_SECONDS = 86400
 
 
 class WorkState(models.TextChoices):
@@ -65,6 +72,9 @@ class WorkItem(models.Model):
     not_before = models.DateTimeField(_("not before"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     lease_owner = models.CharField(_("lease owner"), max_length=32, blank=True)
+    # The lease token under which the row's work began: only then does a lease taken
+    # over count an attempt (rows a batch claimed but never reached cost nothing).
+    started_by = models.CharField(_("started by"), max_length=32, blank=True)
     lease_expires_at = models.DateTimeField(_("lease expires at"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     idempotency_key = models.CharField(
@@ -115,6 +125,12 @@ class WorkItem(models.Model):
         """Hook: bring the app's own fields back in line before the rows are retried;
         return the rows to start again when some must not be (settled otherwise here)."""
 
+    @classmethod
+    def after_given_up(cls, pks: Sequence[int], *, error: str) -> None:
+        """Hook: bring the app's own fields (a status, a parent's counts) in line with
+        rows the kernel failed because their workers stopped mid-work on every attempt;
+        runs inside the transaction that failed them."""
+
 
 W = TypeVar("W", bound=WorkItem)
 
@@ -138,6 +154,20 @@ def claimable(
     )
 
 
+# A claimed row whose holder began its work (see `claim` and `begin`).
+_CLAIMED_AND_BEGUN = Q(state=WorkState.CLAIMED, started_by=F("lease_owner")) & ~Q(started_by="")
+
+
+def begin(model: type[WorkItem], pk: int, *, lease_owner: str) -> bool:
+    """Mark a row of a batch claimed with `started=False` as begun by its holder; False
+    when the lease was lost meanwhile (another worker has the row: leave it)."""
+    return bool(
+        model._default_manager.filter(
+            pk=pk, state=WorkState.CLAIMED, lease_owner=lease_owner
+        ).update(started_by=lease_owner)
+    )
+
+
 @dataclass(frozen=True)
 class Claim:
     token: str
@@ -154,6 +184,7 @@ def claim(
     lease: timedelta | None = None,
     now: datetime | None = None,
     take_over: bool = False,
+    started: bool = True,
 ) -> Claim:
     """Claim up to `limit` claimable rows of `queryset` (in pk order) for this caller.
 
@@ -162,6 +193,10 @@ def claim(
     while its lease runs, unless one passes `take_over` because it knows the holder is
     dead: a task whose message the broker redelivered (`BackgroundTask.redelivered`)
     after its worker died mid-way.
+
+    The rows count as started at once; a caller that claims a batch and works through
+    it row by row passes `started=False` and calls `begin` before each row, so that a
+    worker dying on one row costs the rows it never reached no attempt.
     """
     model = queryset.model
     now = now or timezone.now()
@@ -169,6 +204,7 @@ def claim(
     token = uuid.uuid4().hex
     if limit is not None and limit <= 0:
         return Claim(token=token, ids=[])
+    give_up_lost_too_often(queryset, now=now, take_over=take_over)
     candidates = claimable(queryset, now=now, take_over=take_over).order_by("pk")
     rows = model._default_manager.all()
     stamp = {
@@ -176,6 +212,14 @@ def claim(
         "lease_owner": token,
         "lease_expires_at": now + lease,
         "state_changed_at": now,
+        "started_by": token if started else "",
+        # A lease taken over from a holder that had begun is the attempt it never
+        # finished (SQL reads the old row here: the values before this UPDATE).
+        "attempts": Case(
+            When(_CLAIMED_AND_BEGUN, then=F("attempts") + 1),
+            default=F("attempts"),
+            output_field=models.PositiveSmallIntegerField(),
+        ),
     }
     if connection.features.has_select_for_update_skip_locked:
         with transaction.atomic():
@@ -197,6 +241,49 @@ def claim(
         rows.filter(pk__in=chosen, lease_owner=token).order_by("pk").values_list("pk", flat=True)
     )
     return Claim(token=token, ids=ids)
+
+
+GIVEN_UP = (
+    "Given up: the worker working on it stopped before it finished, on every attempt "
+    "(killed, out of memory, or lost with its host). Retry it once the cause is fixed."
+)
+# What an owner's page says of such a row (a run, a delivery, a file), in their words.
+GIVEN_UP_NOTICE = _(
+    "Stopped: it was tried several times and never finished. The site's operator can see "
+    "it and try it again."
+)
+
+
+def give_up_lost_too_often(
+    queryset: QuerySet[W], *, now: datetime | None = None, take_over: bool = False
+) -> list[int]:
+    """Fail the rows of `queryset` whose lease is to be taken over for their last
+    attempt: each attempt so far ended with its worker gone (a poison row: one that
+    kills the worker, or that no lease is long enough for). Each row is failed only
+    if its holder is still the one read here, so two claimers never both fail it; the
+    model's `after_given_up` hook then runs in the same transaction."""
+    model = queryset.model
+    now = now or timezone.now()
+    worn_out = claimable(queryset, now=now, take_over=take_over).filter(
+        _CLAIMED_AND_BEGUN, attempts__gte=model.max_attempts - 1
+    )
+    # In pk order: two claimers failing several rows lock them in the same order.
+    held = list(worn_out.order_by("pk").values_list("pk", "lease_owner")[:100])
+    if not held:
+        return []
+    rows = model._default_manager.all()
+    failed: list[int] = []
+    with transaction.atomic():
+        for pk, holder in held:
+            # Still claimable and still its holder's: one that renewed meanwhile keeps it.
+            row = claimable(rows.filter(pk=pk, lease_owner=holder), now=now, take_over=take_over)
+            if row.filter(_CLAIMED_AND_BEGUN).update(**failed_fields(error=GIVEN_UP, now=now)):
+                failed.append(pk)
+        if failed:
+            model.after_given_up(failed, error=GIVEN_UP)
+    if failed:
+        logger.warning("%s %s: %s", model._meta.label_lower, failed, GIVEN_UP)
+    return failed
 
 
 def claim_one(queryset: QuerySet[W], **kwargs: Any) -> W | None:
@@ -227,23 +314,11 @@ def backoff(
     return timedelta(seconds=delay)
 
 
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> timedelta | None:
-    """An HTTP Retry-After header (seconds or an HTTP date) as a delay, or None when it
-    is absent or unreadable. A date in the past is no delay; very long ones are cut to
-    a day."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():
-        return timedelta(seconds=min(int(value), MAX_RETRY_AFTER_SECONDS))
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when.tzinfo is None:
-        return None
-    delay = when - (now or timezone.now())
-    return min(max(delay, timedelta(0)), timedelta(seconds=MAX_RETRY_AFTER_SECONDS))
+def retry_after_delay(value: str | None) -> timedelta | None:
+    """A Retry-After header as the delay `record_failure` takes (read by
+    `lavka.core.http.retry_after_seconds`, the one parser), or None."""
+    seconds = retry_after_seconds(value)
+    return None if seconds is None else timedelta(seconds=seconds)
 
 
 def done_fields(*, now: datetime | None = None) -> dict[str, Any]:
@@ -348,6 +423,62 @@ def record_failure(
     return str(
         model._default_manager.filter(pk=item.pk).values_list("state", flat=True).first() or ""
     )
+
+
+class LeaseLost(Exception):
+    """Raised inside `attempt` when the row was taken over by another worker (our lease
+    ran out): what the block wrote is undone, and the other worker finishes the row."""
+
+
+@dataclass
+class Attempt:
+    """How an `attempt` ended: `failed` once an error was recorded on the row, `lost`
+    when another worker took the row over."""
+
+    failed: bool = False
+    lost: bool = False
+
+    @property
+    def succeeded(self) -> bool:
+        return not (self.failed or self.lost)
+
+
+@contextmanager
+def attempt(item: WorkItem, *, what: str) -> Iterator[Attempt]:
+    """Run a claimed item's work inside, with the error ladder every worker shares: a
+    transient database error (busy, locked, restarting) gives the row back without
+    counting an attempt and propagates, for the task's own retry; `LeaseLost` ends it
+    quietly; any other error is logged and recorded on the row (retried with backoff
+    until its last attempt). Errors a caller treats its own way are caught inside the
+    block, before they reach here. `what` names the row in the log."""
+    outcome = Attempt()
+    try:
+        yield outcome
+    except TRANSIENT_ERRORS:
+        release(type(item)._default_manager.filter(pk=item.pk, lease_owner=item.lease_owner))
+        raise
+    except LeaseLost:
+        outcome.lost = True
+    except Exception as error:
+        logger.exception("%s %s failed", what, item.pk)
+        record_failure(item, error=describe(error))
+        outcome.failed = True
+
+
+@contextmanager
+def attempt_to_done(item: WorkItem, *, what: str) -> Iterator[Attempt]:
+    """`attempt`, with what the block writes and the row's "done" in one transaction:
+    a worker dying half-way leaves both undone, and when the lease was lost to another
+    worker meanwhile both are undone (`LeaseLost`) and that worker does the work."""
+    with attempt(item, what=what) as outcome, transaction.atomic():
+        yield outcome
+        if not complete(item):
+            raise LeaseLost
+
+
+def describe(error: BaseException) -> str:
+    """An error as a row's `last_error` shows it."""
+    return f"{type(error).__name__}: {error}"
 
 
 def mark_queued(queryset: QuerySet[W], *, now: datetime | None = None) -> int:

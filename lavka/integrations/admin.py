@@ -4,15 +4,14 @@ token with the system first."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from lavka.core.admin_base import ViewOnlyAdmin
 from lavka.integrations.models import (
     Connection,
     ReferenceItem,
+    ReportSend,
     RevokedTokenEmail,
     ShiftSync,
     SyncRun,
@@ -21,21 +20,10 @@ from lavka.integrations.models import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    # Deleting goes through the owner's page (disconnect, remove a mapping), which
-    # removes the schedules with the last mapping.
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
+# Every model here is view-only: deleting goes through the owner's page (disconnect,
+# remove a mapping), which removes the schedules with the last mapping.
 @admin.register(Connection)
-class ConnectionAdmin(ReadOnlyAdmin):
+class ConnectionAdmin(ViewOnlyAdmin):
     list_display = ("owner", "role", "system", "account_name", "status", "masked_token")
     list_filter = ("role", "system", "status")
     search_fields = ("owner__email", "account_name", "account_external_id")
@@ -62,26 +50,26 @@ class ConnectionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ReferenceItem)
-class ReferenceItemAdmin(ReadOnlyAdmin):
+class ReferenceItemAdmin(ViewOnlyAdmin):
     list_display = ("name", "kind", "external_id", "connection", "is_main", "gone_at")
     list_filter = ("kind",)
     search_fields = ("name", "external_id")
 
 
 @admin.register(TradePointMapping)
-class TradePointMappingAdmin(ReadOnlyAdmin):
+class TradePointMappingAdmin(ViewOnlyAdmin):
     list_display = ("owner", "trade_point", "cash_desk", "warehouse", "sales_cursor")
     search_fields = ("owner__email",)
 
 
 @admin.register(SyncSchedule)
-class SyncScheduleAdmin(ReadOnlyAdmin):
+class SyncScheduleAdmin(ViewOnlyAdmin):
     list_display = ("owner", "job", "interval_minutes", "next_run_at", "paused_at")
     list_filter = ("job",)
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(ReadOnlyAdmin):
+class SyncRunAdmin(ViewOnlyAdmin):
     list_display = (
         "schedule",
         "trigger",
@@ -95,12 +83,21 @@ class SyncRunAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ShiftSync)
-class ShiftSyncAdmin(ReadOnlyAdmin):
+class ShiftSyncAdmin(ViewOnlyAdmin):
     list_display = ("report_number", "mapping", "closed_at", "state", "document_id", "revenue")
     list_filter = ("state",)
 
 
+@admin.register(ReportSend)
+class ReportSendAdmin(ViewOnlyAdmin):
+    """Which reports may be in accounting already: it is what makes a re-made shift look
+    its report up before sending, so it is never edited or deleted by hand."""
+
+    list_display = ("report_number", "owner", "started_at")
+    search_fields = ("report_number",)
+
+
 @admin.register(RevokedTokenEmail)
-class RevokedTokenEmailAdmin(ReadOnlyAdmin):
+class RevokedTokenEmailAdmin(ViewOnlyAdmin):
     list_display = ("connection", "revoked_at", "state", "attempts")
     list_filter = ("state",)

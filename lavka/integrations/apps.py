@@ -18,6 +18,7 @@ CREATOR_PERMISSIONS = [
     "integrations.change_syncschedule",
     "integrations.view_syncrun",
     "integrations.view_shiftsync",
+    "integrations.change_shiftsync",
 ]
 # Managers see every owner's connections (tokens masked), mappings and runs; they
 # change nothing.

@@ -8,12 +8,13 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from lavka.core import background
 from lavka.core.secrets import EncryptedTextField, mask
-from lavka.core.work import WorkItem
+from lavka.core.work import WorkItem, WorkState
 
 
 def min_interval_minutes() -> int:
@@ -24,6 +25,8 @@ def min_interval_minutes() -> int:
 class ConnectionRole(models.TextChoices):
     ACCOUNTING = "accounting", _("Accounting")
     POINT_OF_SALE = "point_of_sale", _("Point of sale")
+    # Lavka's own online shop as a point of sale (built in: no token, no external system)
+    SHOP = "shop", _("Online shop")
 
 
 class ConnectionStatus(models.TextChoices):
@@ -36,7 +39,9 @@ class Connection(models.Model):
     """An owner's account with one external system, reached with the owner's token.
 
     The token is encrypted at rest; `token_digest` (a keyed HMAC) makes "one token, one
-    owner" a unique constraint per system without decrypting anything.
+    owner" a unique constraint per system without decrypting anything. The online shop's
+    connection (role `shop`) reaches Lavka itself: it has no token, and the constraint
+    leaves it out.
     """
 
     owner = models.ForeignKey(
@@ -77,7 +82,10 @@ class Connection(models.Model):
         constraints = [
             models.UniqueConstraint("owner", "role", name="integrations_connection_owner_role"),
             models.UniqueConstraint(
-                "system", "token_digest", name="integrations_connection_system_token"
+                "system",
+                "token_digest",
+                condition=~Q(role="shop"),
+                name="integrations_connection_system_token",
             ),
         ]
 
@@ -306,9 +314,16 @@ class ShiftSync(WorkItem):
         blank=True,
         related_name="shift_syncs",
     )
+    # Set (under the lease) right before an attempt first creates anything in
+    # accounting: from then on every attempt looks each of its documents up first.
+    send_started_at = models.DateTimeField(_("sending started at"), null=True, blank=True)
 
     max_attempts = 8
-    lease_seconds = 120
+    # A create's worst case: the takings' look-up, the takings and the report, three
+    # calls of at most twice the client's timeout each (core/http.py: 2 x 20 s), 120 s;
+    # the lease is renewed before it and between the takings and the report, and lasts
+    # twice that and more, so no sweeper or chained task takes a row being sent.
+    lease_seconds = 300
     requeue_after_seconds = 600
 
     class Meta:
@@ -327,6 +342,48 @@ class ShiftSync(WorkItem):
     @classmethod
     def queue_work(cls, pks: Sequence[int]) -> None:
         background.start_each("integrations.sync_shift", [(pk,) for pk in pks])
+
+    @classmethod
+    def after_given_up(cls, pks: Sequence[int], *, error: str) -> None:
+        """A shift no worker could finish waits for its owner, as every shift's dead
+        letter does (the sync page lists, retries and discards those only), and its run
+        counts the error."""
+        rows = cls.objects.filter(pk__in=pks, state=WorkState.FAILED)
+        given_up = list(rows.values_list("run_id", "report_number"))
+        rows.update(state=WorkState.ATTENTION)
+        for run_id, number in given_up:
+            if run_id is not None:
+                SyncRun.objects.filter(pk=run_id).update(
+                    errors=F("errors") + 1, last_error=f"{number}: {error}"[:2000]
+                )
+
+
+class ReportSend(models.Model):
+    """A report whose sending to accounting has started, per owner and report number.
+    It outlives the `ShiftSync` row (gone with its mapping when a trade point is
+    unmapped, disconnected or the shop turned off), so a row made again for the same
+    shift knows part of the report may be in accounting and looks everything up."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    report_number = models.CharField(_("report number"), max_length=50)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("report send")
+        verbose_name_plural = _("report sends")
+        constraints = [
+            models.UniqueConstraint(
+                "owner", "report_number", name="integrations_report_send_owner_number"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report_number} of {self.owner_id}"
 
 
 class RevokedTokenEmail(WorkItem):

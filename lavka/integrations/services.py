@@ -55,6 +55,7 @@ DEFAULT_INTERVAL_MINUTES = 15
 REGISTRIES: dict[str, dict[str, Any]] = {
     ConnectionRole.ACCOUNTING: adapters.ACCOUNTING,
     ConnectionRole.POINT_OF_SALE: adapters.POINT_OF_SALE,
+    ConnectionRole.SHOP: adapters.SHOP,
 }
 
 
@@ -86,6 +87,8 @@ def base_url_for(system: str, stored: str = "") -> str:
 def adapter_for(connection: Connection) -> Any:
     """The connection's adapter (AccountingAdapter or PointOfSaleAdapter)."""
     adapter_class = REGISTRIES[connection.role][connection.system]
+    if getattr(adapter_class, "built_in", False):  # Lavka's own shop: the owner's, no token
+        return adapter_class(owner_id=connection.owner_id)
     return adapter_class(
         token=str(connection.token), base_url=base_url_for(connection.system, connection.base_url)
     )
@@ -138,7 +141,7 @@ def connect(*, owner: Any, role: str, system: str, token: str) -> Connection:
     marked failing, with a Refresh button).
     """
     registry = REGISTRIES.get(role)
-    if registry is None or system not in registry:
+    if registry is None or system not in registry or role == ConnectionRole.SHOP:
         raise ValidationError({"system": _("Choose one of the systems listed.")})
     label = system_label(system)
     base_url = base_url_for(system)
@@ -247,6 +250,49 @@ def disconnect(*, connection: Connection) -> None:
         for mapping in mappings:
             delete_mapping(mapping=mapping)
         connection.delete()
+
+
+# --- the online shop ---------------------------------------------------------------------
+
+
+def turn_on_shop_sales(*, owner: Any) -> Connection:
+    """Book the owner's online-shop sales: a connection to Lavka's own shop (no token)
+    whose one trade point, "Online shop", the owner then maps like any other. Needs a
+    working accounting connection first; turning it on twice is one connection."""
+    books = Connection.objects.filter(owner=owner, role=ConnectionRole.ACCOUNTING).first()
+    if books is None or books.status == ConnectionStatus.REVOKED:
+        raise ValidationError(
+            _("Connect your accounting system first: the online shop's sales are booked there.")
+        )
+    system = next(iter(adapters.SHOP))
+    existing = Connection.objects.filter(owner=owner, role=ConnectionRole.SHOP).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            connection = Connection.objects.create(
+                owner=owner,
+                role=ConnectionRole.SHOP,
+                system=system,
+                token="",
+                account_external_id=str(owner.pk),
+                account_name=_("Online shop"),
+            )
+    except IntegrityError:  # a double submit turned it on first
+        return Connection.objects.get(owner=owner, role=ConnectionRole.SHOP)
+    refresh_reference_data(connection=connection)
+    return connection
+
+
+def turn_off_shop_sales(*, owner: Any) -> bool:
+    """Stop booking online-shop sales: the shop's connection, its mapping (and the
+    schedules with the last mapping) go, as when disconnecting a system. Shifts already
+    booked stay booked in accounting. Returns whether it was on."""
+    connection = Connection.objects.filter(owner=owner, role=ConnectionRole.SHOP).first()
+    if connection is None:
+        return False
+    disconnect(connection=connection)
+    return True
 
 
 # --- reference data -----------------------------------------------------------------------

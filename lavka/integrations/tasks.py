@@ -32,11 +32,16 @@ def send_revoked_token_email(email_id: int) -> bool:
 
 @background_task("integrations.dispatch_due_syncs", soft_time_limit=50, time_limit=60)
 def dispatch_due_syncs() -> int:
-    """Fire due sync schedules (a fixed beat entry; schedules themselves are rows)."""
+    """Fire due sync schedules (a fixed beat entry; schedules themselves are rows),
+    after failing runs whose worker died."""
     return len(dispatch.dispatch_due_schedules())
 
 
-@background_task("integrations.run_sync", soft_time_limit=1500, time_limit=1800)
+@background_task(
+    "integrations.run_sync",
+    soft_time_limit=dispatch.RUN_TIME_LIMIT_SECONDS - 300,
+    time_limit=dispatch.RUN_TIME_LIMIT_SECONDS,
+)
 def run_sync(run_id: int) -> str:
     """A run's job: goods to the registers, or the closed shifts recorded and queued."""
     return runs.execute_run(run_id=run_id)

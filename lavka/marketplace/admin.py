@@ -13,14 +13,19 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext_lazy as _
 
+from lavka.core import file_views, prepared_files
+from lavka.core.admin_base import ViewOnlyAdmin
 from lavka.marketplace import actions
+from lavka.marketplace.exports import producers
 from lavka.marketplace.models import (
     Category,
     Coupon,
     CreatorProfile,
     Donation,
+    Invoice,
     Order,
     OrderLine,
     PaymentEvent,
@@ -28,6 +33,20 @@ from lavka.marketplace.models import (
     ProductImage,
 )
 from lavka.marketplace.services import PRODUCT_FIELDS, stock_after_edit
+
+
+def _export_selected(
+    request: HttpRequest, queryset: QuerySet[Any], kind: str, stem: str
+) -> HttpResponseBase:
+    """Seed 001's admin action: the selected rows as CSV (streamed, or prepared by a
+    worker when there are many)."""
+    ids = list(queryset.order_by().values_list("pk", flat=True))
+    try:
+        return prepared_files.export_response(
+            user=request.user, kind=kind, params={"ids": ids}, filename=producers.filename(stem)
+        )
+    except prepared_files.TooManyFiles:
+        return file_views.too_many_files(request)
 
 
 def _report(request: HttpRequest, error: Exception) -> None:
@@ -223,7 +242,7 @@ class OrderLineInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ViewOnlyAdmin):
     """Read-only: orders change through the staff pages' actions (mark paid, cancel,
     archive), which keep stock, coupons and emails in step."""
 
@@ -239,38 +258,30 @@ class OrderAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     search_fields = ("email", "full_name")
     inlines = [OrderLineInline]
+    actions = ["export_csv"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    @admin.action(description=_("Export selected orders to CSV"), permissions=["view"])
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponseBase:
+        return _export_selected(request, queryset, producers.STAFF_ORDERS, "orders")
 
 
 @admin.register(Donation)
-class DonationAdmin(admin.ModelAdmin):
+class DonationAdmin(ViewOnlyAdmin):
     """Read-only: donations change through the staff pages' actions (mark paid sends the
     thank-you; archive needs delete_donation)."""
 
     list_display = ("__str__", "created_at", "donor", "creator", "status", "amount", "currency")
     list_filter = ("status",)
     search_fields = ("donor__email", "creator__display_name")
+    actions = ["export_csv"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    @admin.action(description=_("Export selected donations to CSV"), permissions=["view"])
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Donation]) -> HttpResponseBase:
+        return _export_selected(request, queryset, producers.STAFF_DONATIONS, "donations")
 
 
 @admin.register(PaymentEvent)
-class PaymentEventAdmin(admin.ModelAdmin):
+class PaymentEventAdmin(ViewOnlyAdmin):
     """Read-only: what Stripe told the shop and what came of it (stuck or failed rows
     are retried from the kernel's work page)."""
 
@@ -286,11 +297,13 @@ class PaymentEventAdmin(admin.ModelAdmin):
     list_filter = ("event_type", "state", "outcome")
     search_fields = ("event_id", "object_id")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+@admin.register(Invoice)
+class InvoiceAdmin(ViewOnlyAdmin):
+    """Read-only: an invoice is issued once, when its order is paid, and never changed
+    or deleted (a gap in the numbers is what the books must not have)."""
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    list_display = ("__str__", "order", "issue_date", "issued_at")
+    list_filter = ("year",)
+    search_fields = ("order__email", "order__full_name")
+    list_select_related = ("order",)

@@ -97,5 +97,10 @@ class MarketplaceConfig(LavkaApp):
         from django.contrib.auth.signals import user_logged_in
 
         from lavka.marketplace import cart, checks  # noqa: F401 (checks registers on import)
+        from lavka.marketplace.exports import producers
+        from lavka.marketplace.reports import producers as report_producers
+
+        producers.register_all()
+        report_producers.register_all()
 
         user_logged_in.connect(cart.on_login, dispatch_uid="marketplace.cart.merge_at_login")

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from lavka.marketplace import cart
 from lavka.marketplace.forms import CartAcceptForm, CartProductForm, CartQuantityForm
+from lavka.marketplace.recommendations import selectors as recommendations
 
 
 def cart_detail(request: HttpRequest, *, status: int = 200) -> HttpResponse:
@@ -27,6 +28,9 @@ def cart_detail(request: HttpRequest, *, status: int = 200) -> HttpResponse:
         "marketplace/cart.html",
         {
             "contents": contents,
+            "suggestions": recommendations.suggestions_for_cart(
+                entry.line.product_id for entry in contents.entries
+            ),
             "summary": contents.summary,
             "currency": settings.LAVKA_SHOP_CURRENCY,
             "max_quantity": cart.MAX_QUANTITY,

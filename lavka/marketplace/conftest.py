@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,3 +19,13 @@ def marketplace_files(settings: Any, tmp_path: Path) -> dict[str, Path]:
     settings.MEDIA_ROOT = str(media)
     settings.MARKETPLACE_PRIVATE_ROOT = private
     return {"media": media, "private": private}
+
+
+@pytest.fixture
+def cleared_store() -> Iterator[None]:
+    """Forget the recorded "bought together" counts afterwards: a Redis store outlives
+    the test database."""
+    from lavka.marketplace.recommendations import stores
+
+    yield
+    stores.configured_store().clear()

@@ -42,6 +42,9 @@ urlpatterns = [
     path("", include("lavka.marketplace.orders.urls")),
     path("", include("lavka.marketplace.donations.urls")),
     path("", include("lavka.marketplace.downloads.urls")),
+    path("", include("lavka.marketplace.exports.urls")),
+    path("", include("lavka.marketplace.invoices.urls")),
+    path("", include("lavka.marketplace.reports.urls")),
 ]
 
 # Creators' pages (seed 003): creators only (a customer gets 403 on a page saying how to

@@ -36,6 +36,7 @@ from lavka.marketplace.forms import (
 )
 from lavka.marketplace.models import CreatorProfile, Product
 from lavka.marketplace.page_cache import kept_for_visitors
+from lavka.marketplace.recommendations import selectors as recommendations
 
 PAGE_SIZE = 24
 OWN_PAGE_SIZE = 50
@@ -160,7 +161,12 @@ def product_detail(request: HttpRequest, creator_slug: str, slug: str) -> HttpRe
     if product is None:
         raise Http404
     is_owner = request.user.is_authenticated and product.creator.user_id == request.user.pk
-    return render(request, "marketplace/product.html", {"product": product, "is_owner": is_owner})
+    context = {
+        "product": product,
+        "is_owner": is_owner,
+        "bought_together": recommendations.bought_together(product.pk),
+    }
+    return render(request, "marketplace/product.html", context)
 
 
 # --- becoming a creator -----------------------------------------------------------------

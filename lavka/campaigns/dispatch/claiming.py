@@ -20,9 +20,13 @@ class ClaimedDelivery(TypedDict):
 
 
 def claim_batch(ids: list[int]) -> list[ClaimedDelivery]:
-    """The due, unleased pending deliveries among `ids`, now leased to this caller."""
+    """The due, unleased pending deliveries among `ids`, now leased to this caller; each
+    is begun (`work.begin`) as it is sent, so a worker dying on one costs the rest of
+    the batch no attempt."""
     taken = work.claim(
-        Delivery.objects.filter(pk__in=ids, status=DeliveryStatus.PENDING), lease=claim_lease()
+        Delivery.objects.filter(pk__in=ids, status=DeliveryStatus.PENDING),
+        lease=claim_lease(),
+        started=False,
     )
     if not taken:
         return []

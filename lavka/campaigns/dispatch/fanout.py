@@ -62,7 +62,8 @@ def start_run(*, run_id: int) -> None:
         )
     Delivery.objects.bulk_create(deliveries, batch_size=1000, ignore_conflicts=True)
     with transaction.atomic():
-        MailingRun.objects.filter(pk=run.pk).update(**work.done_fields(now=now))
+        if not work.complete(run):
+            return  # its lease ran out: the worker that took the run over (or gave it up) owns it
         started = MailingRun.objects.filter(pk=run.pk, status=RunStatus.PREPARING).update(
             status=RunStatus.SENDING, started_at=now
         )

@@ -124,8 +124,11 @@ def _send_batch(
 
     An error composing or sending one message fails that delivery, with the reason, and
     the batch goes on; only a connection that failed stops it (everything not sent yet
-    is retried later), as does a deadline passed or a lease lost.
+    is retried later), as does a deadline passed or a lease lost. Each delivery is
+    begun before it is sent (the first on its own, each next one with the outcome
+    before it).
     """
+    begun = False
     for index, delivery in enumerate(deliveries):
         if timezone.now() > deadline:
             # The rate slot is too old to use: give the rest back and queue them again
@@ -135,6 +138,10 @@ def _send_batch(
             work.mark_queued(Delivery.objects.filter(pk__in=rest))
             Delivery.queue_work(rest)
             return
+        if not begun and not work.begin(
+            Delivery, delivery["pk"], lease_owner=delivery["lease_owner"]
+        ):
+            return  # the lease ran out: another worker owns the batch now
         try:
             result = _send_one(run, sender, delivery)
         except ConnectionFailed as exc:
@@ -147,8 +154,10 @@ def _send_batch(
             )
             return
         outcome = Outcome(delivery["pk"], delivery["recipient_id"], delivery["attempts"], result)
-        if not log.record([outcome]):
+        following = deliveries[index + 1]["pk"] if index + 1 < len(deliveries) else None
+        if not log.record([outcome], begin=following):
             return  # the lease ran out: another worker owns the rest of the batch now
+        begun = following is not None
 
 
 def _send_one(run: MailingRun, sender: Sender, delivery: ClaimedDelivery) -> SendResult:

@@ -75,9 +75,10 @@ class OutcomeLog:
         self.failures_in_a_row, self.saw_success, self.last_failure = 0, False, ""
         self._retry_at: dict[int, datetime] = {}
 
-    def record(self, outcomes: list[Outcome]) -> bool:
-        """Store these outcomes (one UPDATE per distinct result); False when none of
-        the rows was still this caller's to write."""
+    def record(self, outcomes: list[Outcome], *, begin: int | None = None) -> bool:
+        """Store these outcomes (one UPDATE per distinct result), then begin the delivery
+        `begin` (sent next); False when none of the rows was still this caller's to
+        write, or the one to begin was not."""
         if not outcomes:
             return True
         now = timezone.now()
@@ -89,14 +90,21 @@ class OutcomeLog:
             if outcome.result.permanent:
                 reason = f"{outcome.result.code} {outcome.result.reply}".strip()
                 suppress.setdefault(reason, []).append(outcome.recipient_id)
-        written = 0
+        written, began = 0, True
+        # Begun after the outcome, not in one transaction with it: it only has to come
+        # before the next send, and on SQLite a transaction holding the write lock across
+        # both statements cut two workers' sending by a fifth (bench/campaign_send.py).
         with transaction.atomic() if suppress else contextlib.nullcontext():
             for key, ids in groups.items():
                 rows = Delivery.objects.filter(pk__in=ids, lease_owner=self.lease_owner)
                 written += rows.update(**_group_fields(key, now=now))
             for reason, recipient_ids in suppress.items():
                 suppress_recipients(recipient_ids=recipient_ids, reason=reason)
-        return written > 0
+            # Only when the outcome was still ours: otherwise the batch stops, and a row
+            # begun but never sent would cost an attempt when taken over.
+            if begin is not None and written:
+                began = work.begin(Delivery, begin, lease_owner=self.lease_owner)
+        return written > 0 and began
 
     def _classify(self, outcome: Outcome, *, now: datetime) -> GroupKey:
         result, code = outcome.result, outcome.result.code or None

@@ -30,9 +30,10 @@ CHILD_ENV = {
 def test_an_import_whose_worker_is_killed_resumes_and_writes_every_line_once(
     transactional_db, client, user_factory, list_factory, tmp_path
 ):
-    from lavka.celery import app
 
-    app.control.purge()
+    from lavka.core.tests.support import purge_queues
+
+    purge_queues()
     owner = user_factory(email="importer@example.com", roles=[Role.CREATOR])
     news = list_factory(owner=owner, name="News")
     client.force_login(owner)

@@ -311,3 +311,16 @@ def test_a_message_used_by_a_mailing_is_not_deleted(client, owner, news_message,
     assert 'data-testid="message-in-use"' in confirm.content.decode()
     assert "used by a mailing" in response.content.decode()
     assert Message.objects.filter(pk=news_message.pk).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("chosen", ["²", "٣", "9" * 30, "-1", "\x00", ""])
+def test_preview_as_an_odd_recipient_id_shows_the_owner_instead(
+    client, owner, news_message, chosen
+):
+    client.force_login(owner)
+
+    page = client.get(f"/campaigns/messages/{news_message.pk}/", {"recipient": chosen})
+    frame = client.get(f"/campaigns/messages/{news_message.pk}/preview.html", {"recipient": chosen})
+
+    assert (page.status_code, frame.status_code) == (200, 200)

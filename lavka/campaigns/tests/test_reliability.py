@@ -48,9 +48,10 @@ def sink_port() -> int:
 def test_run_survives_two_killed_workers_and_every_recipient_gets_the_message(
     transactional_db, user_factory, tmp_path
 ):
-    from lavka.celery import app
 
-    app.control.purge()
+    from lavka.core.tests.support import purge_queues
+
+    purge_queues()
     owner = user_factory(email="bulk@example.com", roles=[Role.CREATOR])
     SendingPolicy.objects.create(owner=owner, messages_per_minute=100_000)
     Recipient.objects.bulk_create(

@@ -41,9 +41,10 @@ def task_lines(log: str, names: set[str] | frozenset[str]) -> list[str]:
 def test_routine_ticks_are_not_logged_at_info_but_the_work_they_start_is(
     transactional_db, ready_mailing, owner, mail_sink, tmp_path
 ):
-    from lavka.celery import app
 
-    app.control.purge()
+    from lavka.core.tests.support import purge_queues
+
+    purge_queues()
     ready_mailing.first_send_at = timezone.now() + timedelta(minutes=5)
     ready_mailing.save()
     services.schedule_mailing(actor=owner, mailing=ready_mailing)

@@ -23,6 +23,7 @@ from lavka.campaigns.forms.messages import MessageForm
 from lavka.campaigns.models import Message
 from lavka.campaigns.personalisation import Personalisation, html_to_text, unknown_placeholders
 from lavka.campaigns.views.creators import creators_only
+from lavka.core.converters import parse_id
 
 PAGE_SIZE = 25
 SAMPLE_RECIPIENTS = 50
@@ -44,9 +45,9 @@ def _sample_personalisation(request: HttpRequest) -> tuple[Personalisation, int 
     """The owner's chosen recipient (?recipient=id), or the owner as a stand-in."""
     owner = _owner(request)
     unsubscribe_url = settings.SITE_URL + reverse("campaigns:unsubscribe_test")
-    chosen = request.GET.get("recipient", "")
-    if chosen.isdigit():
-        recipient = selectors.recipients_of(actor=owner).filter(pk=int(chosen)).first()
+    chosen = parse_id(request.GET.get("recipient", ""))
+    if chosen is not None:
+        recipient = selectors.recipients_of(actor=owner).filter(pk=chosen).first()
         if recipient is not None:
             personal = Personalisation(
                 name=recipient.full_name, email=recipient.email, unsubscribe_url=unsubscribe_url

@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from lavka.content import processing, services, tasks
+from lavka.content.cache import current_revision
 from lavka.content.models import StoredFile
 from lavka.content.storage import store_upload
 from lavka.content.tests import media
@@ -215,3 +216,37 @@ def test_manual_retry_processes_a_failed_file_again(
     file = reload(file)
     assert (file.state, file.status) == (WorkState.DONE, StoredFile.Status.COMPLETED)
     assert file.duration_seconds == pytest.approx(0.5)
+
+
+def test_a_file_that_kills_every_worker_is_given_up_and_shows_as_failed(
+    media_root: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a file whose processing kills the worker each time (it never records a failure)
+    def killed(path: Path, mime_type: str) -> float:
+        raise SystemExit("killed by the kernel's OOM killer")
+
+    monkeypatch.setattr(processing, "read_duration", killed)
+    file = wav_file()
+    for attempt in range(StoredFile.max_attempts):
+        with pytest.raises(SystemExit):
+            services.process_stored_file(stored_file_id=file.pk)
+        file = reload(file)
+        assert (file.state, file.status, file.attempts) == (
+            WorkState.CLAIMED,
+            StoredFile.Status.PROCESSING,
+            attempt,
+        )
+        clock.advance(seconds=StoredFile.lease_seconds + 1)
+    revision_before = current_revision()[0]
+
+    # when its task comes again after the last attempt's lease ran out, it is given up
+    clock.advance(seconds=1)
+    services.process_stored_file(stored_file_id=file.pk)
+
+    # then it shows as failed, with the reason, and cached content responses change
+    file = reload(file)
+    assert (file.state, file.status) == (WorkState.FAILED, StoredFile.Status.FAILED)
+    assert file.last_error == work.GIVEN_UP
+    assert file.failure_reason == str(work.GIVEN_UP_NOTICE)
+    assert file.processed_at == clock.now and file.duration_seconds is None
+    assert current_revision()[0] > revision_before

@@ -359,6 +359,19 @@ def _any_order(owner: Any) -> dict[str, Any]:
     return {"pk": _order_of(UserFactory()).pk}
 
 
+def _paid_order_of(customer: Any) -> dict[str, Any]:
+    """A paid order of `customer`, so with an invoice."""
+    from lavka.marketplace.orders import services
+
+    return {"pk": services.mark_paid(order=_order_of(customer)).pk}
+
+
+def _any_paid_order(owner: Any) -> dict[str, Any]:
+    from lavka.accounts.tests.factories import UserFactory
+
+    return _paid_order_of(UserFactory())
+
+
 def _donation_of(donor: Any) -> Any:
     """An awaiting-payment donation of `donor` to a creator who is someone else."""
     import uuid
@@ -413,7 +426,12 @@ def _download_token(owner: Any) -> dict[str, Any]:
 
 def _bookkeeping(owner: Any, what: str) -> dict[str, Any]:
     from lavka.integrations.models import SyncSchedule
-    from lavka.integrations.tests.factories import connected_owner, mapping_of
+    from lavka.integrations.tests.factories import (
+        connected_owner,
+        mapping_of,
+        run_of,
+        shift_sync_of,
+    )
 
     if what == "connection":
         return {"pk": connected_owner(owner)["accounting"].pk}
@@ -422,10 +440,88 @@ def _bookkeeping(owner: Any, what: str) -> dict[str, Any]:
     mapping = mapping_of(owner)
     if what == "mapped_trade_point":
         return {"pk": mapping.trade_point_id}
-    return {"pk": SyncSchedule.objects.filter(owner=owner).first().pk}  # type: ignore[union-attr]
+    schedule = SyncSchedule.objects.filter(owner=owner).first()
+    assert schedule is not None
+    if what == "run":
+        return {"pk": run_of(schedule).pk}
+    if what == "shift_sync":
+        return {"pk": shift_sync_of(mapping).pk}
+    return {"pk": schedule.pk}
+
+
+def _demo_of(owner: Any) -> Any:
+    from lavka.demos.models import Demo
+
+    return Demo.objects.create(
+        product=_product_of(owner),
+        kind="faces",
+        service_url="http://127.0.0.1:9/",
+        max_bytes=1000,
+        max_pixels=1000,
+    )
+
+
+def _demos(owner: Any, what: str) -> dict[str, Any]:
+    from lavka.accounts.tests.factories import UserFactory
+    from lavka.demos.models import DemoRun, DemoSample
+
+    if what == "any_demo":
+        return {"pk": _demo_of(UserFactory()).pk}
+    if what == "demo":
+        return {"pk": _demo_of(owner).pk}
+    if what == "sample":
+        # a row naming a file that is not there: no test writes into the real media folder
+        sample = DemoSample.objects.create(
+            demo=_demo_of(owner), file="demos/samples/probe.png", title="t", source_note="n"
+        )
+        return {"pk": sample.pk}
+    run = DemoRun.objects.create(
+        demo=_demo_of(UserFactory()),
+        visitor=owner,
+        upload="demos/uploads/probe.bin",
+        upload_name="probe.png",
+        upload_type="image/png",
+        expires_at=timezone.now() + timedelta(hours=1),
+        state="failed",
+    )
+    if what == "share_token":
+        return {"token": run.share_token}
+    return {"pk": run.pk}
+
+
+def _prepared_file(owner: Any) -> dict[str, Any]:
+    """A ready prepared file of `owner`, written to a folder of its own (the real private
+    folder is never written by tests; the folder goes when the tests end)."""
+    import atexit
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from lavka.core.models import PreparedFile
+    from lavka.core.work import WorkState
+
+    if not Path(settings.PREPARED_FILES_ROOT).name.startswith("lavka-files-"):
+        probe_root = Path(tempfile.mkdtemp(prefix="lavka-files-"))
+        atexit.register(shutil.rmtree, probe_root, True)
+        settings.PREPARED_FILES_ROOT = probe_root
+    prepared = PreparedFile.objects.create(
+        requested_by=owner,
+        kind="core_tests.numbers",  # a producer everyone may use: the download re-checks it
+        params={"rows": 1},
+        filename="probe.csv",
+        state=WorkState.DONE,
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
+    prepared.stored_name = f"{prepared.pk}.csv"
+    prepared.save(update_fields=["stored_name"])
+    (Path(settings.PREPARED_FILES_ROOT) / prepared.stored_name).write_text("\ufeffa\n")
+    return {"pk": prepared.pk}
 
 
 TARGETS: dict[str, Target] = {
+    "core.prepared_file": Target(_prepared_file),
     "campaigns.recipient": Target(_recipient),
     "campaigns.list": Target(_list),
     "campaigns.message": Target(_message),
@@ -453,6 +549,8 @@ TARGETS: dict[str, Target] = {
     "marketplace.order": Target(lambda owner: {"pk": _order_of(owner).pk}),
     "marketplace.sale": Target(_sale),
     "marketplace.any_order": Target(_any_order, owned=False),
+    "marketplace.paid_order": Target(_paid_order_of),
+    "marketplace.any_paid_order": Target(_any_paid_order, owned=False),
     "marketplace.donation": Target(lambda owner: {"pk": _donation_of(owner).pk}),
     "marketplace.any_donation": Target(_any_donation, owned=False),
     "marketplace.download_token": Target(_download_token, owned=False),
@@ -462,6 +560,13 @@ TARGETS: dict[str, Target] = {
         lambda owner: _bookkeeping(owner, "mapped_trade_point")
     ),
     "integrations.schedule": Target(lambda owner: _bookkeeping(owner, "schedule")),
+    "integrations.run": Target(lambda owner: _bookkeeping(owner, "run")),
+    "integrations.shift_sync": Target(lambda owner: _bookkeeping(owner, "shift_sync")),
+    "demos.any_demo": Target(lambda owner: _demos(owner, "any_demo"), owned=False),
+    "demos.demo": Target(lambda owner: _demos(owner, "demo")),
+    "demos.sample": Target(lambda owner: _demos(owner, "sample")),
+    "demos.run": Target(lambda owner: _demos(owner, "run")),
+    "demos.share_token": Target(lambda owner: _demos(owner, "share_token"), owned=False),
 }
 
 

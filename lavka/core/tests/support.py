@@ -103,11 +103,51 @@ class WorkerProcess:
             self.kill()
 
 
+def purge_queues() -> int:
+    """Drop every message waiting on Lavka's queues, so none left by an earlier test
+    reaches this one's worker. `app.control.purge()` empties the default queue only:
+    Celery knows the others from the task routes alone."""
+    from lavka.celery import app
+
+    dropped = 0
+    with app.connection_for_write() as broker:
+        for name in settings.CELERY_TASK_QUEUES_ALL:
+            channel = broker.channel()
+            try:
+                dropped += channel.queue_purge(name) or 0
+            except broker.channel_errors:
+                pass  # never declared: nothing waits on it
+            finally:
+                with contextlib.suppress(*broker.channel_errors, *broker.connection_errors):
+                    channel.close()
+    return dropped
+
+
+def celery_worker_command(
+    *, hostname: str, queues: str, concurrency: int = 1, loglevel: str = "INFO"
+) -> list[str]:
+    """The command line of one Lavka worker process (the tests' and the benches')."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "lavka",
+        "worker",
+        f"--hostname={hostname}",
+        f"--queues={queues}",
+        f"--concurrency={concurrency}",
+        f"--loglevel={loglevel}",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+
+
 def start_worker(
     log_dir: Path,
     *,
     concurrency: int = 1,
-    queues: str = "default,mail,sync,media",
+    queues: str = "default,mail,sync,media,demos",
     extra_env: dict[str, str] | None = None,
     wait_for_heartbeat: bool = True,
 ) -> WorkerProcess:
@@ -117,20 +157,7 @@ def start_worker(
     log_path = log_dir / f"{hostname.split('@')[0]}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "lavka",
-                "worker",
-                f"--hostname={hostname}",
-                f"--queues={queues}",
-                f"--concurrency={concurrency}",
-                "--loglevel=INFO",
-                "--without-gossip",
-                "--without-mingle",
-            ],
+            celery_worker_command(hostname=hostname, queues=queues, concurrency=concurrency),
             cwd=BASE_DIR,
             env=child_environment(**(extra_env or {})),
             stdout=log,

@@ -36,6 +36,27 @@ def test_start_queues_the_task_only_after_the_commit(published, django_capture_o
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("asked", "queued"),
+    [(-5, 0.0), (30, 30), (86_400, background.MAX_COUNTDOWN_SECONDS)],
+)
+def test_a_task_started_later_waits_at_most_what_the_brokers_allow(
+    asked, queued, monkeypatch, django_capture_on_commit_callbacks
+):
+    countdowns: list[float] = []
+    monkeypatch.setattr(
+        BackgroundTask,
+        "apply_async",
+        lambda task, args, **options: countdowns.append(options["countdown"]),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        background.start_later("core_tests.do_chore", 5, countdown=asked)
+
+    assert countdowns == [queued]
+    assert background.MAX_COUNTDOWN_SECONDS < 30 * 60  # RabbitMQ's consumer_timeout
+
+
+@pytest.mark.django_db
 def test_nothing_is_queued_when_the_transaction_rolls_back(
     published, django_capture_on_commit_callbacks
 ):

@@ -199,19 +199,44 @@ def test_429_retry_after_as_an_http_date(stand_in: StandIn) -> None:
     assert 100 < caught.value.retry_after <= 120
 
 
-def test_retry_after_is_capped_and_unreadable_values_are_none() -> None:
+def test_retry_after_in_seconds_and_as_an_http_date_capped_at_a_day() -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert retry_after_seconds("120") == 120
+    assert retry_after_seconds(" 7 ") == 7
+    assert retry_after_seconds("2.5") == 2.5
     assert retry_after_seconds("999999999") == MAX_RETRY_AFTER_SECONDS
+    assert retry_after_seconds("99999999999999999") == MAX_RETRY_AFTER_SECONDS
+    in_90_seconds = format_datetime(now + timedelta(seconds=90), usegmt=True)
+    assert retry_after_seconds(in_90_seconds, now=now) == 90
     assert retry_after_seconds("Thu, 01 Jan 2099 00:00:00 GMT", now=now) == (
         MAX_RETRY_AFTER_SECONDS
     )
     assert retry_after_seconds("Wed, 31 Dec 2025 00:00:00 GMT", now=now) == 0
-    assert retry_after_seconds("-5") == 0
-    assert retry_after_seconds("2.5") == 2.5
-    assert retry_after_seconds("soon") is None
-    assert retry_after_seconds("nan") is None
-    assert retry_after_seconds("") is None
-    assert retry_after_seconds(None) is None
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        None,
+        "",
+        "  ",
+        "soon",
+        "nan",
+        "inf",
+        "-5",
+        "+5",
+        "1e3",
+        "1_000",
+        "²",
+        "٣",
+        "1.",
+        "Mon, 99 Foo 2024",
+        "Wed, 21 Oct",
+        "5\x00",
+    ],
+)
+def test_an_unreadable_retry_after_is_no_wish(junk: str | None) -> None:
+    assert retry_after_seconds(junk) is None
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 408])
@@ -301,6 +326,20 @@ def test_an_answer_too_large_is_not_read_to_the_end(
         client_for(stand_in).get_json("goods")
 
     assert "more than 100000 bytes" in str(caught.value)
+
+
+def test_a_client_with_a_smaller_body_limit_refuses_a_larger_answer(stand_in: StandIn) -> None:
+    stand_in.answers["/api/v1/goods"] = Answer(body=b"[" + b"1," * 2_000 + b"1]")
+    small = HttpClient(
+        f"{stand_in.url}/api/v1", headers={}, system="books", timeout=5, max_body_bytes=1000
+    )
+
+    with pytest.raises(BadAnswer) as caught:
+        small.get_json("goods")
+
+    assert "more than 1000 bytes" in str(caught.value)
+    roomy = HttpClient(f"{stand_in.url}/api/v1", headers={}, system="books", timeout=5)
+    assert len(roomy.get_json("goods")) == 2_001
 
 
 def test_a_refused_connection_is_transient() -> None:
@@ -438,3 +477,48 @@ def test_netrc_does_not_replace_the_authorization_header(
     client_for(stand_in).get_json("goods")
 
     assert stand_in.received[0].headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+class _CountingHandler(BaseHTTPRequestHandler):
+    """Counts the connections it is given; sets a cookie on /cookie; echoes the key."""
+
+    protocol_version = "HTTP/1.1"
+    connections: list[int] = []
+    seen: list[tuple[str | None, str | None]] = []
+
+    def setup(self) -> None:
+        type(self).connections.append(1)
+        super().setup()
+
+    def do_GET(self) -> None:
+        type(self).seen.append((self.headers.get("X-Key"), self.headers.get("Cookie")))
+        body = b'{"ok": true}'
+        self.send_response(200)
+        if self.path.startswith("/cookie"):
+            self.send_header("Set-Cookie", "session=abc")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_new_clients_reuse_open_connections_without_sharing_keys_or_cookies() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _CountingHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _CountingHandler.connections, _CountingHandler.seen = [], []
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        for n in range(5):
+            client = HttpClient(url, headers={"X-Key": f"key-{n}"}, system="t")
+            assert client.get_json("/cookie" if n == 0 else "/a") == {"ok": True}
+            client.get_json("/b")  # the shared connection stays open for the next client
+    finally:
+        http.close_shared_sessions()
+        server.shutdown()
+        server.server_close()
+    assert len(_CountingHandler.connections) == 1
+    assert [key for key, _ in _CountingHandler.seen] == [f"key-{n // 2}" for n in range(10)]
+    assert [cookie for _, cookie in _CountingHandler.seen] == [None] * 10

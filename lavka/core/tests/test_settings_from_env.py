@@ -49,6 +49,7 @@ def run_django(code: str, **env: str) -> subprocess.CompletedProcess[str]:
         ("LAVKA_MIN_DONATION", "one euro"),
         ("LAVKA_MIN_DONATION", "-1"),
         ("LAVKA_MIN_DONATION", "NaN"),
+        ("RECOMMENDATIONS_REDIS_URL", "memcached://127.0.0.1:11211"),
     ],
 )
 def test_malformed_variable_stops_startup_naming_it(name: str, value: str) -> None:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
-from email.utils import format_datetime
 
 import pytest
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from lavka.core import sweeping, work
@@ -94,6 +93,110 @@ def test_a_redelivered_task_takes_over_the_lease_of_its_dead_worker():
     assert dead and duplicate is None
     assert taken is not None and taken.pk == chore.pk
     assert taken.lease_owner != dead.token
+
+
+def test_a_lease_taken_over_counts_the_attempt_its_worker_never_finished():
+    (chore,) = make()
+    start = timezone.now()
+    work.claim(Chore.objects.all(), now=start)
+
+    work.claim(Chore.objects.all(), now=start + timedelta(seconds=61))
+    chore.refresh_from_db()
+    assert chore.attempts == 1
+    assert work.claim_one(Chore.objects.all(), take_over=True) is not None
+    chore.refresh_from_db()
+    assert chore.attempts == 2
+
+
+def test_rows_a_batch_claimed_but_never_began_cost_no_attempt_when_taken_over():
+    poison, unreached = make(2, attempts=Chore.max_attempts - 1)
+    start = timezone.now()
+    batch = work.claim(Chore.objects.all(), now=start, started=False)
+    assert work.begin(Chore, poison.pk, lease_owner=batch.token)
+    # ... and the worker dies while working on `poison`
+
+    later = start + timedelta(seconds=Chore.lease_seconds + 1)
+    taken = work.claim(Chore.objects.all(), now=later)
+
+    assert taken.ids == [unreached.pk]
+    assert state_of(poison) == WorkState.FAILED
+    unreached.refresh_from_db()
+    assert unreached.attempts == Chore.max_attempts - 1
+
+
+def test_begin_refuses_a_row_whose_lease_another_worker_took():
+    (chore,) = make()
+    start = timezone.now()
+    first = work.claim(Chore.objects.all(), now=start, started=False)
+    work.claim(Chore.objects.all(), now=start + timedelta(seconds=Chore.lease_seconds + 1))
+
+    assert not work.begin(Chore, chore.pk, lease_owner=first.token)
+
+
+def test_a_row_that_stops_every_worker_is_given_up_after_its_last_attempt(caplog):
+    """A poison row (its worker dies on it every time) fails like one whose every
+    attempt raised, and the model's hook brings the app's fields in line."""
+    chore, other = make(2)
+    at = timezone.now()
+    for _ in range(Chore.max_attempts):
+        at += timedelta(seconds=Chore.lease_seconds + 1)
+        work.claim(Chore.objects.filter(pk=chore.pk), now=at)
+    chore.refresh_from_db()
+    assert (chore.state, chore.attempts) == (WorkState.CLAIMED, Chore.max_attempts - 1)
+
+    at += timedelta(seconds=Chore.lease_seconds + 1)
+    taken = work.claim(Chore.objects.all(), now=at)
+
+    chore.refresh_from_db()
+    assert taken.ids == [other.pk]
+    assert chore.state == WorkState.FAILED
+    assert chore.attempts == Chore.max_attempts
+    assert chore.last_error.startswith("Given up: the worker working on it stopped")
+    assert chore.title == "given up"  # the model's after_given_up hook ran
+    assert chore.lease_owner == ""
+    assert "given up" in caplog.text.lower()
+    assert work.claim_one(Chore.objects.filter(pk=chore.pk), take_over=True) is None
+
+
+def test_a_row_on_its_last_attempt_is_given_up_only_once_its_holder_is_gone():
+    (chore,) = make(attempts=Chore.max_attempts - 1)
+    work.claim(Chore.objects.all())
+
+    assert work.give_up_lost_too_often(Chore.objects.all()) == []  # its lease still runs
+    assert state_of(chore) == WorkState.CLAIMED
+    assert work.give_up_lost_too_often(Chore.objects.all(), take_over=True) == [chore.pk]
+    assert state_of(chore) == WorkState.FAILED
+    assert work.give_up_lost_too_often(Chore.objects.all(), take_over=True) == []
+
+
+def test_a_row_whose_holder_renews_its_lease_meanwhile_is_not_given_up(monkeypatch):
+    """Between reading a worn-out row and failing it, its holder (slow, not dead) may
+    renew the lease it had let run out: the row is then its holder's again."""
+    (chore,) = make(attempts=Chore.max_attempts - 1)
+    start = timezone.now()
+    holder = work.claim(Chore.objects.all(), now=start)
+    later = start + timedelta(seconds=Chore.lease_seconds + 1)
+    fields = work.failed_fields
+
+    def renewed_meanwhile(**kwargs):
+        Chore.objects.filter(pk=chore.pk, lease_owner=holder.token).update(
+            lease_expires_at=later + timedelta(seconds=Chore.lease_seconds)
+        )
+        return fields(**kwargs)
+
+    monkeypatch.setattr(work, "failed_fields", renewed_meanwhile)
+
+    assert work.give_up_lost_too_often(Chore.objects.all(), now=later) == []
+    chore.refresh_from_db()
+    assert (chore.state, chore.lease_owner) == (WorkState.CLAIMED, holder.token)
+
+
+def test_a_pending_row_on_its_last_attempt_is_still_tried():
+    (chore,) = make(attempts=Chore.max_attempts - 1)
+
+    assert work.claim(Chore.objects.all()).ids == [chore.pk]
+    chore.refresh_from_db()
+    assert chore.attempts == Chore.max_attempts - 1
 
 
 def test_a_done_row_is_never_taken_over():
@@ -237,23 +340,11 @@ def test_backoff_honours_a_longer_retry_after_up_to_a_day():
     assert huge == timedelta(days=1)
 
 
-def test_retry_after_in_seconds_and_as_an_http_date():
-    now = timezone.now().replace(microsecond=0)
-
-    assert work.parse_retry_after("120") == timedelta(seconds=120)
-    assert work.parse_retry_after(" 7 ") == timedelta(seconds=7)
-    assert work.parse_retry_after("99999999999999999") == timedelta(days=1)
-    in_90_seconds = format_datetime(now + timedelta(seconds=90), usegmt=True)
-    assert work.parse_retry_after(in_90_seconds, now=now) == timedelta(seconds=90)
-    an_hour_ago = format_datetime(now - timedelta(hours=1), usegmt=True)
-    assert work.parse_retry_after(an_hour_ago, now=now) == timedelta(0)
-
-
-@pytest.mark.parametrize(
-    "junk", [None, "", "  ", "soon", "1.5", "-5", "²", "Mon, 99 Foo 2024", "Wed, 21 Oct"]
-)
-def test_retry_after_junk_is_no_delay(junk):
-    assert work.parse_retry_after(junk) is None
+def test_a_retry_after_header_becomes_the_delay_a_failure_records():
+    # the header is read by lavka.core.http.retry_after_seconds (tested there)
+    assert work.retry_after_delay("120") == timedelta(seconds=120)
+    assert work.retry_after_delay("soon") is None
+    assert work.retry_after_delay(None) is None
 
 
 # --- outcomes ------------------------------------------------------------------------------
@@ -336,7 +427,8 @@ def test_a_worker_that_lost_its_lease_cannot_overwrite_the_new_owners_outcome():
     assert not work.complete(slow)
 
     chore.refresh_from_db()
-    assert (chore.state, chore.attempts, chore.last_error) == (WorkState.DONE, 0, "")
+    # The slow worker's attempt counts: its lease was taken over.
+    assert (chore.state, chore.attempts, chore.last_error) == (WorkState.DONE, 1, "")
 
 
 def test_release_gives_rows_back_without_counting_an_attempt():
@@ -347,6 +439,112 @@ def test_release_gives_rows_back_without_counting_an_attempt():
 
     chore.refresh_from_db()
     assert (chore.state, chore.attempts, chore.not_before) == (WorkState.PENDING, 0, later)
+
+
+def test_an_attempt_that_ends_well_leaves_the_row_to_its_caller():
+    chore = claimed()
+
+    with work.attempt(chore, what="chore") as attempt:
+        Chore.objects.filter(pk=chore.pk).update(title="swept")
+
+    assert attempt.succeeded and not attempt.failed and not attempt.lost
+    chore.refresh_from_db()
+    assert (chore.state, chore.title, chore.attempts) == (WorkState.CLAIMED, "swept", 0)
+
+
+def test_an_error_in_an_attempt_is_recorded_on_the_row_and_not_raised():
+    chore = claimed()
+
+    with work.attempt(chore, what="chore") as attempt:
+        raise ValueError("no broom\nin the cupboard")
+
+    assert attempt.failed and not attempt.succeeded
+    chore.refresh_from_db()
+    assert (chore.state, chore.attempts) == (WorkState.PENDING, 1)
+    assert chore.last_error == "ValueError: no broom\nin the cupboard"
+    assert chore.not_before is not None and chore.lease_owner == ""
+
+
+def test_an_error_the_caller_handles_inside_the_attempt_is_its_own():
+    chore = claimed()
+
+    with work.attempt(chore, what="chore") as attempt:
+        try:
+            raise LookupError("550 refused")
+        except LookupError as error:
+            work.record_failure(chore, error=str(error), permanent=True)
+
+    assert attempt.succeeded  # nothing reached the attempt; the caller decided
+    assert state_of(chore) == WorkState.FAILED
+
+
+def test_a_transient_database_error_gives_the_row_back_and_propagates():
+    chore = claimed()
+
+    with pytest.raises(OperationalError), work.attempt(chore, what="chore"):
+        raise OperationalError("database is locked")
+
+    chore.refresh_from_db()
+    assert (chore.state, chore.attempts, chore.last_error) == (WorkState.PENDING, 0, "")
+    assert (chore.lease_owner, chore.not_before) == ("", None)
+
+
+def test_a_transient_error_of_a_worker_whose_lease_was_taken_leaves_the_new_owner_alone():
+    (chore,) = make(1)
+    start = timezone.now()
+    slow = work.claim_one(Chore.objects.all(), now=start - timedelta(minutes=5))
+    fast = work.claim_one(Chore.objects.all(), now=start)
+    assert slow is not None and fast is not None
+
+    with pytest.raises(OperationalError), work.attempt(slow, what="chore"):
+        raise OperationalError("server closed the connection")
+
+    chore.refresh_from_db()
+    assert (chore.state, chore.lease_owner) == (WorkState.CLAIMED, fast.lease_owner)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_lease_ends_the_attempt_quietly_and_undoes_its_writes():
+    (chore,) = make(1)
+    start = timezone.now()
+    slow = work.claim_one(Chore.objects.all(), now=start - timedelta(minutes=5))
+    fast = work.claim_one(Chore.objects.all(), now=start)
+    assert slow is not None and fast is not None
+
+    with work.attempt(slow, what="chore") as attempt, transaction.atomic():
+        Chore.objects.filter(pk=chore.pk).update(title="written by the slow worker")
+        if not work.complete(slow):
+            raise work.LeaseLost
+
+    assert attempt.lost and not attempt.failed and not attempt.succeeded
+    chore.refresh_from_db()
+    assert (chore.title, chore.state, chore.attempts) == ("chore 0", WorkState.CLAIMED, 1)
+    assert chore.lease_owner == fast.lease_owner
+
+
+@pytest.mark.django_db(transaction=True)
+def test_attempt_to_done_commits_the_writes_with_done_or_undoes_both():
+    (chore, other) = make(2)
+    start = timezone.now()
+    slow = work.claim_one(Chore.objects.filter(pk=chore.pk), now=start - timedelta(minutes=5))
+    fast = work.claim_one(Chore.objects.filter(pk=chore.pk), now=start)
+    mine = work.claim_one(Chore.objects.filter(pk=other.pk), now=start)
+    assert slow is not None and fast is not None and mine is not None
+
+    with work.attempt_to_done(slow, what="chore") as lost:
+        Chore.objects.filter(pk=chore.pk).update(title="written by the slow worker")
+    with work.attempt_to_done(mine, what="chore") as done:
+        Chore.objects.filter(pk=other.pk).update(title="written with done")
+
+    assert lost.lost and not lost.succeeded and done.succeeded
+    chore.refresh_from_db()
+    other.refresh_from_db()
+    assert (chore.title, chore.state, chore.lease_owner) == (
+        "chore 0",
+        WorkState.CLAIMED,
+        fast.lease_owner,
+    )
+    assert (other.title, other.state) == ("written with done", WorkState.DONE)
 
 
 def test_the_task_claims_does_and_records_its_chore():

@@ -47,9 +47,10 @@ class StallingSmtpSink(SmtpSink):
     reason="needs EMAIL_URL=smtp://127.0.0.1:PORT so the test can hold the worker mid-send",
 )
 def test_task_of_a_killed_worker_is_redelivered_and_completed(client, transactional_db, tmp_path):
-    from lavka.celery import app
 
-    app.control.purge()
+    from lavka.core.tests.support import purge_queues
+
+    purge_queues()
     sink = StallingSmtpSink("127.0.0.1", urlsplit(settings.EMAIL_URL).port).start()
     first = start_worker(tmp_path)
     second = None

@@ -15,7 +15,7 @@ strings whatever the vendor uses.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -96,6 +96,23 @@ class ShiftSummary:
     closed_at: datetime
 
 
+# What Lavka stores of a shift (ShiftSync.shift_external_id, .shift_number): a summary
+# outside these bounds is a wrong answer, refused before anything is written.
+SHIFT_ID_MAX_LENGTH = 100
+SHIFT_NUMBER_LIMIT = 2**31
+
+
+def shift_summary_problem(summary: ShiftSummary) -> str:
+    """Why Lavka cannot store this shift summary as it is, or "" when it can."""
+    for name in ("external_id", "trade_point_id"):
+        value = getattr(summary, name)
+        if not value or len(value) > SHIFT_ID_MAX_LENGTH or "\x00" in value:
+            return f"{name} must be 1 to {SHIFT_ID_MAX_LENGTH} characters without NUL"
+    if not 0 <= summary.number < SHIFT_NUMBER_LIMIT:
+        return f"number must be from 0 to {SHIFT_NUMBER_LIMIT - 1}, not {summary.number}"
+    return ""
+
+
 @dataclass(frozen=True)
 class ZReport:
     """The register's closing totals of a shift."""
@@ -162,14 +179,27 @@ class AccountingAdapter(ABC):
         """The document id of a report already sent with this number, or None."""
 
     @abstractmethod
-    def create_retail_report(self, report: RetailReport) -> str:
-        """Send the report; returns its document id."""
+    def create_retail_report(
+        self,
+        report: RetailReport,
+        *,
+        fresh: bool = False,
+        between_documents: Callable[[], None] | None = None,
+    ) -> str:
+        """Send the report; returns its document id. A report made of several documents
+        looks each one up before creating it, so a retry after a lost answer or a dead
+        worker makes none twice, unless `fresh`: the caller knows no attempt has sent
+        any part of this report yet (and has just checked `find_retail_report`).
+        `between_documents` is called before each document after the first (the caller
+        renews its lease there, and may raise to stop)."""
 
 
 class PointOfSaleAdapter(ABC):
     system: str = ""  # e.g. "mtskassa"
     label: str = ""
     batch_size: int = 100  # products per bulk request the system accepts
+    takes_goods: bool = True  # False: no goods are sent to its trade points (Lavka's shop)
+    built_in: bool = False  # True: Lavka itself, made for an owner, with no token
 
     def __init__(self, *, token: str, base_url: str) -> None:
         self.token, self.base_url = token, base_url

@@ -28,6 +28,7 @@ from lavka.integrations.adapters.base import (
     Shift,
     ShiftSummary,
     ZReport,
+    shift_summary_problem,
 )
 
 T = TypeVar("T")
@@ -159,11 +160,14 @@ class MtsKassaAdapter(PointOfSaleAdapter):
             )
         z = _get(entries[0], "z_report", dict, path)
         documents = _objects(_get(entries[0], "documents", list, path), path)
-        summary = ShiftSummary(
-            external_id=str(_get(z, "shift_id", int, path)),
-            trade_point_id=str(_get(z, "shop_id", int, path)),
-            number=_get(z, "shift_number", int, path),
-            closed_at=_time(z, "closed_at", path),
+        summary = _checked(
+            ShiftSummary(
+                external_id=str(_get(z, "shift_id", int, path)),
+                trade_point_id=str(_get(z, "shop_id", int, path)),
+                number=_get(z, "shift_number", int, path),
+                closed_at=_time(z, "closed_at", path),
+            ),
+            path,
         )
         if summary.trade_point_id != str(trade_point_id) or summary.external_id != str(shift_id):
             raise bad_answer(
@@ -242,12 +246,24 @@ def _receipt(document: dict[str, Any], path: str) -> Receipt:
 
 
 def _summary(row: dict[str, Any], path: str) -> ShiftSummary:
-    return ShiftSummary(
-        external_id=str(_get(row, "id", int, path)),
-        trade_point_id=str(_get(row, "shop_id", int, path)),
-        number=_get(row, "number", int, path),
-        closed_at=_time(row, "closed_at", path),
+    return _checked(
+        ShiftSummary(
+            external_id=str(_get(row, "id", int, path)),
+            trade_point_id=str(_get(row, "shop_id", int, path)),
+            number=_get(row, "number", int, path),
+            closed_at=_time(row, "closed_at", path),
+        ),
+        path,
     )
+
+
+def _checked(summary: ShiftSummary, path: str) -> ShiftSummary:
+    """A summary Lavka can store, or `BadAnswer`: a negative or huge shift number, or
+    an id too long for its column, fails the listing instead of being lost."""
+    problem = shift_summary_problem(summary)
+    if problem:
+        raise bad_answer(f"mtskassa: a shift's {problem}", url=path, excerpt=repr(summary)[:300])
+    return summary
 
 
 def _id(value: str) -> str:

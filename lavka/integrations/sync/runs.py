@@ -1,6 +1,7 @@
 """A sync run's work for one owner: goods from accounting to every mapped trade point,
 and the closed shifts of every mapped trade point recorded as `ShiftSync` rows (booked
-one by one by `shifts.sync_shift`).
+by `shifts.sync_shift` tasks, one queued per `SHIFTS_PER_TASK` rows: each task books
+further due rows of its trade point).
 
 Both are safe to run twice or at once (a redelivered task, a manual run beside a
 scheduled one): products are upserted by external id and links are upserted by
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -43,6 +44,9 @@ logger = logging.getLogger(__name__)
 
 # Shifts written (and queued) per transaction while a listing is read.
 SHIFT_CHUNK = 100
+# Rows per queued task: a task books its own row and further due rows of the trade
+# point (sync/shifts.py), so one message per this many rows is enough.
+SHIFTS_PER_TASK = 25
 
 
 def lookback() -> timedelta:
@@ -95,24 +99,64 @@ class GoodsOutcome:
 
 
 def sync_goods(*, owner_id: int, run_id: int | None = None) -> GoodsOutcome:
-    """Send new and changed goods to every mapped trade point, archive those accounting
-    archived or dropped; links are written per batch, so work done before a failure is
-    not sent again. Accounting's listing is read once for all trade points."""
+    """Send new and changed goods to every mapped trade point whose system takes goods
+    (not Lavka's own shop), archive those accounting archived or dropped; links are
+    written per batch, so work done before a failure is not sent again. Accounting's
+    listing is read once for all trade points. A register that fails does not stop the
+    others; the first failure is raised once all were tried."""
     outcome = GoodsOutcome()
-    mappings = list(
-        TradePointMapping.objects.filter(owner_id=owner_id).select_related("trade_point")
-    )
-    if not mappings:
+    groups = [
+        (connection, group)
+        for connection, group in _by_point_of_sale(owner_id)
+        if systems.takes_goods(connection)
+    ]
+    if not groups:
         return outcome
     books = systems.connection_of(owner_id, ConnectionRole.ACCOUNTING)
-    till = systems.connection_of(owner_id, ConnectionRole.POINT_OF_SALE)
-    register = systems.point_of_sale_for(till)
     with refused_marks(books):
         goods = list(systems.accounting_for(books).goods())
-    with refused_marks(till):
-        for mapping in mappings:
-            _sync_goods_of(mapping, goods, register, outcome, run_id)
+
+    def send(mapping: TradePointMapping, register: PointOfSaleAdapter) -> None:
+        _sync_goods_of(mapping, goods, register, outcome, run_id)
+
+    _each_trade_point(groups, send)
     return outcome
+
+
+def _each_trade_point(
+    groups: list[tuple[Connection, list[TradePointMapping]]],
+    work: Callable[[TradePointMapping, PointOfSaleAdapter], None],
+) -> None:
+    """`work` for every mapping, through its connection's adapter (a refused token
+    marks the connection). A connection that fails (a refused token, an outage) does
+    not stop the others; the first failure is raised once all were tried."""
+    failures: list[Exception] = []
+    for connection, group in groups:
+        try:
+            till = systems.usable(connection)
+            register = systems.point_of_sale_for(till)
+            with refused_marks(till):
+                for mapping in group:
+                    work(mapping, register)
+        except (HttpError, systems.NotConnected) as failure:
+            failures.append(failure)
+    if failures:
+        raise failures[0]
+
+
+def _by_point_of_sale(owner_id: int) -> list[tuple[Connection, list[TradePointMapping]]]:
+    """The owner's mappings grouped by the connection of their trade point (a register
+    account, Lavka's shop), each connection once, in a stable order."""
+    groups: dict[int, tuple[Connection, list[TradePointMapping]]] = {}
+    mappings = (
+        TradePointMapping.objects.filter(owner_id=owner_id)
+        .select_related("trade_point__connection")
+        .order_by("pk")
+    )
+    for mapping in mappings:
+        connection = mapping.trade_point.connection
+        groups.setdefault(connection.pk, (connection, []))[1].append(mapping)
+    return list(groups.values())
 
 
 def _sync_goods_of(
@@ -173,18 +217,16 @@ def _sync_goods_of(
 def find_shifts(*, owner_id: int, run_id: int | None = None) -> int:
     """Record every closed shift of the owner's mapped trade points since each one's
     cursor (minus the look-back window) as a `ShiftSync` row and queue the new ones;
-    returns how many rows this call created."""
-    mappings = list(
-        TradePointMapping.objects.filter(owner_id=owner_id).select_related("trade_point")
-    )
-    if not mappings:
-        return 0
-    till = systems.connection_of(owner_id, ConnectionRole.POINT_OF_SALE)
-    register = systems.point_of_sale_for(till)
+    returns how many rows this call created. Each trade point is listed through its own
+    connection (a register account, Lavka's shop): one that fails (a refused token, an
+    outage) does not stop the others; the first failure is raised once all were tried."""
     found = 0
-    with refused_marks(till):
-        for mapping in mappings:
-            found += _find_shifts_of(mapping, register, run_id)
+
+    def find(mapping: TradePointMapping, register: PointOfSaleAdapter) -> None:
+        nonlocal found
+        found += _find_shifts_of(mapping, register, run_id)
+
+    _each_trade_point(_by_point_of_sale(owner_id), find)
     return found
 
 
@@ -256,7 +298,9 @@ def _record_shifts(
             ).values_list("pk", flat=True)
         )
         count(run_id, shifts_found=len(created))
-        background.start_each("integrations.sync_shift", [(pk,) for pk in created])
+        background.start_each(
+            "integrations.sync_shift", [(pk,) for pk in created[::SHIFTS_PER_TASK]]
+        )
     return len(created)
 
 
@@ -266,9 +310,19 @@ def _record_shifts(
 def execute_run(*, run_id: int) -> str:
     """Do a run's job once; a run already finished (a redelivered message) is left as
     it is. A sales run is done when its shifts are recorded: they are booked by their
-    own tasks, which count `shifts_booked` on the run."""
+    own tasks, which count `shifts_booked` on the run.
+
+    `started_at` is stamped again here, when a worker actually starts the run, so a run
+    that waited in a busy queue gets the whole time limit from its start before it is
+    stale (dispatch.stale_cutoff); one that waits longer than that in the queue is
+    failed by the next dispatch and skipped here. Whatever goes wrong, the run ends
+    `failed` with the reason (never left `running`); only the kernel's transient
+    database errors propagate, so the task is retried and does the run then."""
+    started = SyncRun.objects.filter(
+        pk=run_id, status=SyncRunStatus.RUNNING, finished_at__isnull=True
+    ).update(started_at=timezone.now())
     run = SyncRun.objects.select_related("schedule").filter(pk=run_id).first()
-    if run is None or run.finished_at is not None:
+    if run is None or run.finished_at is not None or not started:
         return "skipped"
     owner_id = run.schedule.owner_id
     status, error = SyncRunStatus.DONE, ""
@@ -280,8 +334,14 @@ def execute_run(*, run_id: int) -> str:
                 SyncRun.objects.filter(pk=run.pk).update(errors=F("errors") + len(outcome.refused))
         else:
             find_shifts(owner_id=owner_id, run_id=run.pk)
+    except background.TRANSIENT_ERRORS:
+        raise
     except (HttpError, systems.NotConnected, ValueError) as failure:
         logger.warning("sync run %s failed: %s", run.pk, failure)
+        status, error = SyncRunStatus.FAILED, f"{type(failure).__name__}: {failure}"
+        SyncRun.objects.filter(pk=run.pk).update(errors=F("errors") + 1)
+    except Exception as failure:  # a bug or a database refusal: the run must still end
+        logger.exception("sync run %s failed unexpectedly", run.pk)
         status, error = SyncRunStatus.FAILED, f"{type(failure).__name__}: {failure}"
         SyncRun.objects.filter(pk=run.pk).update(errors=F("errors") + 1)
     fields: dict[str, object] = {"status": status, "finished_at": timezone.now()}

@@ -16,6 +16,11 @@ def connection_of(owner_id: int, role: str) -> Connection:
     connection = Connection.objects.filter(owner_id=owner_id, role=role).first()
     if connection is None:
         raise NotConnected(f"No {ConnectionRole(role).label.lower()} system is connected.")
+    return usable(connection)
+
+
+def usable(connection: Connection) -> Connection:
+    """The connection, unless its token was refused (NotConnected then)."""
     if connection.status == ConnectionStatus.REVOKED:
         raise NotConnected(
             f"{connection.system}: the token was refused ({connection.status_reason}); "
@@ -30,6 +35,12 @@ def accounting_for(connection: Connection) -> AccountingAdapter:
 
 def point_of_sale_for(connection: Connection) -> PointOfSaleAdapter:
     return services.point_of_sale_adapter(connection)
+
+
+def takes_goods(connection: Connection) -> bool:
+    """Whether goods are sent to the connection's trade points (not to Lavka's shop)."""
+    adapter_class = services.REGISTRIES[connection.role][connection.system]
+    return bool(getattr(adapter_class, "takes_goods", True))
 
 
 def token_refused(connection: Connection, error: RejectedCredentials) -> None:

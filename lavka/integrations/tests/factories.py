@@ -3,6 +3,7 @@ matrix, page rendering). Tests of connecting use the simulators instead."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import factory
@@ -14,7 +15,9 @@ from lavka.integrations.models import (
     ConnectionRole,
     ReferenceItem,
     ReferenceKind,
+    ShiftSync,
     SyncJob,
+    SyncRun,
     SyncSchedule,
     TradePointMapping,
 )
@@ -73,3 +76,32 @@ def mapping_of(owner: Any) -> TradePointMapping:
             owner=owner, job=job, defaults={"next_run_at": timezone.now()}
         )
     return mapping
+
+
+def run_of(schedule: SyncSchedule, **fields: Any) -> SyncRun:
+    """A finished manual run of `schedule` (a fresh slot each time)."""
+    now = timezone.now()
+    values: dict[str, Any] = {
+        "trigger": "manual",
+        "slot": now,
+        "status": "done",
+        "finished_at": now,
+    }
+    values.update(fields)
+    return SyncRun.objects.create(schedule=schedule, **values)
+
+
+def shift_sync_of(mapping: TradePointMapping, **fields: Any) -> ShiftSync:
+    """A booked shift of `mapping` (`state="attention"` etc. for one that waits)."""
+    shift_id = uuid.uuid4().hex[:12]
+    values: dict[str, Any] = {
+        "shift_external_id": shift_id,
+        "shift_number": 1,
+        "closed_at": timezone.now(),
+        "report_number": f"L{mapping.trade_point.external_id}-{shift_id}",
+        "state": "done",
+    }
+    if fields.get("state", "done") == "done":
+        values["document_id"] = f"doc-{shift_id}"  # booked: accounting's report
+    values.update(fields)
+    return ShiftSync.objects.create(mapping=mapping, **values)

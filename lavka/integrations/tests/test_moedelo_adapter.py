@@ -158,6 +158,18 @@ def test_sending_a_shift_costs_four_calls_and_looking_one_up_one(setup) -> None:
     assert adapter.calls - before == 4  # look up the report, look up takings, create both
 
 
+def test_a_first_attempt_skips_the_takings_look_up_and_costs_three_calls(
+    sim: Simulator, setup
+) -> None:
+    adapter, ids = setup
+    before = adapter.calls
+    assert adapter.find_retail_report("LAVKA-1-7") is None
+    document_id = adapter.create_retail_report(report(ids), fresh=True)
+    assert adapter.calls - before == 3  # look up the report, create the takings and it
+    assert adapter.find_retail_report("LAVKA-1-7") == document_id
+    assert len(sim.account_state(adapter.token)["retail_revenues"]) == 1
+
+
 def test_a_report_retried_after_a_lost_answer_is_in_moedelo_once(sim: Simulator, setup) -> None:
     adapter, ids = setup
     adapter.http.timeout = 0.5

@@ -121,3 +121,42 @@ def test_a_real_worker_syncs_goods_and_books_shifts_end_to_end(
     assert len(systems.reports()) == 4
     run = SyncRun.objects.get(schedule__job=SyncJob.SALES)
     assert (run.shifts_found, run.shifts_booked) == (4, 4)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_whose_row_was_taken_during_the_takings_sends_no_report(
+    creator: Any, systems: Systems
+) -> None:
+    """The first worker's takings POST answers slowly; meanwhile its message is
+    redelivered and a second worker takes the row over and books it. The first one,
+    checking its lease between the takings and the report, stops: one takings, one
+    report."""
+    connect_owner(creator, systems)
+    runs.sync_goods(owner_id=creator.pk)
+    systems.close_shift([sale(systems.good_ids[0])])
+    runs.find_shifts(owner_id=creator.pk)
+    row = ShiftSync.objects.get()
+    systems.md_fault(
+        kind="timeout", count=1, method="POST", path="/accounting/api/v1/cashier/", sleep_seconds=5
+    )
+    first: list[Any] = []
+
+    def slow_worker() -> None:
+        try:
+            first.append(shifts.sync_shift(shift_sync_id=row.pk))
+        except Exception as error:
+            first.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=slow_worker)
+    thread.start()
+    assert wait_for(lambda: len(systems.revenues()) == 1, 20)
+    assert shifts.sync_shift(shift_sync_id=row.pk, take_over=True) == WorkState.DONE
+    thread.join(60)
+
+    assert first == ["skipped"]
+    assert len(systems.revenues()) == 1
+    (report,) = systems.reports()
+    assert report["ReasonRevenues"][0]["RetailRevenueId"] == systems.revenues()[0]["Id"]
+    assert ShiftSync.objects.get().state == WorkState.DONE

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from lavka.core.converters import parse_id
 from lavka.marketplace.models import CreatorProfile, Donation
 
 
@@ -50,9 +51,9 @@ def staff_donations(wanted: StaffFilter) -> QuerySet[Donation]:
     query = wanted.query.strip()
     if query:
         match = Q(donor__email__icontains=query) | Q(creator__display_name__icontains=query)
-        number = query.upper().removeprefix("D-")
-        if number.isdigit():
-            match |= Q(pk=int(number))
+        number = parse_id(query.upper().removeprefix("D-").lstrip("0"))
+        if number is not None:
+            match |= Q(pk=number)
         donations = donations.filter(match)
     return donations
 

@@ -9,8 +9,6 @@ LAVKA_DONATION_PROVIDERS are offered.
 
 from __future__ import annotations
 
-import logging
-import smtplib
 import uuid
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
@@ -24,9 +22,8 @@ from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
-from lavka.core import background, work
+from lavka.core import background, mail, work
 from lavka.core.composer import compose, message_id
-from lavka.core.mail import smtp_failure_is_permanent
 from lavka.marketplace import payments
 from lavka.marketplace.models import CreatorProfile, Donation, DonationEmail, Product
 from lavka.marketplace.models.donations import (
@@ -34,8 +31,6 @@ from lavka.marketplace.models.donations import (
     normalise_message,
     validate_message_text,
 )
-
-logger = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
 # Ten digits before the point: what the column holds.
@@ -310,21 +305,7 @@ def send_donation_email(*, donation_email_id: int, take_over: bool = False) -> b
     if donation.donor is None or not donation.donor.email:
         work.record_failure(row, error="The donor has no email address.", permanent=True)
         return False
-    try:
-        donation_message(donation=donation).send()
-    except background.TRANSIENT_ERRORS:
-        work.release(DonationEmail.objects.filter(pk=row.pk, lease_owner=row.lease_owner))
-        raise
-    except (smtplib.SMTPException, OSError) as error:
-        work.record_failure(
-            row,
-            error=f"{type(error).__name__}: {error}",
-            permanent=smtp_failure_is_permanent(error),
-        )
-        return False
-    except Exception as error:
-        logger.exception("donation email %s failed", row.pk)
-        work.record_failure(row, error=f"{type(error).__name__}: {error}")
+    if not mail.send_for(row, lambda: donation_message(donation=donation), what="donation email"):
         return False
     with transaction.atomic():
         if work.complete(row):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,11 +17,14 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from lavka.core.converters import parse_id
 from lavka.core.decorators import permission_required
 from lavka.marketplace.donations import actions, selectors, services
 from lavka.marketplace.donations.forms import DonationForm, StaffDonationFilterForm
 from lavka.marketplace.models import CreatorProfile, Donation
 from lavka.marketplace.payment_pages import allows_hosted_payment_pages
+from lavka.marketplace.staff_changes import run_staff_change
+from lavka.marketplace.staff_lists import filtered_list
 
 PAGE_SIZE = 25
 
@@ -49,9 +51,9 @@ def donate(request: HttpRequest, slug: str) -> HttpResponse:
     own = creator.user_id == user.pk
     if request.method != "POST":
         initial: dict[str, Any] = {"checkout_token": uuid.uuid4()}
-        wanted = request.GET.get("product", "")
-        if wanted.isdigit():
-            initial["product"] = int(wanted)
+        wanted = parse_id(request.GET.get("product", ""))
+        if wanted is not None:
+            initial["product"] = wanted
         form = DonationForm(initial=initial, creator=creator)
         return _page(request, form, creator, own)
     if own:
@@ -163,18 +165,10 @@ def donations_received(request: HttpRequest) -> HttpResponse:
 @staff_only
 def staff_donations(request: HttpRequest) -> HttpResponse:
     form = StaffDonationFilterForm(request.GET or None)
-    if form.is_bound:
-        form.is_valid()
     wanted = selectors.StaffFilter(
         status=form.value("status"), creator=form.value("creator"), query=form.value("q")
     )
-    page = Paginator(selectors.staff_donations(wanted), PAGE_SIZE).get_page(request.GET.get("page"))
-    kept = {
-        key: request.GET[key]
-        for key in ("status", "creator", "q")
-        if request.GET.get(key) and key not in form.errors
-    }
-    context = {"form": form, "page": page, "query_string": urlencode(kept)}
+    context = filtered_list(request, form, selectors.staff_donations(wanted))
     return render(request, "marketplace/donations/staff_list.html", context)
 
 
@@ -200,18 +194,12 @@ def _staff_change(
     request: HttpRequest, pk: int, action: type[actions.DonationAction]
 ) -> HttpResponse:
     donation = _staff_donation_or_404(pk)
-    try:
-        changed = action(request.user, donation=donation).execute()
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    except services.DonationRefused as refusal:
-        messages.error(request, refusal.message)
-    else:
-        messages.success(
-            request,
-            _("Donation %(number)s is now %(status)s.")
-            % {"number": changed.number, "status": changed.get_status_display()},
-        )
+    run_staff_change(
+        request,
+        action(request.user, donation=donation),
+        refused=services.DonationRefused,
+        done=_("Donation %(number)s is now %(status)s."),
+    )
     return redirect("marketplace:staff_donation_detail", pk=donation.pk)
 
 

@@ -15,6 +15,7 @@ from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
 
+from lavka.core.converters import parse_id
 from lavka.marketplace.models import Order, OrderLine, Product
 
 SALT = "lavka.marketplace.download"
@@ -86,11 +87,12 @@ def line_of(token: str) -> OrderLine:
     except signing.BadSignature:
         raise LinkInvalid from None
     order_pk, _dot, line_pk = value.partition(".")
-    if not (order_pk.isdigit() and line_pk.isdigit()):
+    order_id, line_id = parse_id(order_pk), parse_id(line_pk)
+    if order_id is None or line_id is None:
         raise LinkInvalid
     line = (
         OrderLine.objects.select_related("order", "product")
-        .filter(pk=int(line_pk), order_id=int(order_pk))
+        .filter(pk=line_id, order_id=order_id)
         .first()
     )
     if line is None or not is_delivered(line.order) or not _has_file(line):

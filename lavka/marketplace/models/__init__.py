@@ -1,5 +1,5 @@
 """The marketplace's tables, one module per part: the catalogue, saved carts, orders,
-donations."""
+donations, invoices, recommendations."""
 
 from lavka.marketplace.models.cart import Cart, CartItem
 from lavka.marketplace.models.catalogue import (
@@ -16,6 +16,7 @@ from lavka.marketplace.models.catalogue import (
     search_document_sql,
 )
 from lavka.marketplace.models.donations import Donation, DonationEmail
+from lavka.marketplace.models.invoices import Invoice, InvoiceCounter
 from lavka.marketplace.models.orders import (
     Coupon,
     CouponRedemption,
@@ -27,9 +28,11 @@ from lavka.marketplace.models.orders import (
     PaymentEvent,
     StockReservation,
 )
+from lavka.marketplace.models.recommendations import BoughtTogether, RecordedOrder
 
 __all__ = [
     "SEARCH_DOCUMENT_PARTS",
+    "BoughtTogether",
     "Cart",
     "CartItem",
     "CatalogChangeMixin",
@@ -39,6 +42,8 @@ __all__ = [
     "CreatorProfile",
     "Donation",
     "DonationEmail",
+    "Invoice",
+    "InvoiceCounter",
     "Order",
     "OrderEmail",
     "OrderLine",
@@ -48,6 +53,7 @@ __all__ = [
     "Product",
     "ProductImage",
     "ProductQuerySet",
+    "RecordedOrder",
     "SearchDocument",
     "StockReservation",
     "fold_for_search",

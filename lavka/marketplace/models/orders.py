@@ -181,7 +181,7 @@ class Order(TimeStampedModel):
     hold_expires_at = models.DateTimeField(
         _("stock held until"), null=True, blank=True, db_index=True
     )
-    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True, db_index=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancel_reason = models.CharField(_("reason for cancelling"), max_length=200, blank=True)
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)

@@ -25,7 +25,6 @@ its row and does nothing):
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -34,16 +33,17 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from lavka.core import background, work
+from lavka.core.converters import parse_id
 from lavka.marketplace.donations import payment_events as donation_events
 from lavka.marketplace.models import Donation, Order, PaymentEvent
 from lavka.marketplace.orders import refund_events, services
-from lavka.marketplace.payments.stripe_checkout import session_amount_problem
-
-logger = logging.getLogger(__name__)
+from lavka.marketplace.payments.session_events import (
+    FAILED_TYPES,
+    PAID_TYPES,
+    SessionPayment,
+)
 
 PROVIDER = "stripe"
-PAID_TYPES = frozenset({"checkout.session.completed", "checkout.session.async_payment_succeeded"})
-FAILED_TYPES = frozenset({"checkout.session.async_payment_failed", "checkout.session.expired"})
 HANDLED_TYPES = PAID_TYPES | FAILED_TYPES | refund_events.REFUND_TYPES
 Outcome = PaymentEvent.Outcome
 # How long a cancelling event waits for a payment event of its session (then the
@@ -82,58 +82,27 @@ def record_event(event: dict[str, Any]) -> PaymentEvent | None:
     return row if created else None
 
 
-def _order_of(session: dict[str, Any]) -> Order | None:
-    reference = str(session.get("client_reference_id") or "")
-    if not reference.isdigit():
-        metadata = session.get("metadata") or {}
-        reference = str(metadata.get("order_id") or "") if isinstance(metadata, dict) else ""
-    if not reference.isdigit():
-        return None
-    return Order.objects.filter(pk=int(reference)).first()
+class _OrderPayment(SessionPayment[Order]):
+    model = Order
 
+    @staticmethod
+    def id_in(session: dict[str, Any]) -> int | None:
+        order_id = parse_id(str(session.get("client_reference_id") or ""))
+        if order_id is None:
+            metadata = session.get("metadata") or {}
+            reference = str(metadata.get("order_id") or "") if isinstance(metadata, dict) else ""
+            order_id = parse_id(reference)
+        return order_id
 
-def _flag(order: Order, reason: str) -> None:
-    Order.objects.filter(pk=order.pk).update(review_reason=reason[:300], updated_at=timezone.now())
-    logger.warning("order %s flagged for review: %s", order.pk, reason)
+    def stored_payment(self) -> tuple[str, str]:
+        return self.locked.payment.provider, self.locked.payment.reference
 
+    def mark_paid(self, session_id: str) -> None:
+        services.mark_paid(order=self.locked, reference=session_id)
 
-def apply_to_order(row: PaymentEvent, session: dict[str, Any]) -> tuple[str, str, Order | None]:
-    """The event's effect on its order: (outcome, note, order)."""
-    found = _order_of(session)
-    if found is None:
-        return Outcome.IGNORED, "No order has this session.", None
-    order = Order.objects.select_for_update().get(pk=found.pk)
-    payment = order.payment
-    session_id = str(session.get("id") or "")
-    if payment.provider != PROVIDER:
-        return Outcome.IGNORED, "The order is not paid by card.", order
-    if payment.reference and payment.reference != session_id:
-        if row.event_type in PAID_TYPES and session.get("payment_status") == "paid":
-            _flag(order, f"Paid through session {session_id}, not the order's own.")
-            return Outcome.FLAGGED, "A payment through another session.", order
-        return Outcome.IGNORED, "Not the order's current session.", order
-    if row.event_type in PAID_TYPES:
-        if session.get("payment_status") != "paid":
-            return Outcome.IGNORED, "Completed; the payment is still on its way.", order
-        if order.status == Order.Status.PAID:
-            return Outcome.IGNORED, "Paid already.", order
-        problem = session_amount_problem(order, session)
-        if not problem and order.status != Order.Status.AWAITING_PAYMENT:
-            problem = f"Paid after the order was {order.status}: refund or settle by hand."
-        if problem:
-            _flag(order, problem)
-            return Outcome.FLAGGED, problem, order
-        services.mark_paid(order=order, reference=session_id)
-        return Outcome.PAID, "", order
-    if order.status != Order.Status.AWAITING_PAYMENT:
-        return Outcome.IGNORED, f"The order is {order.status} already.", order
-    reason = (
-        "The card payment failed."
-        if row.event_type == "checkout.session.async_payment_failed"
-        else "The card payment page expired unpaid."
-    )
-    services.cancel_order(order=order, reason=reason)
-    return Outcome.CANCELLED, "", order
+    def cancel(self, reason: str) -> str:
+        services.cancel_order(order=self.locked, reason=reason)
+        return ""  # the order keeps the reason
 
 
 @dataclass(frozen=True)
@@ -159,11 +128,10 @@ def apply_event(row: PaymentEvent) -> Applied:
     metadata = session.get("metadata")
     kind = str(metadata.get("kind") or "order") if isinstance(metadata, dict) else "order"
     if kind == "donation":
-        pays = row.event_type in PAID_TYPES
-        outcome, note, donation = donation_events.apply_to_donation(row, session, pays=pays)
+        outcome, note, donation = donation_events.DonationPayment.apply(row.event_type, session)
         return Applied(outcome, note, donation=donation)
     if kind == "order":
-        outcome, note, order = apply_to_order(row, session)
+        outcome, note, order = _OrderPayment.apply(row.event_type, session)
         return Applied(outcome, note, order=order)
     return Applied(Outcome.IGNORED, f"A session for a {kind[:30]}, which Lavka does not sell.")
 
@@ -183,29 +151,16 @@ def process_event(*, event_pk: int, take_over: bool = False) -> bool:
             not_before=timezone.now() + timedelta(seconds=YIELD_SECONDS),
         )
         return False
-    try:
-        with transaction.atomic():
-            applied = apply_event(row)
-            if not work.complete(row):
-                # our lease ran out and another worker took the row: undo, it applies it
-                raise _LeaseLost
-            PaymentEvent.objects.filter(pk=row.pk).update(
-                outcome=applied.outcome,
-                note=applied.note[:300],
-                order=applied.order,
-                donation=applied.donation,
-                processed_at=timezone.now(),
-            )
-    except _LeaseLost:
-        return False
-    except background.TRANSIENT_ERRORS:
-        work.release(PaymentEvent.objects.filter(pk=row.pk, lease_owner=row.lease_owner))
-        raise
-    except Exception as error:
-        logger.exception("payment event %s failed", row.pk)
-        work.record_failure(row, error=f"{type(error).__name__}: {error}")
-        return False
-    return True
+    with work.attempt_to_done(row, what="payment event") as attempt:
+        applied = apply_event(row)
+        PaymentEvent.objects.filter(pk=row.pk).update(
+            outcome=applied.outcome,
+            note=applied.note[:300],
+            order=applied.order,
+            donation=applied.donation,
+            processed_at=timezone.now(),
+        )
+    return attempt.succeeded
 
 
 def _payment_in_flight(row: PaymentEvent) -> bool:
@@ -221,7 +176,3 @@ def _payment_in_flight(row: PaymentEvent) -> bool:
             pk__lt=row.pk,
         ).exists()
     )
-
-
-class _LeaseLost(Exception):
-    pass

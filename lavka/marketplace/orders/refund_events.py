@@ -18,6 +18,7 @@ from typing import Any
 from django.utils import timezone
 
 from lavka.core import work
+from lavka.core.converters import parse_id
 from lavka.marketplace.models import Order, OrderRefund, PaymentEvent
 from lavka.marketplace.orders import services
 from lavka.marketplace.payments.stripe_checkout import AmountNotRepresentable, minor_units
@@ -49,8 +50,9 @@ def payment_in_flight(row: PaymentEvent) -> bool:
 def _order_id(refund: dict[str, Any]) -> int | None:
     metadata = refund.get("metadata")
     reference = str(metadata.get("order_id") or "") if isinstance(metadata, dict) else ""
-    if reference.isdigit():
-        return int(reference)
+    order_id = parse_id(reference)
+    if order_id is not None:
+        return order_id
     intent = str(refund.get("payment_intent") or "")
     if not intent:
         return None

@@ -8,11 +8,14 @@ the snapshot stored at checkout.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import DecimalField, ExpressionWrapper, F, Prefetch, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
 
+from lavka.core.converters import parse_id
 from lavka.marketplace.models import CreatorProfile, Order, OrderLine, OrderRefund
 
 MAX_ID = 2**63 - 1
@@ -72,7 +75,14 @@ class StaffFilter:
 
 def staff_orders(wanted: StaffFilter) -> QuerySet[Order]:
     """Every order for the staff list; archived ones only when asked for by status."""
-    orders = Order.objects.select_related("payment", "customer")
+    orders = staff_orders_matching(wanted).select_related("payment", "customer")
+    return with_totals(orders).order_by("-created_at", "-id")
+
+
+def staff_orders_matching(wanted: StaffFilter) -> QuerySet[Order]:
+    """The orders of the staff list's filter, without its joins and totals: what the
+    list shows and its CSV export holds are the same rows."""
+    orders = Order.objects.all()
     if wanted.status:
         orders = orders.filter(status=wanted.status)
     else:
@@ -82,11 +92,11 @@ def staff_orders(wanted: StaffFilter) -> QuerySet[Order]:
     query = wanted.query.strip()
     if query:
         match = Q(email__icontains=query) | Q(full_name__icontains=query)
-        number = query.upper().removeprefix("L-").lstrip("0")
-        if number.isdigit() and int(number) <= MAX_ID:
-            match |= Q(pk=int(number))
+        number = parse_id(query.upper().removeprefix("L-").lstrip("0"))
+        if number is not None:
+            match |= Q(pk=number)
         orders = orders.filter(match)
-    return with_totals(orders).order_by("-created_at", "-id")
+    return orders.order_by("-created_at", "-id")
 
 
 def staff_order(pk: int) -> Order | None:
@@ -131,7 +141,87 @@ def sales_of(profile: CreatorProfile) -> QuerySet[Order]:
     )
 
 
+def creator_sale_lines(profile: CreatorProfile) -> QuerySet[OrderLine]:
+    """The creator's own lines of every order in `sales_of`, newest order first and
+    grouped by order: what their sales export is made of."""
+    return OrderLine.objects.filter(creator=profile).order_by(
+        "-order__created_at", "-order_id", "id"
+    )
+
+
 def sale_of(profile: CreatorProfile, pk: int) -> Order | None:
     if not 0 < pk <= MAX_ID:
         return None
     return sales_of(profile).filter(pk=pk).first()
+
+
+# --- a creator's shop sales, for bookkeeping --------------------------------------------
+
+
+@dataclass(frozen=True)
+class SoldLine:
+    """One of a creator's lines of a paid (or refunded) order: `amount` is what the
+    customer paid for it, its price times quantity less its share of the order's
+    discount (apportioned at checkout)."""
+
+    order_id: int
+    order_number: str
+    title: str
+    quantity: int
+    unit_price: Decimal
+    amount: Decimal
+    at: datetime  # when the order was paid (or refunded)
+
+
+def _sold_lines(lines: QuerySet[OrderLine], moment: str) -> list[SoldLine]:
+    rows = lines.order_by(moment, "order_id", "id").values_list(
+        "order_id", "title", "quantity", "unit_price", "discount", moment
+    )
+    return [
+        SoldLine(
+            order_id=order_id,
+            order_number=f"L-{order_id:06d}",
+            title=title,
+            quantity=quantity,
+            unit_price=unit_price,
+            amount=unit_price * quantity - discount,
+            at=at,
+        )
+        for order_id, title, quantity, unit_price, discount, at in rows
+    ]
+
+
+def creator_lines_paid(*, user_id: int, start: datetime, end: datetime) -> list[SoldLine]:
+    """The creator's lines of orders paid in [start, end) — refunded or archived since
+    included: they were paid then."""
+    lines = OrderLine.objects.filter(
+        creator__user_id=user_id, order__paid_at__gte=start, order__paid_at__lt=end
+    )
+    return _sold_lines(lines, "order__paid_at")
+
+
+def creator_lines_refunded(*, user_id: int, start: datetime, end: datetime) -> list[SoldLine]:
+    """The creator's lines of orders whose refund was completed in [start, end)."""
+    lines = OrderLine.objects.filter(
+        creator__user_id=user_id,
+        order__paid_at__isnull=False,
+        order__refund__refunded_at__gte=start,
+        order__refund__refunded_at__lt=end,
+    )
+    return _sold_lines(lines, "order__refund__refunded_at")
+
+
+def creator_sale_days(*, user_id: int, start: datetime, end: datetime, zone: tzinfo) -> set[date]:
+    """The days (in `zone`) within [start, end) on which an order holding the creator's
+    products was paid or refunded."""
+    lines = OrderLine.objects.filter(creator__user_id=user_id)
+    paid = lines.filter(order__paid_at__gte=start, order__paid_at__lt=end).annotate(
+        day=TruncDate("order__paid_at", tzinfo=zone)
+    )
+    refunded = lines.filter(
+        order__paid_at__isnull=False,
+        order__refund__refunded_at__gte=start,
+        order__refund__refunded_at__lt=end,
+    ).annotate(day=TruncDate("order__refund__refunded_at", tzinfo=zone))
+    days = set(paid.values_list("day", flat=True).distinct())
+    return days | set(refunded.values_list("day", flat=True).distinct())

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import smtplib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -38,12 +37,14 @@ from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
-from lavka.core import background, work
+from lavka.core import background, mail, work
 from lavka.core.composer import compose, message_id
-from lavka.core.mail import smtp_failure_is_permanent
 from lavka.marketplace import payments
 from lavka.marketplace.cache import catalog_changed
 from lavka.marketplace.downloads import services as downloads
+from lavka.marketplace.invoices import pdf as invoice_pdf
+from lavka.marketplace.invoices import selectors as invoice_selectors
+from lavka.marketplace.invoices import services as invoices
 from lavka.marketplace.models import (
     Coupon,
     CouponRedemption,
@@ -55,6 +56,7 @@ from lavka.marketplace.models import (
     Product,
     StockReservation,
 )
+from lavka.marketplace.recommendations import services as recommendations
 
 logger = logging.getLogger(__name__)
 
@@ -580,14 +582,18 @@ def _refuse_unless_open(order: Order) -> None:
 
 
 @transaction.atomic
-def mark_paid(*, order: Order, confirmed_by: Any = None, reference: str = "") -> Order:
-    """The payment arrived: the held stock is kept for good, and the customer is told.
+def mark_paid(
+    *, order: Order, confirmed_by: Any = None, reference: str = "", now: datetime | None = None
+) -> Order:
+    """The payment arrived: the held stock is kept for good, the invoice is issued (its
+    number taken in this transaction, so a rollback leaves no gap), the customer is told,
+    and the order's products are counted as bought together (a task after the commit).
 
     Refused for an order that is not awaiting payment (paid already by another staff
     tab, cancelled, expired)."""
     locked = _locked_order(order.pk)
     _refuse_unless_open(locked)
-    now = timezone.now()
+    now = now or timezone.now()
     StockReservation.objects.filter(order=locked, state=StockReservation.State.HELD).update(
         state=StockReservation.State.TAKEN, settled_at=now
     )
@@ -602,7 +608,9 @@ def mark_paid(*, order: Order, confirmed_by: Any = None, reference: str = "") ->
     if reference:
         payment_fields["reference"] = reference[:200]
     OrderPaymentDetails.objects.filter(order=locked).update(**payment_fields)
+    invoices.issue_invoice(order=locked, now=now)
     _queue_email(locked, OrderEmail.Kind.PAID)
+    recommendations.record_after_commit(locked)
     return locked
 
 
@@ -840,45 +848,31 @@ def process_refund(*, refund_id: int, take_over: bool = False) -> bool:
         return False
     order = Order.objects.select_related("payment").get(pk=row.order_id)
     provider = payments.any_provider(row.provider)
-    try:
-        if provider is None:
-            raise payments.PaymentError(_("This order's payment method is unknown."))
-        reference = provider.refund(order, known_reference=row.reference)
-    except payments.AlreadyRefunded:
-        reference = row.reference
-    except payments.PaymentRetryLater as error:
-        if error.reference:
-            OrderRefund.objects.filter(pk=row.pk).update(reference=error.reference[:200])
-        work.record_failure(
-            row, error=str(error), retry_after=work.parse_retry_after(error.retry_after)
-        )
+    with work.attempt(row, what="refund") as asking:
+        try:
+            if provider is None:
+                raise payments.PaymentError(_("This order's payment method is unknown."))
+            reference = provider.refund(order, known_reference=row.reference)
+        except payments.AlreadyRefunded:
+            reference = row.reference
+        except payments.PaymentRetryLater as error:
+            if error.reference:
+                OrderRefund.objects.filter(pk=row.pk).update(reference=error.reference[:200])
+            retry_after = work.retry_after_delay(error.retry_after)
+            work.record_failure(row, error=str(error), retry_after=retry_after)
+            return False
+        except payments.PaymentError as error:
+            work.record_failure(row, error=str(error), needs_attention=True)
+            return False
+    if not asking.succeeded:
         return False
-    except payments.PaymentError as error:
-        work.record_failure(row, error=str(error), needs_attention=True)
-        return False
-    except background.TRANSIENT_ERRORS:
-        work.release(OrderRefund.objects.filter(pk=row.pk, lease_owner=row.lease_owner))
-        raise
-    except Exception as error:
-        logger.exception("refund %s failed", row.pk)
-        work.record_failure(row, error=f"{type(error).__name__}: {error}")
-        return False
-    try:
-        with transaction.atomic():
-            locked = _locked_order(row.order_id)
-            if not work.complete(row):
-                return False  # another worker took the row over; it settles it
-            if locked.status != Order.Status.REFUNDED:
-                _settle_refund(locked, row, reference=reference)
-    except background.TRANSIENT_ERRORS:
-        # the next try asks the provider again, with the same key: the same refund
-        work.release(OrderRefund.objects.filter(pk=row.pk, lease_owner=row.lease_owner))
-        raise
-    except Exception as error:
-        logger.exception("refund %s was made but not recorded", row.pk)
-        work.record_failure(row, error=f"{type(error).__name__}: {error}")
-        return False
-    return True
+    # A transient error here: the next try asks the provider again, with the same key,
+    # and gets the same refund back.
+    with work.attempt_to_done(row, what="recording of refund") as settling:
+        locked = _locked_order(row.order_id)
+        if locked.status != Order.Status.REFUNDED:
+            _settle_refund(locked, row, reference=reference)
+    return settling.succeeded
 
 
 # --- emails -------------------------------------------------------------------------------
@@ -906,6 +900,9 @@ def order_message(*, order: Order, kind: str) -> EmailMultiAlternatives:
         next_step = ""
         if kind == OrderEmail.Kind.RECEIVED and provider is not None:
             next_step = provider.instructions(order)
+        invoice, invoice_file = None, None
+        if kind == OrderEmail.Kind.PAID:
+            invoice, invoice_file = _invoice_attachment(order)
         context = {
             "order": order,
             "lines": list(order.lines.all()),
@@ -913,13 +910,39 @@ def order_message(*, order: Order, kind: str) -> EmailMultiAlternatives:
             "next_step": next_step,
             "downloads": downloads.links_for(order) if kind == OrderEmail.Kind.PAID else [],
             "download_days": settings.LAVKA_DOWNLOAD_LINK_DAYS,
+            "invoice": invoice,
+            "invoice_attached": invoice_file is not None,
         }
-        return compose(
+        message = compose(
             to=order.email,
             subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}",
             text_body=render_to_string(template, context),
             stable_id=message_id(id_kind, order.pk),
         )
+    if invoice is not None and invoice_file is not None:
+        message.attach(invoice.filename, invoice_file, "application/pdf")
+    return message
+
+
+def _invoice_attachment(order: Order) -> tuple[Any, bytes | None]:
+    """The paid order's invoice and its PDF; without the PDF when it cannot be made
+    here (the email then links to the order page, where it can be downloaded later),
+    the reason logged."""
+    invoice = invoice_selectors.invoice_of(order)
+    if invoice is None:
+        logger.warning("order %s: paid without an invoice; the email goes without it", order.pk)
+        return None, None
+    invoice.order = order
+    try:
+        return invoice, invoice_pdf.render(invoice)
+    except invoice_pdf.InvoiceUnavailable as error:
+        logger.warning(
+            "order %s: invoice %s not attached, the email links to the order page: %s",
+            order.pk,
+            invoice.number,
+            error,
+        )
+        return invoice, None
 
 
 def send_order_email(*, order_email_id: int, take_over: bool = False) -> bool:
@@ -932,21 +955,9 @@ def send_order_email(*, order_email_id: int, take_over: bool = False) -> bool:
         .prefetch_related("lines")
         .get(pk=row.order_id)
     )
-    try:
-        order_message(order=order, kind=row.kind).send()
-    except background.TRANSIENT_ERRORS:
-        work.release(OrderEmail.objects.filter(pk=row.pk, lease_owner=row.lease_owner))
-        raise
-    except (smtplib.SMTPException, OSError) as error:
-        work.record_failure(
-            row,
-            error=f"{type(error).__name__}: {error}",
-            permanent=smtp_failure_is_permanent(error),
-        )
-        return False
-    except Exception as error:
-        logger.exception("order email %s failed", row.pk)
-        work.record_failure(row, error=f"{type(error).__name__}: {error}")
+    if not mail.send_for(
+        row, lambda: order_message(order=order, kind=row.kind), what="order email"
+    ):
         return False
     with transaction.atomic():
         if work.complete(row):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -25,10 +24,13 @@ from django.views.decorators.http import require_POST
 
 from lavka.core.decorators import permission_required
 from lavka.marketplace import payments
+from lavka.marketplace.invoices import selectors as invoice_selectors
 from lavka.marketplace.models import Order
 from lavka.marketplace.orders import actions, selectors, services
 from lavka.marketplace.orders.forms import CheckoutForm, RefundForm, StaffOrderFilterForm
 from lavka.marketplace.payment_pages import allows_hosted_payment_pages
+from lavka.marketplace.staff_changes import run_staff_change
+from lavka.marketplace.staff_lists import filtered_list
 
 PAGE_SIZE = 25
 CHECKOUT_SESSION_KEY = "lavka_checkout_token"
@@ -186,6 +188,7 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "lines": order.lines.all(),
         "instructions": instructions,
         "pays_online": pays_online,
+        "invoice": invoice_selectors.invoice_of(order),
     }
     return render(request, "marketplace/orders/order_detail.html", context)
 
@@ -244,18 +247,10 @@ def sale_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_only
 def staff_orders(request: HttpRequest) -> HttpResponse:
     form = StaffOrderFilterForm(request.GET or None)
-    if form.is_bound:
-        form.is_valid()
     wanted = selectors.StaffFilter(
         status=form.value("status"), provider=form.value("provider"), query=form.value("q")
     )
-    page = Paginator(selectors.staff_orders(wanted), PAGE_SIZE).get_page(request.GET.get("page"))
-    kept = {
-        key: request.GET[key]
-        for key in ("status", "provider", "q")
-        if request.GET.get(key) and key not in form.errors
-    }
-    context = {"form": form, "page": page, "query_string": urlencode(kept)}
+    context = filtered_list(request, form, selectors.staff_orders(wanted))
     return render(request, "marketplace/orders/staff_list.html", context)
 
 
@@ -281,6 +276,7 @@ def _staff_order_page(
         and order.status == Order.Status.PAID
         and refund is None,
         "can_archive": request.user.has_perm("marketplace.delete_order"),
+        "invoice": invoice_selectors.invoice_of(order),
     }
     return render(request, "marketplace/orders/staff_detail.html", context, status=status)
 
@@ -292,18 +288,12 @@ def staff_order_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _staff_change(request: HttpRequest, pk: int, action: type[actions.OrderAction]) -> HttpResponse:
     order = _staff_order_or_404(pk)
-    try:
-        changed = action(request.user, order=order).execute()
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    except services.OrderStateRefused as refusal:
-        messages.error(request, refusal.message)
-    else:
-        messages.success(
-            request,
-            _("Order %(number)s is now %(status)s.")
-            % {"number": changed.number, "status": changed.get_status_display()},
-        )
+    run_staff_change(
+        request,
+        action(request.user, order=order),
+        refused=services.OrderStateRefused,
+        done=_("Order %(number)s is now %(status)s."),
+    )
     return redirect("marketplace:staff_order_detail", pk=order.pk)
 
 

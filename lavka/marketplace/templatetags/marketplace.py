@@ -21,6 +21,12 @@ def price(amount: Decimal | None) -> str:
     return rendering.format_price(amount)
 
 
+@register.simple_tag
+def money(amount: Decimal | None, currency: str) -> str:
+    """An amount in a stated currency (an order's, which may not be the shop's today)."""
+    return rendering.format_price(amount, currency)
+
+
 @register.filter
 def stock_key(product: Any) -> str:
     return rendering.stock_state(product)[0]

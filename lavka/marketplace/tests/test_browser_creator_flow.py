@@ -11,20 +11,12 @@ from typing import Any
 
 import pytest
 
-from lavka.accounts.tests.factories import DEFAULT_PASSWORD
 from lavka.marketplace.models import CreatorProfile, Product
+from lavka.marketplace.tests.browser_helpers import log_in
 from lavka.marketplace.tests.factories import CategoryFactory, ProductFactory, image_bytes
 from lavka.marketplace.tests.helpers import approved_creator
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def log_in(page: Any, email: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("input[name=login]", email)
-    page.fill("input[name=password]", DEFAULT_PASSWORD)
-    page.click("main form button[type=submit]")
-    page.wait_for_url("**/accounts/profile/")
 
 
 def test_a_customer_becomes_a_creator_publishes_a_product_and_cannot_edit_anothers(

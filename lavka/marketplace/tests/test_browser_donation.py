@@ -10,16 +10,13 @@ from typing import Any
 
 import pytest
 
-from lavka.marketplace.models import Donation, PaymentEvent
-from lavka.marketplace.orders import payment_events
+from lavka.marketplace.models import Donation
+from lavka.marketplace.tests.browser_helpers import log_in
 from lavka.marketplace.tests.factories import ProductFactory
 from lavka.marketplace.tests.helpers import approved_creator
-from lavka.marketplace.tests.test_browser_creator_flow import log_in
-from services.simulators.stripe.testing import running_simulator, wait_idle
+from lavka.marketplace.tests.stripe_helpers import apply_payment_events, stripe_simulator
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-CARD_SECRET = "whsec_lavka_browser_donation"
 
 
 def test_a_user_donates_staff_mark_it_paid_and_the_creator_sees_it(
@@ -65,12 +62,7 @@ def test_a_user_donates_by_card_on_the_simulators_payment_page(
 ) -> None:
     """ "Card (test mode)" through the local Stripe stand-in: its page, back to the
     donation's page, the signed webhook applied, and the donation paid."""
-    webhook_url = live_server.url + "/shop/stripe/webhook/"
-    with running_simulator(webhook_url=webhook_url, webhook_secret=CARD_SECRET) as sim:
-        settings.STRIPE_SECRET_KEY = "sk_test_lavka"
-        settings.STRIPE_WEBHOOK_SECRET = CARD_SECRET
-        settings.STRIPE_API_BASE = sim.url
-        settings.LAVKA_DONATION_PROVIDERS = ["bank_transfer", "stripe"]
+    with stripe_simulator(settings, live_server) as sim:
         page = browser_page
         approved_creator(display_name="Clay Studio", slug="clay")
 
@@ -85,9 +77,7 @@ def test_a_user_donates_by_card_on_the_simulators_payment_page(
         page.wait_for_url("**/shop/donations/*/?paid=*")
         assert "We will confirm your donation" in page.content()
 
-        wait_idle(sim)
-        for pk in PaymentEvent.objects.values_list("pk", flat=True):
-            payment_events.process_event(event_pk=pk)
+        apply_payment_events(sim)
         donation = Donation.objects.get()
         page.goto(f"/shop/donations/{donation.pk}/")
         assert page.locator("[data-testid=donation-status]").inner_text() == "paid"

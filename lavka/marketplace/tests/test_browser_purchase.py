@@ -14,41 +14,19 @@ from typing import Any
 import pytest
 
 from lavka.core.tests.support import wait_until
-from lavka.marketplace.models import Order, Product
+from lavka.marketplace.models import Order
+from lavka.marketplace.tests.browser_helpers import add_to_cart, fill_checkout, log_in
 from lavka.marketplace.tests.factories import CouponFactory, ProductFactory
-from lavka.marketplace.tests.test_browser_creator_flow import log_in
-from services.simulators.stripe.testing import running_simulator
+from lavka.marketplace.tests.stripe_helpers import stripe_simulator
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.worker]
-
-SECRET = "whsec_browser_purchase"
 
 
 @pytest.fixture
 def card_payments(settings: Any, live_server: Any) -> Iterator[Any]:
     """The Stripe stand-in, delivering signed webhooks to the live server."""
-    with running_simulator(
-        webhook_url=live_server.url + "/shop/stripe/webhook/", webhook_secret=SECRET
-    ) as sim:
-        settings.STRIPE_SECRET_KEY = "sk_test_lavka"
-        settings.STRIPE_WEBHOOK_SECRET = SECRET
-        settings.STRIPE_API_BASE = sim.url
-        settings.LAVKA_PAYMENT_PROVIDERS = ["bank_transfer", "stripe"]
+    with stripe_simulator(settings, live_server) as sim:
         yield sim
-
-
-def add_to_cart(page: Any, product: Product, quantity: int = 1) -> None:
-    page.goto(f"/shop/creators/{product.creator.slug}/{product.slug}/")
-    page.fill("[data-testid=add-quantity]", str(quantity))
-    page.click("[data-testid=add-to-cart-button]")
-    page.wait_for_url("**/shop/cart/")
-
-
-def fill_checkout(page: Any, method: str) -> None:
-    page.goto("/shop/checkout/")
-    page.fill("input[name=full_name]", "Anna Buyer")
-    page.fill("textarea[name=address]", "1 Harbour Street\nPortsmouth PO1 1AA")
-    page.check(f"input[name=payment_method][value={method}]")
 
 
 def mail_subjects(mail_sink: Any, address: str) -> list[str]:

@@ -17,8 +17,8 @@ from lavka.marketplace.models import CartItem, Coupon, Order, Product
 from lavka.marketplace.tests.factories import CouponFactory, ProductFactory
 from lavka.marketplace.tests.helpers import approved_creator, user_of_role
 from lavka.marketplace.tests.orders_helpers import run_in_threads
+from lavka.marketplace.tests.stripe_helpers import stripe_simulator
 from lavka.marketplace.tests.test_cart_api import bearer
-from services.simulators.stripe.testing import running_simulator
 
 pytestmark = pytest.mark.django_db
 
@@ -344,10 +344,7 @@ def test_checkouts_are_throttled_per_user(client, buyer, auth, settings):
 def test_a_card_payment_answers_the_payment_page_and_a_retry_the_same_one(
     client, buyer, auth, settings
 ):
-    with running_simulator(webhook_url="http://127.0.0.1:9/") as sim:
-        settings.STRIPE_SECRET_KEY = "sk_test_lavka"
-        settings.STRIPE_API_BASE = sim.url
-        settings.LAVKA_PAYMENT_PROVIDERS = ["bank_transfer", "stripe"]
+    with stripe_simulator(settings) as sim:
         add(client, auth, ProductFactory(stock=5), 1)
 
         first = place(client, auth, provider="stripe").json()

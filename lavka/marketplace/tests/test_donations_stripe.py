@@ -9,11 +9,8 @@ test_stripe_checkout.py.
 
 from __future__ import annotations
 
-import json
 import re
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,12 +38,16 @@ from lavka.marketplace.payments.stripe_checkout import client as stripe_client
 from lavka.marketplace.tests.factories import ProductFactory
 from lavka.marketplace.tests.helpers import approved_creator
 from lavka.marketplace.tests.orders_helpers import checkout, line
-from services.simulators.stripe.testing import running_simulator, submit_payment_page, wait_idle
-from services.simulators.stripe.webhooks import sign
+from lavka.marketplace.tests.stripe_helpers import (
+    WEBHOOK_PATH,
+    apply_payment_events,
+    donation_session_event,
+    post_event,
+    stripe_simulator,
+)
+from services.simulators.stripe.testing import submit_payment_page, wait_idle
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-SECRET = "whsec_lavka_donation_tests"
 
 
 @dataclass
@@ -87,15 +88,9 @@ class CardDonations:
 
 @pytest.fixture
 def card_donations(settings: Any, live_server: Any) -> Iterator[CardDonations]:
-    webhook_url = live_server.url + "/shop/stripe/webhook/"
-    with running_simulator(webhook_url=webhook_url, webhook_secret=SECRET) as sim:
-        settings.STRIPE_SECRET_KEY = "sk_test_lavka"
-        settings.STRIPE_WEBHOOK_SECRET = SECRET
-        settings.STRIPE_API_BASE = sim.url
-        settings.SITE_URL = live_server.url
-        settings.LAVKA_PAYMENT_PROVIDERS = ["bank_transfer", "stripe"]
-        settings.LAVKA_DONATION_PROVIDERS = ["bank_transfer", "stripe"]
-        yield CardDonations(sim, webhook_url, approved_creator(display_name="Clay Studio"))
+    with stripe_simulator(settings, live_server) as sim:
+        creator = approved_creator(display_name="Clay Studio")
+        yield CardDonations(sim, live_server.url + WEBHOOK_PATH, creator)
 
 
 def signed_in(user: Any) -> Client:
@@ -104,49 +99,10 @@ def signed_in(user: Any) -> Client:
     return client
 
 
-def process_all() -> None:
-    for pk in PaymentEvent.objects.order_by("pk").values_list("pk", flat=True):
-        payment_events.process_event(event_pk=pk)
-
-
-def post_signed(url: str, body: bytes) -> int:
-    header = sign(body, SECRET, int(time.time()))
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Stripe-Signature": header}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=20) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return int(error.code)
-
-
-def session_event(donation: Donation, kind: str = "completed", **session: Any) -> dict[str, Any]:
-    """A checkout.session.* event as Stripe sends it, for the donation's own session."""
-    donation.refresh_from_db()
-    obj = {
-        "id": donation.reference,
-        "object": "checkout.session",
-        "client_reference_id": f"donation-{donation.pk}",
-        "metadata": {"kind": "donation", "donation_id": str(donation.pk)},
-        "amount_total": int(donation.amount * 100),
-        "currency": donation.currency.lower(),
-        "payment_status": "paid" if kind == "completed" else "unpaid",
-        "status": "complete" if kind == "completed" else "expired",
-    }
-    obj.update(session)
-    return {
-        "id": f"evt_{kind}_d{donation.pk}_{obj['amount_total']}_{obj['currency']}",
-        "object": "event",
-        "type": f"checkout.session.{kind}",
-        "data": {"object": obj},
-    }
-
-
 def deliver(card_donations: CardDonations, donation: Donation, *kinds: str, **change: Any) -> None:
     for kind in kinds:
-        body = json.dumps(session_event(donation, kind, **change)).encode()
-        assert post_signed(card_donations.webhook_url, body) == 200
+        event = donation_session_event(donation, kind, **change)
+        assert post_event(card_donations.webhook_url, event) == 200
 
 
 def thank_yous() -> int:
@@ -179,8 +135,7 @@ def test_a_donor_pays_by_card_and_is_thanked_once(
     back = urlsplit(target)
     thanks = client.get(f"{back.path}?{back.query}")
     assert "We will confirm your donation once the payment is through." in thanks.content.decode()
-    wait_idle(card_donations.sim)
-    process_all()
+    apply_payment_events(card_donations.sim)
 
     donation.refresh_from_db()
     assert donation.status == Donation.Status.PAID and donation.paid_at is not None
@@ -203,8 +158,7 @@ def test_decline_and_cancel_leave_the_donation_unpaid_and_pay_now_goes_back(
     assert submit_payment_page(url, "decline") == (200, "")  # declined, still open
     status, target = submit_payment_page(url, "cancel")
     assert status == 303 and target.endswith(f"/shop/donations/{donation.pk}/?cancelled=1")
-    wait_idle(card_donations.sim)
-    process_all()
+    apply_payment_events(card_donations.sim)
 
     donation.refresh_from_db()
     assert donation.status == Donation.Status.AWAITING_PAYMENT
@@ -223,8 +177,7 @@ def test_an_expired_session_cancels_the_donation(
 ) -> None:
     donation, _url = card_donations.give(customer)
     stripe_client().v1.checkout.sessions.expire(donation.reference)
-    wait_idle(card_donations.sim)
-    process_all()
+    apply_payment_events(card_donations.sim)
 
     donation.refresh_from_db()
     assert donation.status == Donation.Status.CANCELLED
@@ -244,8 +197,7 @@ def test_a_bank_debit_settles_the_donation_later(
 ) -> None:
     donation, url = card_donations.give(customer)
     submit_payment_page(url, action)
-    wait_idle(card_donations.sim)
-    process_all()
+    apply_payment_events(card_donations.sim)
 
     donation.refresh_from_db()
     assert donation.status == status
@@ -261,10 +213,10 @@ def test_duplicate_and_replayed_deliveries_have_one_effect(
     submit_payment_page(url, "pay")
     wait_idle(card_donations.sim)
     assert PaymentEvent.objects.count() == 1
-    process_all()
-    body = json.dumps(PaymentEvent.objects.get().payload).encode()
-    assert post_signed(card_donations.webhook_url, body) == 200  # once more, by hand
-    process_all()
+    apply_payment_events()
+    payload = PaymentEvent.objects.get().payload
+    assert post_event(card_donations.webhook_url, payload) == 200  # once more, by hand
+    apply_payment_events()
 
     assert PaymentEvent.objects.count() == 1
     donation.refresh_from_db()
@@ -298,7 +250,7 @@ def test_a_payment_after_the_donation_was_cancelled_is_flagged_not_applied(
 ) -> None:
     donation, _url = card_donations.give(customer)
     deliver(card_donations, donation, "expired", "completed")
-    process_all()
+    apply_payment_events()
 
     donation.refresh_from_db()
     assert donation.status == Donation.Status.CANCELLED
@@ -327,7 +279,7 @@ def test_a_mismatched_payment_flags_the_donation_instead_of_paying_it(
 ) -> None:
     donation, _url = card_donations.give(customer)
     deliver(card_donations, donation, "completed", **change)
-    process_all()
+    apply_payment_events()
 
     donation.refresh_from_db()
     assert donation.status == Donation.Status.AWAITING_PAYMENT
@@ -350,7 +302,7 @@ def test_a_donation_event_never_touches_an_order(
     order.payment.refresh_from_db()
     reference = order.payment.reference or "cs_order"
     deliver(card_donations, donation, "completed", id=reference, client_reference_id=str(order.pk))
-    process_all()
+    apply_payment_events()
 
     order.refresh_from_db()
     assert order.status == Order.Status.AWAITING_PAYMENT and not order.review_reason
@@ -435,7 +387,7 @@ def test_bank_transfer_donations_are_not_paid_by_a_card_event(
         checkout_token=uuid.uuid4(),
     ).donation
     deliver(card_donations, donation, "completed", id="cs_forged")
-    process_all()
+    apply_payment_events()
 
     donation.refresh_from_db()
     assert donation.status == Donation.Status.AWAITING_PAYMENT

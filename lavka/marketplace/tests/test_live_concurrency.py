@@ -13,11 +13,7 @@ Run on both topologies:
 
 from __future__ import annotations
 
-import json
 import re
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -42,12 +38,15 @@ from lavka.marketplace.models import (
 from lavka.marketplace.tests.factories import CouponFactory, ProductFactory
 from lavka.marketplace.tests.live_buyers import Buyer, order_id_of, page_text
 from lavka.marketplace.tests.orders_helpers import run_in_threads
-from services.simulators.stripe.testing import running_simulator, submit_payment_page, wait_idle
-from services.simulators.stripe.webhooks import sign
+from lavka.marketplace.tests.stripe_helpers import (
+    WEBHOOK_PATH,
+    order_session_event,
+    post_event,
+    stripe_simulator,
+)
+from services.simulators.stripe.testing import submit_payment_page, wait_idle
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-SECRET = "whsec_lavka_live_tests"
 
 
 def buyers(live_server: Any, count: int) -> list[Buyer]:
@@ -62,14 +61,7 @@ def buyers(live_server: Any, count: int) -> list[Buyer]:
 def card_shop(settings: Any, live_server: Any) -> Iterator[Any]:
     """The shop with "Card (test mode)" on the Stripe stand-in, whose webhooks reach the
     live server."""
-    with running_simulator(
-        webhook_url=live_server.url + "/shop/stripe/webhook/", webhook_secret=SECRET
-    ) as sim:
-        settings.STRIPE_SECRET_KEY = "sk_test_lavka"
-        settings.STRIPE_WEBHOOK_SECRET = SECRET
-        settings.STRIPE_API_BASE = sim.url
-        settings.SITE_URL = live_server.url
-        settings.LAVKA_PAYMENT_PROVIDERS = ["bank_transfer", "stripe"]
+    with stripe_simulator(settings, live_server) as sim:
         yield sim
 
 
@@ -251,43 +243,6 @@ def test_the_same_checkout_sent_twice_at_once_places_one_order_per_buyer(
     assert not CartItem.objects.exists()
 
 
-def post_signed(url: str, body: bytes) -> int:
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={"Stripe-Signature": sign(body, SECRET, int(time.time()))},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return int(error.code)
-
-
-def session_event(order: Order, kind: str) -> bytes:
-    """A checkout.session.<kind> event for the order's own session, as Stripe sends it."""
-    order.payment.refresh_from_db()
-    paid = kind == "completed"
-    session = {
-        "id": order.payment.reference,
-        "object": "checkout.session",
-        "client_reference_id": str(order.pk),
-        "metadata": {"order_id": str(order.pk)},
-        "amount_total": int(order.total * 100),
-        "currency": order.currency.lower(),
-        "payment_status": "paid" if paid else "unpaid",
-        "status": "complete" if paid else "expired",
-    }
-    event = {
-        "id": f"evt_live_{kind}_{order.pk}",
-        "object": "event",
-        "type": f"checkout.session.{kind}",
-        "data": {"object": session},
-    }
-    return json.dumps(event).encode()
-
-
 @pytest.mark.worker
 def test_webhook_storm_through_the_live_server_makes_one_state_change_and_one_email(
     live_server: Any, card_shop: Any, celery_worker_process: Any, mail_sink: Any
@@ -300,13 +255,14 @@ def test_webhook_storm_through_the_live_server_makes_one_state_change_and_one_em
     answer = buyer.place_order(buyer.open_checkout(), payment_method="stripe")
     assert answer.headers["Location"].startswith(card_shop.url + "/c/pay/")
     order = Order.objects.get()
-    webhook = live_server.url + "/shop/stripe/webhook/"
-    completed, expired = session_event(order, "completed"), session_event(order, "expired")
+    webhook = live_server.url + WEBHOOK_PATH
+    completed = order_session_event(order, "completed")
+    expired = order_session_event(order, "expired")
 
     with ThreadPoolExecutor(max_workers=20) as pool:
-        answers = list(pool.map(lambda _i: post_signed(webhook, completed), range(50)))
+        answers = list(pool.map(lambda _i: post_event(webhook, completed), range(50)))
     assert answers == [200] * 50
-    assert post_signed(webhook, expired) == 200
+    assert post_event(webhook, expired) == 200
 
     assert wait_until(settle_payment_events, timeout=90), celery_worker_process.log_tail()
     order.refresh_from_db()

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,12 +25,19 @@ from lavka.marketplace.orders import payment_events, services
 from lavka.marketplace.payments.stripe_checkout import client as stripe_client
 from lavka.marketplace.tests.factories import CouponFactory, ProductFactory
 from lavka.marketplace.tests.orders_helpers import checkout, line
-from services.simulators.stripe.testing import running_simulator, submit_payment_page, wait_idle
+from lavka.marketplace.tests.stripe_helpers import (
+    WEBHOOK_PATH,
+    WEBHOOK_SECRET,
+    apply_payment_events,
+    order_session_event,
+    post_event,
+    post_signed,
+    stripe_simulator,
+)
+from services.simulators.stripe.testing import submit_payment_page, wait_idle
 from services.simulators.stripe.webhooks import sign
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-SECRET = "whsec_lavka_tests"
 
 
 @dataclass
@@ -49,53 +54,8 @@ class StripeShop:
 
 @pytest.fixture
 def stripe_shop(settings: Any, live_server: Any) -> Iterator[StripeShop]:
-    webhook_url = live_server.url + "/shop/stripe/webhook/"
-    with running_simulator(webhook_url=webhook_url, webhook_secret=SECRET) as sim:
-        settings.STRIPE_SECRET_KEY = "sk_test_lavka"
-        settings.STRIPE_WEBHOOK_SECRET = SECRET
-        settings.STRIPE_API_BASE = sim.url
-        settings.SITE_URL = live_server.url
-        settings.LAVKA_PAYMENT_PROVIDERS = ["bank_transfer", "stripe"]
-        yield StripeShop(sim, webhook_url)
-
-
-def process_all() -> None:
-    for pk in PaymentEvent.objects.order_by("pk").values_list("pk", flat=True):
-        payment_events.process_event(event_pk=pk)
-
-
-def post_signed(url: str, body: bytes, secret: str = SECRET, signature: str | None = None) -> int:
-    header = signature if signature is not None else sign(body, secret, int(time.time()))
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Stripe-Signature": header}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=20) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return int(error.code)
-
-
-def session_event(order: Order, kind: str = "completed", **session: Any) -> dict[str, Any]:
-    """A checkout.session.* event as Stripe sends it, for the order's own session."""
-    order.payment.refresh_from_db()
-    obj = {
-        "id": order.payment.reference,
-        "object": "checkout.session",
-        "client_reference_id": str(order.pk),
-        "metadata": {"order_id": str(order.pk)},
-        "amount_total": int(order.total * 100),
-        "currency": order.currency.lower(),
-        "payment_status": "paid" if kind == "completed" else "unpaid",
-        "status": "complete" if kind == "completed" else "expired",
-    }
-    obj.update(session)
-    return {
-        "id": f"evt_{kind}_{order.pk}_{obj['amount_total']}_{obj['currency']}",
-        "object": "event",
-        "type": f"checkout.session.{kind}",
-        "data": {"object": obj},
-    }
+    with stripe_simulator(settings, live_server) as sim:
+        yield StripeShop(sim, live_server.url + WEBHOOK_PATH)
 
 
 def pending_events() -> int:
@@ -124,8 +84,7 @@ def test_paying_on_the_hosted_page_marks_the_order_paid_with_one_email(
 
     status, target = submit_payment_page(url, "pay")
     assert status == 303 and target.endswith(f"/shop/orders/{order.pk}/?paid={session_id}")
-    wait_idle(stripe_shop.sim)
-    process_all()
+    apply_payment_events(stripe_shop.sim)
 
     order.refresh_from_db()
     assert order.status == Order.Status.PAID and not order.review_reason
@@ -162,8 +121,7 @@ def test_decline_and_cancel_leave_the_order_awaiting_payment(
     assert submit_payment_page(url, "decline") == (200, "")  # declined, still open
     status, target = submit_payment_page(url, "cancel")
     assert status == 303 and target.endswith(f"/shop/orders/{order.pk}/")
-    wait_idle(stripe_shop.sim)
-    process_all()
+    apply_payment_events(stripe_shop.sim)
 
     order.refresh_from_db()
     assert order.status == Order.Status.AWAITING_PAYMENT
@@ -182,8 +140,7 @@ def test_an_expired_session_cancels_the_order_and_gives_the_stock_back(
 
     order.payment.refresh_from_db()
     stripe_client().v1.checkout.sessions.expire(order.payment.reference)
-    wait_idle(stripe_shop.sim)
-    process_all()
+    apply_payment_events(stripe_shop.sim)
 
     order.refresh_from_db()
     product.refresh_from_db()
@@ -199,8 +156,7 @@ def test_a_payment_the_bank_refuses_later_cancels_the_order(
     product = ProductFactory(stock=1)
     order = stripe_shop.place(customer, product)
     submit_payment_page(stripe_shop.start(order), "debit_fails")
-    wait_idle(stripe_shop.sim)
-    process_all()
+    apply_payment_events(stripe_shop.sim)
 
     order.refresh_from_db()
     assert order.status == Order.Status.CANCELLED
@@ -212,8 +168,7 @@ def test_a_bank_debit_that_succeeds_marks_the_order_paid(
 ) -> None:
     order = stripe_shop.place(customer, ProductFactory(stock=1))
     submit_payment_page(stripe_shop.start(order), "debit_succeeds")
-    wait_idle(stripe_shop.sim)
-    process_all()
+    apply_payment_events(stripe_shop.sim)
 
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
@@ -235,11 +190,11 @@ def test_a_bad_or_missing_signature_is_400_and_writes_nothing(
 ) -> None:
     order = stripe_shop.place(customer, ProductFactory(stock=1))
     stripe_shop.start(order)
-    body = json.dumps(session_event(order)).encode()
+    body = json.dumps(order_session_event(order)).encode()
     if signature == "wrong secret":
         signature = sign(body, "whsec_other", int(time.time()))
     elif signature == "stale":
-        signature = sign(body, SECRET, int(time.time()) - 3600)
+        signature = sign(body, WEBHOOK_SECRET, int(time.time()) - 3600)
 
     assert post_signed(stripe_shop.webhook_url, body, signature=signature) == 400
     assert not PaymentEvent.objects.exists()
@@ -250,8 +205,8 @@ def test_a_bad_or_missing_signature_is_400_and_writes_nothing(
 def test_a_tampered_body_is_400_and_writes_nothing(stripe_shop: StripeShop, customer: Any) -> None:
     order = stripe_shop.place(customer, ProductFactory(stock=1))
     stripe_shop.start(order)
-    body = json.dumps(session_event(order)).encode()
-    signature = sign(body, SECRET, int(time.time()))
+    body = json.dumps(order_session_event(order)).encode()
+    signature = sign(body, WEBHOOK_SECRET, int(time.time()))
     tampered = body.replace(b'"amount_total": ', b'"amount_total": 1')
 
     assert post_signed(stripe_shop.webhook_url, tampered, signature=signature) == 400
@@ -273,12 +228,11 @@ def test_a_replayed_event_has_one_effect(stripe_shop: StripeShop, customer: Any)
     wait_idle(stripe_shop.sim)
     deliveries = stripe_shop.sim.control_events()
     assert PaymentEvent.objects.count() == 1
-    process_all()
+    apply_payment_events()
 
     # and once more by hand, after it was applied
-    body = json.dumps(PaymentEvent.objects.get().payload).encode()
-    assert post_signed(stripe_shop.webhook_url, body) == 200
-    process_all()
+    assert post_event(stripe_shop.webhook_url, PaymentEvent.objects.get().payload) == 200
+    apply_payment_events()
 
     assert PaymentEvent.objects.count() == 1, deliveries
     order.refresh_from_db()
@@ -301,9 +255,8 @@ def test_an_amount_or_currency_mismatch_flags_the_order_instead_of_paying_it(
     order = stripe_shop.place(customer, ProductFactory(stock=1, price=Decimal("30.00")))
     stripe_shop.start(order)
 
-    body = json.dumps(session_event(order, **change)).encode()
-    assert post_signed(stripe_shop.webhook_url, body) == 200
-    process_all()
+    assert post_event(stripe_shop.webhook_url, order_session_event(order, **change)) == 200
+    apply_payment_events()
 
     order.refresh_from_db()
     assert order.status == Order.Status.AWAITING_PAYMENT
@@ -322,8 +275,8 @@ def test_a_late_expired_does_not_cancel_a_paid_order(
     order = stripe_shop.place(customer, ProductFactory(stock=1))
     stripe_shop.start(order)
     for kind in ("completed", "expired"):
-        assert post_signed(stripe_shop.webhook_url, json.dumps(session_event(order, kind)).encode())
-    process_all()
+        assert post_event(stripe_shop.webhook_url, order_session_event(order, kind))
+    apply_payment_events()
 
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
@@ -338,9 +291,8 @@ def test_a_payment_after_the_order_was_cancelled_is_flagged_not_applied(
     order = stripe_shop.place(customer, product)
     stripe_shop.start(order)
     for kind in ("expired", "completed"):
-        body = json.dumps(session_event(order, kind)).encode()
-        assert post_signed(stripe_shop.webhook_url, body) == 200
-    process_all()
+        assert post_event(stripe_shop.webhook_url, order_session_event(order, kind)) == 200
+    apply_payment_events()
 
     order.refresh_from_db()
     product.refresh_from_db()
@@ -356,8 +308,8 @@ def test_storm_of_fifty_deliveries_from_twenty_threads_and_a_late_expired(
     """Issue 9's webhook storm: one state change, one email."""
     order = stripe_shop.place(customer, ProductFactory(stock=1))
     stripe_shop.start(order)
-    completed = json.dumps(session_event(order, "completed")).encode()
-    expired = json.dumps(session_event(order, "expired")).encode()
+    completed = json.dumps(order_session_event(order, "completed")).encode()
+    expired = json.dumps(order_session_event(order, "expired")).encode()
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         answers = list(
@@ -371,7 +323,7 @@ def test_storm_of_fifty_deliveries_from_twenty_threads_and_a_late_expired(
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda pk: payment_events.process_event(event_pk=pk), pks[::-1] * 4))
     # an expired taken before the payment waited for it; it is due again shortly
-    assert wait_until(lambda: (process_all(), not pending_events())[1], timeout=30)
+    assert wait_until(lambda: (apply_payment_events(), not pending_events())[1], timeout=30)
 
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
@@ -512,7 +464,7 @@ def test_an_expired_taken_before_the_payment_of_its_session_waits_for_it(
     order = stripe_shop.place(customer, ProductFactory(stock=1))
     stripe_shop.start(order)
     for kind in ("completed", "expired"):
-        assert post_signed(stripe_shop.webhook_url, json.dumps(session_event(order, kind)).encode())
+        assert post_event(stripe_shop.webhook_url, order_session_event(order, kind))
     completed, expired = PaymentEvent.objects.order_by("pk")
 
     assert not payment_events.process_event(event_pk=expired.pk)  # yields to the payment

@@ -23,7 +23,8 @@ from lavka.marketplace.orders import actions, payment_events, services
 from lavka.marketplace.payments.stripe_checkout import client as stripe_client
 from lavka.marketplace.tests.factories import ProductFactory
 from lavka.marketplace.tests.orders_helpers import checkout, line
-from services.simulators.stripe.testing import running_simulator, submit_payment_page, wait_idle
+from lavka.marketplace.tests.stripe_helpers import apply_payment_events, stripe_simulator
+from services.simulators.stripe.testing import submit_payment_page
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -32,10 +33,7 @@ REFUND = {"reason": "Arrived broken", "confirm": "on"}
 
 @pytest.fixture
 def sim(settings: Any) -> Iterator[Any]:
-    with running_simulator() as simulator:
-        settings.STRIPE_SECRET_KEY = "sk_test_lavka"
-        settings.STRIPE_API_BASE = simulator.url
-        settings.LAVKA_PAYMENT_PROVIDERS = ["bank_transfer", "stripe"]
+    with stripe_simulator(settings) as simulator:
         yield simulator
 
 
@@ -266,10 +264,11 @@ def test_a_refund_through_a_real_worker(
 ) -> None:
     """The task starts after the request's commit, in another process that reaches the
     simulator on its own."""
-    from lavka.celery import app
 
     order = paid_by_card(customer, ProductFactory(stock=1))
-    app.control.purge()
+    from lavka.core.tests.support import purge_queues
+
+    purge_queues()
     worker = start_worker(
         tmp_path,
         extra_env={"STRIPE_SECRET_KEY": "sk_test_lavka", "STRIPE_API_BASE": sim.url},
@@ -289,34 +288,18 @@ def test_a_refund_through_a_real_worker(
 
 # --- refunds Stripe tells us of (refund.created webhooks) ----------------------------------
 
-WEBHOOK_SECRET = "whsec_lavka_refund_tests"
-
 
 @pytest.fixture
 def hooked_sim(settings: Any, live_server: Any) -> Iterator[Any]:
     """The simulator delivering every event twice to the live server's webhook."""
-    url = live_server.url + "/shop/stripe/webhook/"
-    with running_simulator(
-        webhook_url=url, webhook_secret=WEBHOOK_SECRET, duplicate=True
-    ) as simulator:
-        settings.STRIPE_SECRET_KEY = "sk_test_lavka"
-        settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-        settings.STRIPE_API_BASE = simulator.url
-        settings.SITE_URL = live_server.url
-        settings.LAVKA_PAYMENT_PROVIDERS = ["bank_transfer", "stripe"]
+    with stripe_simulator(settings, live_server, duplicate=True) as simulator:
         yield simulator
-
-
-def process_events(simulator: Any) -> None:
-    wait_idle(simulator)
-    for pk in PaymentEvent.objects.order_by("pk").values_list("pk", flat=True):
-        payment_events.process_event(event_pk=pk)
 
 
 def paid_through_webhook(simulator: Any, customer: Any, product: Product) -> Order:
     order = checkout(customer, [line(product)], provider_code="stripe").order
     submit_payment_page(payments.provider_of(order).start_payment(order).redirect_url, "pay")
-    process_events(simulator)
+    apply_payment_events(simulator)
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
     return order
@@ -329,7 +312,7 @@ def test_a_refund_made_in_stripes_dashboard_refunds_the_order_once(
     order = paid_through_webhook(hooked_sim, customer, product)
 
     made = stripe_client().v1.refunds.create(params={"payment_intent": intent_of(order)})
-    process_events(hooked_sim)
+    apply_payment_events(hooked_sim)
 
     order.refresh_from_db()
     refund = OrderRefund.objects.get()
@@ -350,7 +333,7 @@ def test_our_own_refunds_event_changes_nothing_more(
     refund = request_refund(manager, order)
     assert services.process_refund(refund_id=refund.pk)
 
-    process_events(hooked_sim)
+    apply_payment_events(hooked_sim)
 
     event = PaymentEvent.objects.get(event_type="refund.created")
     assert event.outcome == "ignored" and event.order == order
@@ -365,7 +348,7 @@ def test_a_partial_refund_in_stripe_flags_the_order_for_review(
     order = paid_through_webhook(hooked_sim, customer, product)
 
     stripe_client().v1.refunds.create(params={"payment_intent": intent_of(order), "amount": 300})
-    process_events(hooked_sim)
+    apply_payment_events(hooked_sim)
 
     order.refresh_from_db()
     assert order.status == Order.Status.PAID and "300" in order.review_reason
@@ -402,7 +385,7 @@ def test_a_dashboard_refund_while_ours_waits_settles_the_order_and_our_row(
     refund = request_refund(manager, order)  # queued; its task has not run yet
 
     stripe_client().v1.refunds.create(params={"payment_intent": intent_of(order)})
-    process_events(hooked_sim)
+    apply_payment_events(hooked_sim)
     services.process_refund(refund_id=refund.pk)  # the task runs late: nothing more
 
     order.refresh_from_db()

@@ -2,37 +2,27 @@
 
 from __future__ import annotations
 
-import argparse
-import logging
-import os
-import signal
 import sys
-from types import FrameType
 
+from ..common import Env, argument_parser, log_to_stderr, serve
 from .faults import KINDS, Fault
 from .server import DEMO_TOKEN, Config, Simulator
 
-
-def _env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get("MOEDELO_SIMULATOR_" + name.upper().replace("-", "_"), default)
-
-
-def _flag(name: str) -> bool:
-    return (_env(name) or "").lower() in ("1", "true", "yes", "on")
+_env = Env("MOEDELO_SIMULATOR_")
 
 
 def parse(argv: list[str]) -> Config:
-    parser = argparse.ArgumentParser(
-        prog="python -m services.simulators.moedelo",
-        description="A local stand-in for the MoeDelo accounting REST API (no real firm).",
+    parser = argument_parser(
+        "moedelo",
+        "A local stand-in for the MoeDelo accounting REST API (no real firm).",
+        _env,
+        port=19700,
     )
     add = parser.add_argument
-    add("--host", default=_env("host", "127.0.0.1"))
-    add("--port", type=int, default=int(_env("port", "19700") or 19700))
     add(
         "--seed-demo",
         action="store_true",
-        default=_flag("seed-demo"),
+        default=_env.flag("seed-demo"),
         help="start with one demo account: a warehouse, a cash desk and five goods",
     )
     add(
@@ -45,13 +35,10 @@ def parse(argv: list[str]) -> Config:
         metavar="KIND:RATE",
         help=f"a fault on a fraction of all API calls, e.g. error:0.05 (kinds: {', '.join(KINDS)}); repeatable",
     )
-    add("--fault-seed", type=int, default=int(_env("fault-seed", "0") or 0))
+    add("--fault-seed", type=int, default=_env.integer("fault-seed", 0))
     add("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="moedelo-simulator %(levelname)s %(message)s",
-    )
+    log_to_stderr("moedelo-simulator", args.verbose)
     specs = args.fault + [s for s in (_env("faults") or "").split(",") if s.strip()]
     faults = []
     for spec in specs:
@@ -77,20 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as error:
         print(f"moedelo simulator: {error}", file=sys.stderr)
         return 2
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
     demo = f"; demo account md-api-key {config.demo_token}" if config.seed_demo else ""
-    print(f"MoeDelo simulator on {simulator.url}{demo}", flush=True)
-    try:
-        simulator.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        simulator.stop()
-    return 0
+    return serve(simulator, f"MoeDelo simulator on {simulator.url}{demo}")
 
 
 if __name__ == "__main__":

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
-import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from ..common import BodyError, Handler, Serving
 from .api import Api, Response, encode, wait
 from .errors import ApiError
 from .faults import Fault, FaultBook
@@ -38,18 +36,15 @@ class Config:
     faults: list[Fault] = field(default_factory=list)
 
 
-class Simulator:
+class Simulator(Serving):
+    thread_name = "moedelo-simulator"
+
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.httpd = ThreadingHTTPServer((config.host, config.port), _Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.simulator = self  # type: ignore[attr-defined]
-        self.port = int(self.httpd.server_address[1])
-        self.url = f"http://{config.host}:{self.port}"
+        self.listen(config.host, config.port, _Handler)
         self.store = Store()
         self.faults = FaultBook(seed=config.fault_seed)
         self.api = Api(self.store, self.faults)
-        self._thread: threading.Thread | None = None
         self._start_state()
 
     def _start_state(self) -> None:
@@ -57,20 +52,6 @@ class Simulator:
             self.faults.add(Fault(**{**fault.to_json(), "fired": 0}))
         if self.config.seed_demo:
             self.store.seed_demo(self.config.demo_token)
-
-    def start(self) -> Simulator:
-        self._thread = threading.Thread(
-            target=self.httpd.serve_forever, args=(0.05,), name="moedelo-simulator", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        self.httpd.serve_forever()
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
     # /_control, also called directly by tests in the same process
 
@@ -187,42 +168,21 @@ def _summary(account: Account) -> dict[str, Any]:
     }
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(Handler[Simulator]):
     server_version = "MoeDeloSimulator/1"
-    timeout = 30
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out as two writes; without this, Nagle's algorithm and the
-        # client's delayed ACK hold each answer ~40 ms on Linux.
-        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    @property
-    def simulator(self) -> Simulator:
-        return self.server.simulator  # type: ignore[attr-defined, no-any-return]
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
+    logger = log
 
     def do_PUT(self) -> None:
-        self._dispatch("PUT")
+        self.dispatch("PUT")
 
     def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
+        self.dispatch("DELETE")
 
-    def _dispatch(self, method: str) -> None:
+    def dispatch(self, method: str) -> None:
         try:
             response = self._respond(method)
         except Exception:
-            log.exception("unexpected error for %s %s", method, self.path[:200])
-            self.close_connection = True
+            self.log_unexpected(method)
             response = Response(
                 500,
                 encode({"Message": "An error has occurred."}),
@@ -234,11 +194,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _respond(self, method: str) -> Response:
         parts = urlsplit(self.path)
         try:
-            body = self._body()
-        except ApiError as error:
-            self.close_connection = True
+            body = self.read_body(MAX_BODY)
+        except BodyError as error:
             return Response(
-                error.status, encode(error.body()), {"Content-Type": "application/json"}
+                error.status,
+                encode(ApiError(error.status, error.message).body()),
+                {"Content-Type": "application/json"},
             )
         if parts.path.startswith("/_control"):
             return self._control(method, parts.path, body)
@@ -250,18 +211,6 @@ class _Handler(BaseHTTPRequestHandler):
             )
         headers = {name.lower(): value for name, value in self.headers.items()}
         return self.simulator.api.handle(method, parts.path, parts.query, body, headers)
-
-    def _body(self) -> bytes:
-        length = self.headers.get("Content-Length")
-        if self.headers.get("Transfer-Encoding"):
-            raise ApiError(400, "Send a Content-Length; chunked bodies are not accepted.")
-        if not length:
-            return b""
-        if not length.isdigit():
-            raise ApiError(400, "Invalid Content-Length.")
-        if int(length) > MAX_BODY:
-            raise ApiError(413, f"Request body too large (at most {MAX_BODY} bytes).")
-        return self.rfile.read(int(length))
 
     def _control(self, method: str, path: str, body: bytes) -> Response:
         sim = self.simulator
@@ -303,12 +252,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, response: Response) -> None:
         try:
-            self.send_response(response.status)
-            for name, value in response.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(response.body)))
-            self.end_headers()
-            self.wfile.write(response.body)
+            self.send_answer(response.status, response.headers, response.body)
         except ConnectionError:  # the client gave up (a timeout fault): nobody to tell
             self.close_connection = True
 

@@ -11,17 +11,16 @@ import json
 import logging
 import math
 import re
-import socket
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from ..common import BodyError, Handler, Serving
 from .faults import Faults, rule_from_json
 from .store import (
     DEFAULT_PAGE_SIZE,
@@ -77,36 +76,22 @@ API_ROUTES: list[tuple[str, re.Pattern[str], str]] = [
 ]
 
 
-class Simulator:
+class Simulator(Serving):
+    thread_name = "mtskassa-simulator"
+
     def __init__(self, config: Config) -> None:
         self.config = config
         self.store = Store()
         self.faults = Faults(config.fault_seed)
         self.calls: Counter[str] = Counter()
         self.calls_lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer((config.host, config.port), _Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.simulator = self  # type: ignore[attr-defined]
-        self.port = int(self.httpd.server_address[1])
-        self.url = f"http://{config.host}:{self.port}"
-        self._thread: threading.Thread | None = None
+        self.listen(config.host, config.port, _Handler)
         self._stopping = threading.Event()
         self._background: list[threading.Thread] = []
 
-    def start(self) -> Simulator:
-        self._thread = threading.Thread(
-            target=self.httpd.serve_forever, args=(0.05,), name="mtskassa-simulator", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        self.httpd.serve_forever()
-
     def stop(self) -> None:
         self._stopping.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().stop()
 
     def every(self, seconds: float, action: Callable[[], None], name: str) -> None:
         """Run `action` every `seconds` until stop (the demo register)."""
@@ -236,7 +221,7 @@ class Simulator:
             return answer(201, store.ring_up(unit, payload))
         if (method, action) == ("POST", "shifts/close"):
             closed_at = _close_time(payload)
-            shift = store.close_shift(unit, closed_at)
+            shift = store.close_shift(unit, closed_at, number=_shift_number(payload))
             return answer(200, json.loads(shift.detail)["data"][0]["z_report"])
         if (method, action) == ("POST", "generate"):
             return answer(201, store.generate(unit, payload))
@@ -249,6 +234,15 @@ def _match(method: str, path: str) -> tuple[str, dict[str, str]] | None:
         if match and route_method == method:
             return route, match.groupdict()
     return None
+
+
+def _shift_number(payload: dict[str, Any]) -> int | None:
+    """A fault knob: `number` on close gives the shift that number as is (negative or
+    past 2^31 too), as a misbehaving register would report it."""
+    number = payload.get("number")
+    if number is not None and (not isinstance(number, int) or isinstance(number, bool)):
+        raise ApiError(400, "validation_error", "number must be a whole number")
+    return number
 
 
 def _close_time(payload: dict[str, Any]) -> datetime | None:
@@ -297,36 +291,15 @@ def _int(value: object) -> int:
     raise ApiError(400, "validation_error", "an id must be a whole number")
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(Handler[Simulator]):
     server_version = "MtsKassaSimulator/1"
-    timeout = 30
+    logger = log
 
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out as two writes; without this, Nagle's algorithm holds
-        # the body until the client's delayed ACK (40 ms a call on Linux loopback).
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    @property
-    def simulator(self) -> Simulator:
-        return self.server.simulator  # type: ignore[attr-defined, no-any-return]
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def _dispatch(self, method: str) -> None:
+    def dispatch(self, method: str) -> None:
         try:
             self._respond(method)
         except Exception:
-            log.exception("unexpected error for %s %s", method, self.path[:200])
-            self.close_connection = True
+            self.log_unexpected(method)
             self._send(error_answer(ApiError(500, "internal_error", "simulator error")))
 
     def _respond(self, method: str) -> None:
@@ -386,20 +359,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(result)
 
     def _body(self) -> bytes:
-        length = self.headers.get("Content-Length") or "0"
-        if self.headers.get("Transfer-Encoding") or not length.isdigit():
-            self.close_connection = True
-            raise ApiError(400, "bad_request", "send a Content-Length")
-        if int(length) > MAX_BODY:
-            self.close_connection = True
-            raise ApiError(413, "too_large", f"at most {MAX_BODY} bytes")
-        return self.rfile.read(int(length))
+        try:
+            return self.read_body(MAX_BODY)
+        except BodyError as error:
+            if error.status == 413:
+                raise ApiError(413, "too_large", f"at most {MAX_BODY} bytes") from None
+            raise ApiError(400, "bad_request", "send a Content-Length") from None
 
     def _send(self, result: Answer) -> None:
-        self.send_response(result.status)
-        headers = {"Content-Type": JSON, **result.headers}
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(result.body)))
-        self.end_headers()
-        self.wfile.write(result.body)
+        self.send_answer(result.status, {"Content-Type": JSON, **result.headers}, result.body)

@@ -475,13 +475,18 @@ class Store:
             "items": lines,
         }
 
-    def close_shift(self, unit: TradeUnit, closed_at: datetime | None = None) -> Shift:
+    def close_shift(
+        self, unit: TradeUnit, closed_at: datetime | None = None, *, number: int | None = None
+    ) -> Shift:
         """`closed_at` in the past is a late close: the shift shows up in listings now,
-        under a closing time a client's cursor may already have passed."""
+        under a closing time a client's cursor may already have passed. `number`
+        overrides the shift's number (a fault knob: any whole number, even a wrong one)."""
         with self.lock:
             shift = unit.open_shift
             if shift is None:
                 raise ApiError(409, "no_open_shift", "no shift is open")
+            if number is not None:
+                shift.number = number
             now = datetime.now(UTC)
             closed_at = closed_at or now
             if closed_at > now:

@@ -2,33 +2,37 @@
 
 from __future__ import annotations
 
-import argparse
-import logging
-import os
-import signal
 import sys
-from types import FrameType
 
+from ..common import Env, argument_parser, log_to_stderr, serve
 from .server import DEFAULT_API_VERSION, Config, Simulator
 from .webhooks import Faults, WebhookSettings
 
+_env = Env("STRIPE_SIMULATOR_")
 
-def _env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get("STRIPE_SIMULATOR_" + name.upper().replace("-", "_"), default)
-
-
-def _flag(name: str) -> bool:
-    return (_env(name) or "").lower() in ("1", "true", "yes", "on")
+# Fault knobs that count the next N deliveries or calls: (flag, help).
+_COUNTED_FAULTS = (
+    (
+        "fail-deliveries",
+        "the next N delivery attempts are not sent and count as failed (then retried)",
+    ),
+    (
+        "lose-responses",
+        "the next N deliveries are sent but their answer is discarded (so they are sent again)",
+    ),
+    ("rate-limit-requests", "answer 429 to the next N API calls"),
+    ("error-requests", "answer 500 to the next N API calls"),
+)
 
 
 def parse(argv: list[str]) -> Config:
-    parser = argparse.ArgumentParser(
-        prog="python -m services.simulators.stripe",
-        description="A local Stripe Checkout stand-in (test mode, no real money).",
+    parser = argument_parser(
+        "stripe",
+        "A local Stripe Checkout stand-in (test mode, no real money).",
+        _env,
+        port=12111,
     )
     add = parser.add_argument
-    add("--host", default=_env("host", "127.0.0.1"))
-    add("--port", type=int, default=int(_env("port", "12111") or 12111))
     add(
         "--public-url",
         default=_env("public-url"),
@@ -51,64 +55,39 @@ def parse(argv: list[str]) -> Config:
         default=_env("enabled-events", "*"),
         help="comma-separated event types or patterns",
     )
-    add("--max-attempts", type=int, default=int(_env("max-attempts", "5") or 5))
-    add("--retry-base-seconds", type=float, default=float(_env("retry-base-seconds", "1") or 1))
-    add("--webhook-timeout", type=float, default=float(_env("webhook-timeout", "10") or 10))
+    add("--max-attempts", type=int, default=_env.integer("max-attempts", 5))
+    add("--retry-base-seconds", type=float, default=_env.number("retry-base-seconds", 1))
+    add("--webhook-timeout", type=float, default=_env.number("webhook-timeout", 10))
     add(
         "--async-delay",
         type=float,
-        default=float(_env("async-delay", "5") or 5),
+        default=_env.number("async-delay", 5),
         help="seconds until a bank debit settles",
     )
     faults = parser.add_argument_group("fault knobs (also settable at runtime: POST /_control)")
     faults.add_argument(
         "--duplicate",
         action="store_true",
-        default=_flag("duplicate"),
+        default=_env.flag("duplicate"),
         help="deliver every event twice",
     )
     faults.add_argument(
         "--out-of-order",
         action="store_true",
-        default=_flag("out-of-order"),
+        default=_env.flag("out-of-order"),
         help="hold each event until the next one has been sent",
     )
     faults.add_argument(
         "--delay-seconds",
         type=float,
-        default=float(_env("delay-seconds", "0") or 0),
+        default=_env.number("delay-seconds", 0),
         help="deliver every event this late",
     )
-    faults.add_argument(
-        "--fail-deliveries",
-        type=int,
-        default=int(_env("fail-deliveries", "0") or 0),
-        help="the next N delivery attempts are not sent and count as failed (then retried)",
-    )
-    faults.add_argument(
-        "--lose-responses",
-        type=int,
-        default=int(_env("lose-responses", "0") or 0),
-        help="the next N deliveries are sent but their answer is discarded (so they are sent again)",
-    )
-    faults.add_argument(
-        "--rate-limit-requests",
-        type=int,
-        default=int(_env("rate-limit-requests", "0") or 0),
-        help="answer 429 to the next N API calls",
-    )
-    faults.add_argument(
-        "--error-requests",
-        type=int,
-        default=int(_env("error-requests", "0") or 0),
-        help="answer 500 to the next N API calls",
-    )
+    for name, text in _COUNTED_FAULTS:
+        faults.add_argument(f"--{name}", type=int, default=_env.integer(name, 0), help=text)
     add("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="stripe-simulator %(levelname)s %(message)s",
-    )
+    log_to_stderr("stripe-simulator", args.verbose)
     return Config(
         host=args.host,
         port=args.port,
@@ -143,23 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as error:
         print(f"stripe simulator: {error}", file=sys.stderr)
         return 2
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
     target = config.webhook.url or "nowhere (events are only recorded)"
-    print(
+    return serve(
+        simulator,
         f"Stripe simulator (test mode, no real money) on {simulator.url}; webhooks to {target}",
-        flush=True,
     )
-    try:
-        simulator.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        simulator.stop()
-    return 0
 
 
 if __name__ == "__main__":

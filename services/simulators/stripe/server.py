@@ -9,12 +9,12 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..common import BodyError, Handler, Serving
 from . import page
 from .api import Api, Response
 from .errors import StripeError
@@ -66,18 +66,17 @@ class Config:
     async_delay_seconds: float = 5.0
 
 
-class Simulator:
+class Simulator(Serving):
+    thread_name = "stripe-simulator"
+    server_class = ThreadingHTTPServer
+
     def __init__(self, config: Config) -> None:
         if config.webhook.url is not None and not valid_webhook_url(config.webhook.url):
             raise ValueError(
                 f"the webhook URL must be http:// or https://, not {config.webhook.url!r}"
             )
         self.config = config
-        self.httpd = ThreadingHTTPServer((config.host, config.port), _Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.simulator = self  # type: ignore[attr-defined]
-        self.port = int(self.httpd.server_address[1])
-        self.url = f"http://{config.host}:{self.port}"
+        self.listen(config.host, config.port, _Handler)
         self.faults = copy.deepcopy(config.faults)
         self.dispatcher = Dispatcher(copy.deepcopy(config.webhook), self.faults, config.api_version)
         self.store = Store(self.dispatcher, config.public_url or self.url)
@@ -85,26 +84,14 @@ class Simulator:
         self.timers = Scheduler("stripe-simulator-timers")
         self.store.schedule = self.timers.call_later
         self.api = Api(self.store, self.faults, config.api_key, config.api_version)
-        self._thread: threading.Thread | None = None
         self.timers.call_later(SWEEP_SECONDS, self._sweep)
 
     def _sweep(self) -> None:
         self.store.expire_due()
         self.timers.call_later(SWEEP_SECONDS, self._sweep)
 
-    def start(self) -> Simulator:
-        self._thread = threading.Thread(
-            target=self.httpd.serve_forever, args=(0.05,), name="stripe-simulator", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        self.httpd.serve_forever()
-
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().stop()
         self.timers.stop()
         self.dispatcher.stop()
 
@@ -176,36 +163,22 @@ class Simulator:
         return self.control_state()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(Handler[Simulator]):
     server_version = "StripeSimulator/1"
-    timeout = 30  # a client that announces a body and never sends it frees its thread
-
-    @property
-    def simulator(self) -> Simulator:
-        return self.server.simulator  # type: ignore[attr-defined, no-any-return]
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
+    logger = log
+    tcp_nodelay = False
 
     def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
+        self.dispatch("DELETE")
 
-    def _dispatch(self, method: str) -> None:
+    def dispatch(self, method: str) -> None:
         try:
             self._respond(method)
         except Exception:
-            log.exception("unexpected error for %s %s", method, self.path[:200])
+            self.log_unexpected(method)
             error = StripeError(
                 500, "An unknown error occurred in the simulator.", type="api_error"
             )
-            self.close_connection = True
             self._send(
                 Response(
                     500, json.dumps(error.body()).encode(), {"Content-Type": "application/json"}
@@ -216,9 +189,9 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         path = parts.path
         try:
-            body = self._body()
-        except StripeError as error:
-            self.close_connection = True
+            body = self.read_body(MAX_BODY)
+        except BodyError as bad:
+            error = StripeError(bad.status, bad.message)
             self._send(
                 Response(
                     error.status,
@@ -249,19 +222,6 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             response = Response(404, b"not found\n", {"Content-Type": "text/plain; charset=utf-8"})
         self._send(response)
-
-    def _body(self) -> bytes:
-        length_header = self.headers.get("Content-Length")
-        if self.headers.get("Transfer-Encoding"):
-            raise StripeError(400, "Send a Content-Length; chunked bodies are not accepted.")
-        if not length_header:
-            return b""
-        if not length_header.isdigit():
-            raise StripeError(400, "Invalid Content-Length.")
-        length = int(length_header)
-        if length > MAX_BODY:
-            raise StripeError(413, f"Request body too large (at most {MAX_BODY} bytes).")
-        return self.rfile.read(length)
 
     def _control(self, method: str, path: str, body: bytes) -> Response:
         sim = self.simulator
@@ -299,10 +259,4 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _send(self, response: Response) -> None:
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
+        self.send_answer(response.status, response.headers, response.body)

@@ -36,6 +36,10 @@ class Chore(WorkItem):
     def in_motion(cls, queryset: QuerySet[Chore]) -> QuerySet[Chore]:
         return queryset.exclude(title__startswith="on hold")
 
+    @classmethod
+    def after_given_up(cls, pks: Sequence[int], *, error: str) -> None:
+        cls.objects.filter(pk__in=pks).update(title="given up")
+
 
 class Errand(WorkItem):
     """Work driven by a parent row: no task of its own, so the sweeper leaves it alone."""
