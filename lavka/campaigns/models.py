@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -192,6 +192,14 @@ class Mailing(TimeStampedModel):
     def __str__(self) -> str:
         return self.name
 
+    @classmethod
+    def reopen_completed(cls, pks: Iterable[int]) -> None:
+        """A completed mailing whose run staff send again by hand runs until that run ends,
+        so it never shows completed while it is still sending."""
+        cls.objects.filter(pk__in=list(pks), status=MailingStatus.COMPLETED).update(
+            status=MailingStatus.RUNNING
+        )
+
 
 class RunStatus(models.TextChoices):
     PREPARING = "preparing", _("Preparing")
@@ -268,9 +276,10 @@ class MailingRun(WorkItem):
     @classmethod
     def before_manual_retry(cls, queryset: models.QuerySet[Any]) -> None:
         """A run given up while preparing prepares again when retried by hand."""
-        queryset.filter(status=RunStatus.FAILED, started_at__isnull=True).update(
-            status=RunStatus.PREPARING, status_reason="", finished_at=None
-        )
+        given_up = queryset.filter(status=RunStatus.FAILED, started_at__isnull=True)
+        mailing_ids = set(given_up.values_list("mailing_id", flat=True))
+        given_up.update(status=RunStatus.PREPARING, status_reason="", finished_at=None)
+        Mailing.reopen_completed(mailing_ids)
 
     @classmethod
     def queue_work(cls, pks: Sequence[int]) -> None:
@@ -431,6 +440,7 @@ class Delivery(WorkItem):
             status_reason=_("The mailing was paused."),
             finished_at=None,
         )
+        Mailing.reopen_completed(set(finished.values_list("mailing_id", flat=True)))
         finished.update(status=RunStatus.SENDING, status_reason="", finished_at=None)
         return queryset.exclude(status=DeliveryStatus.SKIPPED)
 

@@ -10,6 +10,7 @@ from lavka.campaigns import dispatch, selectors, services
 from lavka.campaigns.models import (
     Delivery,
     DeliveryStatus,
+    Mailing,
     MailingRun,
     MailingStatus,
     Periodicity,
@@ -284,6 +285,7 @@ def test_a_manual_retry_of_a_failed_delivery_resends_it_and_reopens_its_run(
         status=DeliveryStatus.FAILED, state=WorkState.FAILED, sent_at=None
     )
     dispatch.finalize_run(run_id=run_id)
+    assert Mailing.objects.get(pk=ready_mailing.pk).status == MailingStatus.COMPLETED
     mail.outbox.clear()
     queued = []
     send_chunk = current_app.tasks["campaigns.send_chunk"]
@@ -292,6 +294,7 @@ def test_a_manual_retry_of_a_failed_delivery_resends_it_and_reopens_its_run(
     with django_capture_on_commit_callbacks(execute=True):
         assert sweeping.retry_manually(Delivery, [failed.pk]) == 1
     reopened = MailingRun.objects.get(pk=run_id).status
+    assert Mailing.objects.get(pk=ready_mailing.pk).status == MailingStatus.RUNNING
     for args in queued:
         dispatch.send_chunk(run_id=args[0], first_id=args[1], last_id=args[2])
 
@@ -301,6 +304,7 @@ def test_a_manual_retry_of_a_failed_delivery_resends_it_and_reopens_its_run(
     assert (failed.status, failed.state) == (DeliveryStatus.SENT, WorkState.DONE)
     assert [m.to for m in mail.outbox] == [["r0@example.net"]]
     assert (run.status, run.sent, run.failed) == (RunStatus.COMPLETED, 5, 0)
+    assert Mailing.objects.get(pk=ready_mailing.pk).status == MailingStatus.COMPLETED
 
 
 @pytest.mark.django_db

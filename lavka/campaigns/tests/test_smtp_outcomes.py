@@ -271,12 +271,14 @@ def test_a_run_whose_preparing_killed_every_worker_fails_and_is_sent_once_retrie
     run.refresh_from_db()
     assert (run.status, run.state, run.attempts) == (RunStatus.PREPARING, WorkState.PENDING, 0)
     assert (run.status_reason, run.finished_at) == ("", None)
+    assert Mailing.objects.get(pk=ready_mailing.pk).status == MailingStatus.RUNNING
 
-    # then it is prepared and sent to everyone
+    # then it is prepared and sent to everyone, and the mailing completes with it
     send_everything_now(run_id=run_id)
     run.refresh_from_db()
     assert (run.status, run.total, run.sent, run.failed) == (RunStatus.COMPLETED, 5, 5, 0)
     assert len(scripted_smtp.received) == 5
+    assert Mailing.objects.get(pk=ready_mailing.pk).status == MailingStatus.COMPLETED
 
 
 @pytest.mark.django_db
