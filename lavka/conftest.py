@@ -122,7 +122,7 @@ def browser_page(chromium: Any, live_server: Any, settings: Any, tmp_path: Path)
     settings.EMAIL_BACKEND = "lavka.core.mail.OutboxEmailBackend"
     settings.SITE_URL = live_server.url
     context = chromium.new_context(base_url=live_server.url, locale="en-US")
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(30_000)  # generous: CI runs two suites at once
     try:
         yield context.new_page()
     finally:

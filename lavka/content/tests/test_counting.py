@@ -160,7 +160,7 @@ def test_views_recorded_outside_a_transaction_are_written_by_the_process_writer(
     counting.record_page_view(page_id=page.pk, block_ids=[block.pk for block in made])
 
     # then the process's writer stores them without being asked, within its interval
-    assert wait_until(lambda: PendingBlockViews.objects.exists(), timeout=5, interval=0.05)
+    assert wait_until(lambda: PendingBlockViews.objects.exists(), timeout=30, interval=0.05)
     counting.flush_pending_views()
     assert views_of(made) == [1] * len(made)
 

@@ -43,7 +43,7 @@ class Register:
 def register() -> Iterator[Register]:
     with running_simulator(fault_seed=5) as sim:
         token, points = new_account(sim, "ИП Тестовый", trade_points=2)
-        adapter = MtsKassaAdapter(token=token, base_url=sim.url, timeout=0.5)
+        adapter = MtsKassaAdapter(token=token, base_url=sim.url, timeout=1.5)
         yield Register(sim, token, str(points[0]), adapter)
 
 
@@ -281,7 +281,7 @@ def test_one_call_per_shift_plus_one_per_listing_page(register: Register) -> Non
     [
         ({"kind": "rate_limit", "count": 1, "retry_after": 7}, TransientHttpError),
         ({"kind": "server_error", "count": 1}, TransientHttpError),
-        ({"kind": "timeout", "count": 1, "delay_seconds": 1.5}, TransientHttpError),
+        ({"kind": "timeout", "count": 1, "delay_seconds": 4}, TransientHttpError),
         ({"kind": "truncated", "count": 1}, TransientHttpError),
         ({"kind": "partial", "count": 1}, BadAnswer),
     ],
@@ -333,7 +333,7 @@ def test_under_ten_percent_mixed_faults_retrying_transient_errors_reads_every_sh
         f"/trade-units/{register.point}/generate",
         {"shifts": 120, "receipts": 5},
     )
-    register.fault(kind="mixed", fraction=0.1, delay_seconds=0.8)
+    register.fault(kind="mixed", fraction=0.1, delay_seconds=2.5)
     register.fault(kind="repeat_page", fraction=0.5, path="/shifts")
     register.adapter.page_size = 10
     since = datetime(2000, 1, 1, tzinfo=UTC)

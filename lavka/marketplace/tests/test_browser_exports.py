@@ -46,7 +46,7 @@ def test_a_manager_exports_the_filtered_orders_streamed_and_prepared(
     prepared = PreparedFile.objects.get()
     assert page.locator("[data-testid=file-download]").is_hidden()
     prepared_files.prepare(prepared.pk)  # what the worker's task does
-    page.locator("[data-testid=file-download]").wait_for(state="visible", timeout=15000)
+    page.locator("[data-testid=file-download]").wait_for(state="visible", timeout=60_000)
     with page.expect_download() as prepared_download:
         page.click("[data-testid=file-download]")
     header, *rows = downloaded_csv(prepared_download.value)

@@ -57,7 +57,7 @@ def test_a_large_report_is_shown_when_the_background_has_counted_it(
     page.locator("[data-testid=report-progress]").wait_for(state="visible")
     assert page.locator("[data-testid=report-currency]").count() == 0
     prepared_files.prepare(PreparedFile.objects.get(kind=actions.REPORT_PAGE).pk)
-    page.locator("[data-testid=report-currency]").wait_for(state="visible", timeout=15000)
+    page.locator("[data-testid=report-currency]").wait_for(state="visible", timeout=60_000)
     assert page.locator("[data-testid=total-orders]").inner_text() == "3"
     assert page.locator("[data-testid=report-period]").count() == 7
 
@@ -65,7 +65,7 @@ def test_a_large_report_is_shown_when_the_background_has_counted_it(
     page.click("[data-testid=report-csv]")
     page.wait_for_url("**/files/*/")
     prepared_files.prepare(PreparedFile.objects.get(kind=actions.REPORT_CSV).pk)
-    page.locator("[data-testid=file-download]").wait_for(state="visible", timeout=15000)
+    page.locator("[data-testid=file-download]").wait_for(state="visible", timeout=60_000)
     with page.expect_download() as download:
         page.click("[data-testid=file-download]")
     text = Path(download.value.path()).read_text(encoding="utf-8")

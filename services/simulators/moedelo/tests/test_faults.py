@@ -54,7 +54,7 @@ def test_a_timeout_holds_the_answer_past_the_clients_patience_after_the_call_ran
     sim: Simulator, account
 ) -> None:
     client, _ = account
-    sim.add_faults({"kind": "timeout", "count": 1, "sleep_seconds": 1.0, "path": STOCKS})
+    sim.add_faults({"kind": "timeout", "count": 1, "sleep_seconds": 4.0, "path": STOCKS})
     started = time.monotonic()
     with pytest.raises(requests.Timeout):
         requests.post(
@@ -63,7 +63,7 @@ def test_a_timeout_holds_the_answer_past_the_clients_patience_after_the_call_ran
             headers={"md-api-key": client.token},
             timeout=0.3,
         )
-    assert time.monotonic() - started < 0.9
+    assert time.monotonic() - started < 3.0  # far below the hold, even on a busy machine
     assert len(sim.account_state(client.token)["stocks"]) == 2
 
 

@@ -44,13 +44,13 @@ def test_truncated_json_is_cut_in_the_middle(sim: Simulator, shop: Shop) -> None
 
 
 def test_a_timeout_holds_the_call_past_the_client_timeout(sim: Simulator, shop: Shop) -> None:
-    control(sim, "POST", "/faults", {"kind": "timeout", "count": 1, "delay_seconds": 1.5})
+    control(sim, "POST", "/faults", {"kind": "timeout", "count": 1, "delay_seconds": 4})
     started = time.monotonic()
 
     with pytest.raises(TimeoutError):
         call(sim, shop.token, "GET", "/api/v1/taxes", timeout=0.3)
 
-    assert time.monotonic() - started < 1.4
+    assert time.monotonic() - started < 3.0  # far below the hold, even on a busy machine
     assert call(sim, shop.token, "GET", "/api/v1/taxes").status == 200
 
 
