@@ -28,8 +28,12 @@ def test_scheduling_a_one_off_sets_its_send_time(ready_mailing, owner):
 
 @pytest.mark.django_db
 def test_scheduling_a_daily_mailing_that_started_in_the_past_picks_the_next_slot(
-    ready_mailing, owner
+    ready_mailing, owner, monkeypatch
 ):
+    # A clock of its own, far from a DST change: on the real one, in the days after
+    # Berlin's autumn change today's slot is an hour later in UTC and still to come.
+    now = datetime(2026, 6, 10, 12, 0, 0, 123456, tzinfo=UTC)
+    monkeypatch.setattr(timezone, "now", lambda: now)
     ready_mailing.periodicity = Periodicity.DAILY
     ready_mailing.time_zone = "Europe/Berlin"
     ready_mailing.first_send_at = (timezone.now() - timedelta(days=3, minutes=10)).replace(

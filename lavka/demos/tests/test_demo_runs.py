@@ -176,7 +176,7 @@ class Misbehaving(http.server.BaseHTTPRequestHandler):
 def misbehaving() -> Iterator[Any]:
     def serve(mode: str) -> str:
         handler = type("Handler", (Misbehaving,), {"mode": mode})
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)  # no probe race
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.server_address[1]}"

@@ -137,7 +137,13 @@ def test_a_worker_whose_row_was_taken_during_the_takings_sends_no_report(
     runs.find_shifts(owner_id=creator.pk)
     row = ShiftSync.objects.get()
     systems.md_fault(
-        kind="timeout", count=1, method="POST", path="/accounting/api/v1/cashier/", sleep_seconds=5
+        # held long enough for the take-over below even on a busy machine, and still
+        # below the adapter's 20 s timeout
+        kind="timeout",
+        count=1,
+        method="POST",
+        path="/accounting/api/v1/cashier/",
+        sleep_seconds=12,
     )
     first: list[Any] = []
 
