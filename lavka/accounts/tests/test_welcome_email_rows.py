@@ -3,7 +3,6 @@ messages swept up by the kernel."""
 
 from __future__ import annotations
 
-import socket
 from datetime import timedelta
 
 import pytest
@@ -16,13 +15,8 @@ from lavka.accounts import services
 from lavka.accounts.models import User, WelcomeEmail
 from lavka.accounts.tasks import send_welcome_email
 from lavka.core import sweeping
+from lavka.core.tests.support import free_port
 from lavka.core.work import WorkState
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class ReplyingSmtpServer:

@@ -204,12 +204,27 @@ def start_beat(log_dir: Path, *, extra_env: dict[str, str] | None = None) -> Wor
     return WorkerProcess(hostname="beat", log_path=log_path, process=process)
 
 
+# Below Linux's ephemeral range (32768-60999): the kernel never hands these ports to an
+# outgoing connection, so one probed here is still free when a child process binds it a
+# few seconds later, while the other CI suite and its thousands of connections run beside.
+_PROBED_PORTS = range(20000, 32768)
+
+
 def free_port() -> int:
+    """A loopback port that is free now, for a server a child process will bind."""
+    import secrets
     import socket
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    for _ in range(100):
+        # not `random`: a test that seeds it would give both suites the same ports
+        port = secrets.choice(_PROBED_PORTS)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free loopback port below the ephemeral range")
 
 
 @dataclass
