@@ -215,7 +215,7 @@ def test_a_slow_or_busy_service_is_retried_and_never_hangs_a_worker(
                 run.refresh_from_db()
                 return run.queued_at is not None
 
-            assert wait_until(queued_again, timeout=30)
+            assert wait_until(queued_again, timeout=90)
             assert run.not_before is not None and run.queued_at == run.not_before
             assert run.not_before - run.state_changed_at <= timedelta(
                 seconds=services.MAX_RETRY_AFTER_SECONDS + 1

@@ -505,7 +505,7 @@ def test_a_real_worker_books_yesterdays_shop_sales_from_the_schedule(
     assert [money(r["Sum"]) for r in running.revenues()] == [Decimal("54.00")]
     run = SyncRun.objects.get(schedule__job=SyncJob.SALES)
     assert (run.status, run.shifts_found) == (SyncRunStatus.DONE, 1)
-    assert wait_for(lambda: SyncRun.objects.filter(pk=run.pk, shifts_booked=1).exists(), 30), (
+    assert wait_for(lambda: SyncRun.objects.filter(pk=run.pk, shifts_booked=1).exists(), 90), (
         celery_worker_process.log_tail()
     )
     assert SyncRun.objects.get(schedule__job=SyncJob.GOODS).goods_sent == 0

@@ -236,7 +236,7 @@ def test_a_late_expired_does_not_cancel_a_paid_donation(
     donation.refresh_from_db()
     assert donation.status == Donation.Status.AWAITING_PAYMENT
     assert payment_events.process_event(event_pk=completed.pk)
-    assert wait_until(lambda: payment_events.process_event(event_pk=expired.pk), timeout=30)
+    assert wait_until(lambda: payment_events.process_event(event_pk=expired.pk), timeout=90)
 
     donation.refresh_from_db()
     expired.refresh_from_db()

@@ -323,7 +323,7 @@ def test_storm_of_fifty_deliveries_from_twenty_threads_and_a_late_expired(
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda pk: payment_events.process_event(event_pk=pk), pks[::-1] * 4))
     # an expired taken before the payment waited for it; it is due again shortly
-    assert wait_until(lambda: (apply_payment_events(), not pending_events())[1], timeout=30)
+    assert wait_until(lambda: (apply_payment_events(), not pending_events())[1], timeout=90)
 
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
@@ -471,7 +471,7 @@ def test_an_expired_taken_before_the_payment_of_its_session_waits_for_it(
     order.refresh_from_db()
     assert order.status == Order.Status.AWAITING_PAYMENT
     assert payment_events.process_event(event_pk=completed.pk)
-    assert wait_until(lambda: payment_events.process_event(event_pk=expired.pk), timeout=30)
+    assert wait_until(lambda: payment_events.process_event(event_pk=expired.pk), timeout=90)
 
     order.refresh_from_db()
     expired.refresh_from_db()
