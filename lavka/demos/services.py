@@ -37,6 +37,9 @@ IMAGE_KEYS = ("annotated_image", "preview_image")
 # A visitor waits on the page: a service's Retry-After is honoured up to this long (the
 # kernel's own ceiling, a day, is for back-office systems).
 MAX_RETRY_AFTER_SECONDS = 60
+# The reference service nests four levels (plates → plate → box → corner); a deeper
+# answer is refused rather than kept, since its pages would fail to show it.
+MAX_ANSWER_DEPTH = 32
 
 
 # --- demos -------------------------------------------------------------------------------
@@ -288,7 +291,7 @@ def execute_run(*, run_id: int, take_over: bool = False) -> str:
         if state == work.WorkState.PENDING:
             _queue_retry(run.pk)
         return state
-    if not isinstance(answer, dict):
+    if not isinstance(answer, dict) or _nested_deeper(answer, MAX_ANSWER_DEPTH):
         return work.record_failure(
             run, error=_("The service's answer could not be read."), permanent=True
         )
@@ -305,6 +308,23 @@ def execute_run(*, run_id: int, take_over: bool = False) -> str:
     )
     work.complete(run)
     return str(work.WorkState.DONE)
+
+
+def _nested_deeper(value: Any, limit: int) -> bool:
+    """True when `value` holds lists or objects more than `limit` levels deep. Walked
+    without recursion: the answer is the service's, and the run page, the admin and the
+    database all walk it again, recursively."""
+    level: list[Any] = [value]
+    for _depth in range(limit + 1):
+        level = [
+            child
+            for item in level
+            if isinstance(item, dict | list)
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+        if not level:
+            return False
+    return True
 
 
 def _is_image(data: bytes) -> bool:
