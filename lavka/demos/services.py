@@ -11,6 +11,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import PurePath
 from typing import IO, Any
 from urllib.parse import urlsplit
 
@@ -67,9 +68,27 @@ def delete_demo(*, demo: Demo) -> None:
     _delete_files(files)
 
 
-def add_sample(*, demo: Demo, upload: File, title: str, source_note: str) -> DemoSample:
+# The extension a sample is stored (and served) with, from the type its content is.
+SAMPLE_SUFFIXES = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "video/mp4": ".mp4",
+    "video/webm": ".webm",
+    "video/x-msvideo": ".avi",
+}
+
+
+def add_sample(
+    *, demo: Demo, upload: File, title: str, source_note: str, content_type: str = ""
+) -> DemoSample:
+    """Store a sample; given the type read from its content, its name ends as that type
+    does, so a PNG named `x.html` is not served as a page."""
+    name = PurePath(str(upload.name or "sample")).name or "sample"
+    if content_type in SAMPLE_SUFFIXES:
+        name = PurePath(name).stem + SAMPLE_SUFFIXES[content_type]
     sample = DemoSample(demo=demo, title=title, source_note=source_note)
-    sample.file.save(upload.name or "sample", upload, save=False)
+    sample.file.save(name, upload, save=False)
     sample.save()
     return sample
 

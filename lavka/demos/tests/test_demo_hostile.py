@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import reverse
 from PIL import Image
@@ -204,3 +205,46 @@ def test_a_malformed_answer_ends_the_run_and_its_page_shows_nothing_live(
     assert '" onerror="' not in text
     if run.state == "done":
         assert json.loads(json.dumps(run.result)) == run.result
+
+
+# --- a creator's samples -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "content", "says"),
+    [
+        ("faces", "page.html", b"<html><script>alert(1)</script></html>", "not a readable image"),
+        ("faces", "tool.png", b"MZ\x90\x00" + b"\x00" * 200, "not a readable image"),
+        ("faces", "big.png", png_bytes(4000, 4000), "pixels"),
+        ("faces", "empty.png", b"", "empty"),
+        ("exercise", "clip.mp4", png_bytes(), "video"),
+    ],
+)
+def test_a_sample_that_the_demo_would_refuse_from_a_visitor_is_not_stored(
+    client: Any, creator: Any, make_demo: Any, kind: str, name: str, content: bytes, says: str
+) -> None:
+    demo = make_demo(owner=creator, kind=kind, max_pixels=1_000_000)
+    client.force_login(creator)
+    response = client.post(
+        reverse("demos:sample_add", args=[demo.pk]),
+        {"file": ContentFile(content, name), "title": "Try me", "source_note": "mine"},
+    )
+    assert response.status_code == 400
+    assert says in response.content.decode()
+    assert not demo.samples.exists()
+
+
+def test_an_image_sample_is_stored_under_its_types_extension(
+    client: Any, creator: Any, make_demo: Any
+) -> None:
+    demo = make_demo(owner=creator)
+    client.force_login(creator)
+    response = client.post(
+        reverse("demos:sample_add", args=[demo.pk]),
+        {"file": ContentFile(png_bytes(), "../face.html"), "title": "Face", "source_note": "mine"},
+    )
+    assert response.status_code == 302
+    sample = demo.samples.get()
+    assert sample.file.name.startswith("demos/samples/face")
+    assert sample.file.name.endswith(".png")
+    sample.file.delete(save=False)
