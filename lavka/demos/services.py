@@ -38,6 +38,9 @@ IMAGE_KEYS = ("annotated_image", "preview_image")
 # A visitor waits on the page: a service's Retry-After is honoured up to this long (the
 # kernel's own ceiling, a day, is for back-office systems).
 MAX_RETRY_AFTER_SECONDS = 60
+# A health answer is a few bytes; a creator's service must not make the worker read
+# megabytes every minute.
+HEALTH_ANSWER_BYTES = 64 * 1024
 # The reference service nests four levels (plates → plate → box → corner); a deeper
 # answer is refused rather than kept, since its pages would fail to show it.
 MAX_ANSWER_DEPTH = 32
@@ -122,6 +125,7 @@ def check_health(*, demo: Demo) -> str:
             headers={},
             system=SYSTEM,
             timeout=settings.DEMOS_HEALTH_TIMEOUT_SECONDS,
+            max_body_bytes=HEALTH_ANSWER_BYTES,
             allow_address=service_address_check(),
         )
         answer = client.get_json("/healthz")
@@ -158,6 +162,8 @@ def _service_reason(error: HttpError) -> str:
     if error.status is None:
         if "timed out" in str(error):
             return _("The service did not answer in time.")
+        if isinstance(error, BadAnswer):
+            return _("The service's answer could not be read.")
         return _("The service cannot be reached.")
     return _("The service answered with HTTP status %(status)s.") % {"status": error.status}
 

@@ -248,3 +248,14 @@ def test_an_image_sample_is_stored_under_its_types_extension(
     assert sample.file.name.startswith("demos/samples/face")
     assert sample.file.name.endswith(".png")
     sample.file.delete(save=False)
+
+
+def test_a_health_answer_padded_to_megabytes_is_not_read_and_the_service_is_down(
+    make_demo: Any, hostile: Any
+) -> None:
+    padded = json.dumps({"status": "ok", "pad": "x" * 2_000_000}).encode()
+    demo = make_demo(url=hostile(body=padded).url)
+    assert services.check_health(demo=demo) == "down"
+    demo.refresh_from_db()
+    assert demo.health_reason == "The service's answer could not be read."
+    assert services.check_health(demo=make_demo(url=hostile(body=b'{"status": "ok"}').url)) == "up"
