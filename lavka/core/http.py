@@ -473,6 +473,15 @@ class HttpClient:
             return None
         try:
             answer = json.loads(content)
+        except RecursionError:
+            # Complete and deterministic, so not worth another try: JSON nested deeper
+            # than the parser's stack, sent to make the caller fail in an unexpected way.
+            self._log_failure(what, status, started, excerpt)
+            raise BadAnswer(
+                f"{what} answered {status} with JSON nested too deeply",
+                url=shown,
+                excerpt="JSON nested too deeply",
+            ) from None
         except ValueError:  # UnicodeDecodeError is one too
             self._log_failure(what, status, started, excerpt)
             raise TransientHttpError(

@@ -55,9 +55,20 @@ class AddSample:
     source_note: str
 
     def execute(self) -> DemoSample:
+        """A sample is what visitors download to try: it must pass the demo's own
+        checks (size, then the type read from the content), as their upload will."""
         _require_owner(self.actor, self.demo)
+        check_size(self.upload, int(self.upload.size or 0), self.demo.max_bytes)
+        if self.demo.takes_video:
+            checked = check_video(self.upload)
+        else:
+            checked = check_image(self.upload, max_pixels=self.demo.max_pixels)
         return services.add_sample(
-            demo=self.demo, upload=self.upload, title=self.title, source_note=self.source_note
+            demo=self.demo,
+            upload=self.upload,
+            title=self.title,
+            source_note=self.source_note,
+            content_type=checked.content_type,
         )
 
 

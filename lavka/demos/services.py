@@ -11,6 +11,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import PurePath
 from typing import IO, Any
 from urllib.parse import urlsplit
 
@@ -37,6 +38,12 @@ IMAGE_KEYS = ("annotated_image", "preview_image")
 # A visitor waits on the page: a service's Retry-After is honoured up to this long (the
 # kernel's own ceiling, a day, is for back-office systems).
 MAX_RETRY_AFTER_SECONDS = 60
+# A health answer is a few bytes; a creator's service must not make the worker read
+# megabytes every minute.
+HEALTH_ANSWER_BYTES = 64 * 1024
+# The reference service nests four levels (plates → plate → box → corner); a deeper
+# answer is refused rather than kept, since its pages would fail to show it.
+MAX_ANSWER_DEPTH = 32
 
 
 # --- demos -------------------------------------------------------------------------------
@@ -64,9 +71,27 @@ def delete_demo(*, demo: Demo) -> None:
     _delete_files(files)
 
 
-def add_sample(*, demo: Demo, upload: File, title: str, source_note: str) -> DemoSample:
+# The extension a sample is stored (and served) with, from the type its content is.
+SAMPLE_SUFFIXES = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "video/mp4": ".mp4",
+    "video/webm": ".webm",
+    "video/x-msvideo": ".avi",
+}
+
+
+def add_sample(
+    *, demo: Demo, upload: File, title: str, source_note: str, content_type: str = ""
+) -> DemoSample:
+    """Store a sample; given the type read from its content, its name ends as that type
+    does, so a PNG named `x.html` is not served as a page."""
+    name = PurePath(str(upload.name or "sample")).name or "sample"
+    if content_type in SAMPLE_SUFFIXES:
+        name = PurePath(name).stem + SAMPLE_SUFFIXES[content_type]
     sample = DemoSample(demo=demo, title=title, source_note=source_note)
-    sample.file.save(upload.name or "sample", upload, save=False)
+    sample.file.save(name, upload, save=False)
     sample.save()
     return sample
 
@@ -100,6 +125,7 @@ def check_health(*, demo: Demo) -> str:
             headers={},
             system=SYSTEM,
             timeout=settings.DEMOS_HEALTH_TIMEOUT_SECONDS,
+            max_body_bytes=HEALTH_ANSWER_BYTES,
             allow_address=service_address_check(),
         )
         answer = client.get_json("/healthz")
@@ -136,6 +162,8 @@ def _service_reason(error: HttpError) -> str:
     if error.status is None:
         if "timed out" in str(error):
             return _("The service did not answer in time.")
+        if isinstance(error, BadAnswer):
+            return _("The service's answer could not be read.")
         return _("The service cannot be reached.")
     return _("The service answered with HTTP status %(status)s.") % {"status": error.status}
 
@@ -288,7 +316,7 @@ def execute_run(*, run_id: int, take_over: bool = False) -> str:
         if state == work.WorkState.PENDING:
             _queue_retry(run.pk)
         return state
-    if not isinstance(answer, dict):
+    if not isinstance(answer, dict) or _nested_deeper(answer, MAX_ANSWER_DEPTH):
         return work.record_failure(
             run, error=_("The service's answer could not be read."), permanent=True
         )
@@ -305,6 +333,23 @@ def execute_run(*, run_id: int, take_over: bool = False) -> str:
     )
     work.complete(run)
     return str(work.WorkState.DONE)
+
+
+def _nested_deeper(value: Any, limit: int) -> bool:
+    """True when `value` holds lists or objects more than `limit` levels deep. Walked
+    without recursion: the answer is the service's, and the run page, the admin and the
+    database all walk it again, recursively."""
+    level: list[Any] = [value]
+    for _depth in range(limit + 1):
+        level = [
+            child
+            for item in level
+            if isinstance(item, dict | list)
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+        if not level:
+            return False
+    return True
 
 
 def _is_image(data: bytes) -> bool:

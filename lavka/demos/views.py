@@ -83,6 +83,18 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
 def sample_add(request: HttpRequest, pk: int) -> HttpResponse:
     demo = get_object_or_404(selectors.own_demos(actor=request.user), pk=pk)
     form = SampleForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            actions.AddSample(
+                request.user,
+                demo,
+                form.cleaned_data["file"],
+                form.cleaned_data["title"],
+                form.cleaned_data["source_note"],
+            ).execute()
+        except ValidationError as error:
+            for message in error.messages:
+                form.add_error("file", message)
     if not form.is_valid():
         return render(
             request,
@@ -95,13 +107,6 @@ def sample_add(request: HttpRequest, pk: int) -> HttpResponse:
             },
             status=400,
         )
-    actions.AddSample(
-        request.user,
-        demo,
-        form.cleaned_data["file"],
-        form.cleaned_data["title"],
-        form.cleaned_data["source_note"],
-    ).execute()
     flash.success(request, _("Sample added."))
     return redirect("demos:edit", demo.pk)
 

@@ -380,6 +380,37 @@ def test_an_answer_that_is_not_json_is_transient(stand_in: StandIn, body: bytes)
     assert "not JSON" in str(caught.value)
 
 
+@pytest.mark.parametrize("encoding", ["gzip", "br"])
+def test_a_compressed_answer_is_limited_by_its_size_unpacked(
+    stand_in: StandIn, encoding: str
+) -> None:
+    import gzip
+
+    import brotli
+
+    unpacked = b"[" + b"0," * 5_000_000 + b"0]"
+    packed = gzip.compress(unpacked) if encoding == "gzip" else brotli.compress(unpacked)
+    stand_in.answers["/api/v1/goods"] = Answer(body=packed, headers={"Content-Encoding": encoding})
+    client = HttpClient(stand_in.url, headers={}, system="books", timeout=5, max_body_bytes=100_000)
+
+    with pytest.raises(BadAnswer) as caught:
+        client.get_json("/api/v1/goods")
+
+    assert len(packed) < 100_000
+    assert "more than 100000 bytes" in str(caught.value)
+
+
+def test_json_nested_deeper_than_the_parser_is_a_bad_answer_not_a_crash(
+    stand_in: StandIn,
+) -> None:
+    stand_in.answers["/api/v1/goods"] = Answer(body=b"[" * 100_000 + b"]" * 100_000)
+
+    with pytest.raises(BadAnswer) as caught:
+        client_for(stand_in).get_json("goods")
+
+    assert "nested too deeply" in str(caught.value)
+
+
 def test_next_page_links_are_followed_only_on_the_same_host(stand_in: StandIn) -> None:
     stand_in.answers["/api/v1/goods"] = Answer(body=b"[1]")
     client = client_for(stand_in)
