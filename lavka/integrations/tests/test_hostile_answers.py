@@ -15,8 +15,16 @@ from lavka.integrations.models import (
     ConnectionRole,
     ConnectionStatus,
     ReferenceKind,
+    SyncJob,
+    SyncSchedule,
 )
-from lavka.integrations.tests.factories import ConnectionFactory
+from lavka.integrations.models import ReferenceItem as StoredItem
+from lavka.integrations.tests.factories import (
+    ConnectionFactory,
+    mapping_of,
+    run_of,
+    shift_sync_of,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -130,3 +138,26 @@ def test_an_overlong_account_id_is_refused_at_connect(client, creator, hostile, 
     assert response.status_code == 200
     assert "does not understand" in response.content.decode()
     assert not Connection.objects.exists()
+
+
+def test_markup_in_errors_and_names_is_escaped_on_the_sync_and_run_pages(client, creator):
+    mapping = mapping_of(creator)
+    StoredItem.objects.filter(pk=mapping.trade_point_id).update(name=MARKUP)
+    schedule = SyncSchedule.objects.get(owner=creator, job=SyncJob.SALES)
+    run = run_of(schedule, status="failed", last_error=MARKUP)
+    shift_sync_of(mapping, state="attention", run=run, last_error=MARKUP, document_id="")
+    client.force_login(creator)
+
+    pages = [
+        client.get(reverse("integrations:sync", args=[mapping.trade_point.connection_id])),
+        client.get(reverse("integrations:run_detail", args=[run.pk])),
+        client.get(reverse("integrations:overview")),
+    ]
+
+    for page in pages:
+        assert page.status_code == 200
+        html = page.content.decode()
+        assert "&lt;script&gt;" in html
+        assert "<script>alert" not in html and "<b>Firm" not in html
+    progress = client.get(reverse("integrations:run_progress", args=[run.pk]))
+    assert progress.json()["last_error"] == MARKUP  # JSON, set as text by the page
