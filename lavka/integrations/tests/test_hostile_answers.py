@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
+from lavka.core import work
 from lavka.integrations import services
 from lavka.integrations.adapters.base import Account, ReferenceItem
 from lavka.integrations.models import (
@@ -19,6 +20,7 @@ from lavka.integrations.models import (
     SyncSchedule,
 )
 from lavka.integrations.models import ReferenceItem as StoredItem
+from lavka.integrations.sync import runs
 from lavka.integrations.tests.factories import (
     ConnectionFactory,
     mapping_of,
@@ -161,3 +163,20 @@ def test_markup_in_errors_and_names_is_escaped_on_the_sync_and_run_pages(client,
         assert "<script>alert" not in html and "<b>Firm" not in html
     progress = client.get(reverse("integrations:run_progress", args=[run.pk]))
     assert progress.json()["last_error"] == MARKUP  # JSON, set as text by the page
+
+
+@pytest.mark.parametrize("needs_attention", [False, True])
+def test_a_refusal_carrying_nul_is_stored_without_it(creator, needs_attention):
+    # MoeDelo's refusal text (its JSON may say "\u0000") goes into the shift's and the
+    # run's last error; PostgreSQL refuses a NUL in text, so the failure itself failed.
+    mapping = mapping_of(creator)
+    run = run_of(SyncSchedule.objects.get(owner=creator, job=SyncJob.SALES), finished_at=None)
+    shift = shift_sync_of(mapping, state="claimed", run=run, document_id="")
+    error = "BadAnswer: MoeDelo refused retail report L1: Sum\x00<b>bad</b>"
+
+    work.record_failure(shift, error=error, needs_attention=needs_attention)
+    runs.note_error(run.pk, error)
+
+    shift.refresh_from_db()
+    run.refresh_from_db()
+    assert shift.last_error == run.last_error == error.replace("\x00", "\ufffd")
