@@ -42,6 +42,12 @@ logger = logging.getLogger(__name__)
 ERROR_CHARS = 2000
 
 
+def error_text(error: str) -> str:
+    """An error as a `last_error` column stores it: cut to ERROR_CHARS, and a NUL (an
+    answer's text may carry one; PostgreSQL refuses it in text) shown as U+FFFD."""
+    return error.replace("\x00", "\ufffd")[:ERROR_CHARS]
+
+
 class WorkState(models.TextChoices):
     PENDING = "pending", _("Pending")
     CLAIMED = "claimed", _("Claimed")
@@ -342,7 +348,7 @@ def retry_fields(
         "lease_expires_at": None,
         "not_before": not_before,
         "queued_at": None,
-        "last_error": error[:ERROR_CHARS],
+        "last_error": error_text(error),
         "state_changed_at": now or timezone.now(),
     }
     if counted:
@@ -359,7 +365,7 @@ def failed_fields(
         "lease_owner": "",
         "lease_expires_at": None,
         "not_before": None,
-        "last_error": error[:ERROR_CHARS],
+        "last_error": error_text(error),
         "attempts": F("attempts") + 1,
         "state_changed_at": now or timezone.now(),
     }

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from lavka.core import background
 from lavka.core.secrets import EncryptedTextField, mask
-from lavka.core.work import WorkItem, WorkState
+from lavka.core.work import WorkItem, WorkState, error_text
 
 
 def min_interval_minutes() -> int:
@@ -354,7 +354,7 @@ class ShiftSync(WorkItem):
         for run_id, number in given_up:
             if run_id is not None:
                 SyncRun.objects.filter(pk=run_id).update(
-                    errors=F("errors") + 1, last_error=f"{number}: {error}"[:2000]
+                    errors=F("errors") + 1, last_error=error_text(f"{number}: {error}")
                 )
 
 

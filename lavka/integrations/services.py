@@ -23,11 +23,23 @@ from django.utils.translation import gettext as _
 
 from lavka.core import background, work
 from lavka.core.composer import compose, message_id
-from lavka.core.http import BadAnswer, HttpError, RejectedCredentials, TransientHttpError
+from lavka.core.http import (
+    BadAnswer,
+    HttpError,
+    RejectedCredentials,
+    TransientHttpError,
+    bad_answer,
+)
 from lavka.core.mail import smtp_failure_is_permanent
 from lavka.core.secrets import digest
 from lavka.integrations import adapters
-from lavka.integrations.adapters.base import AccountingAdapter, PointOfSaleAdapter
+from lavka.integrations.adapters.base import (
+    Account,
+    AccountingAdapter,
+    PointOfSaleAdapter,
+    external_id_problem,
+    printable,
+)
 from lavka.integrations.adapters.base import ReferenceItem as FetchedItem
 from lavka.integrations.models import (
     Connection,
@@ -159,6 +171,10 @@ def connect(*, owner: Any, role: str, system: str, token: str) -> Connection:
         raise _token_error(_refusal(owner=owner, role=role, label=label, token=token)) from None
     except HttpError as error:
         raise _token_error(describe_http_error(error, label)) from None
+    problem = external_id_problem("the account's id", account.external_id)
+    if problem:
+        raise _token_error(describe_http_error(bad_answer(problem), label))
+    account = Account(external_id=account.external_id, name=printable(account.name))
     other_account = existing is not None and (
         existing.system != system or existing.account_external_id != account.external_id
     )
@@ -175,7 +191,7 @@ def connect(*, owner: Any, role: str, system: str, token: str) -> Connection:
     fields = {
         "system": system,
         "token": token,
-        "account_external_id": account.external_id[:100],
+        "account_external_id": account.external_id,
         "account_name": account.name[:300],
         "status": ConnectionStatus.ACTIVE,
         "status_reason": "",
@@ -326,6 +342,7 @@ def refresh_reference_data(*, connection: Connection) -> Refresh:
             }
         else:
             fetched = {ReferenceKind.TRADE_POINT: adapter.trade_points()}
+        fetched = {kind: _storable(items) for kind, items in fetched.items()}
     except RejectedCredentials as error:
         reason = describe_http_error(error, label)
         mark_revoked(connection=connection, reason=reason)
@@ -337,6 +354,21 @@ def refresh_reference_data(*, connection: Connection) -> Refresh:
     result = _store_reference_items(connection, fetched)
     _set_status(connection, ConnectionStatus.ACTIVE, "")
     return result
+
+
+def _storable(items: list[FetchedItem]) -> list[FetchedItem]:
+    """The items as Lavka stores them: names printable, an id listed twice kept once
+    (the first); an id Lavka cannot store is a wrong answer (BadAnswer)."""
+    kept: dict[str, FetchedItem] = {}
+    for item in items:
+        problem = external_id_problem("an item's id", item.external_id)
+        if problem:
+            raise bad_answer(problem, excerpt=repr(item.external_id)[:100])
+        if item.external_id not in kept:
+            kept[item.external_id] = FetchedItem(
+                external_id=item.external_id, name=printable(item.name), is_main=item.is_main
+            )
+    return list(kept.values())
 
 
 def _store_reference_items(
@@ -357,7 +389,7 @@ def _store_reference_items(
             }
             seen = set()
             for item in items:
-                external_id = item.external_id[:100]
+                external_id = item.external_id
                 seen.add(external_id)
                 values = {
                     "name": item.name[:300] or external_id,

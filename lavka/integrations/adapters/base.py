@@ -14,6 +14,7 @@ strings whatever the vendor uses.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -102,12 +103,32 @@ SHIFT_ID_MAX_LENGTH = 100
 SHIFT_NUMBER_LIMIT = 2**31
 
 
+# What Lavka stores of an account's, a cash desk's, a warehouse's or a trade point's id
+# (Connection.account_external_id, ReferenceItem.external_id): cut, two long ids would
+# become one, so a longer id is a wrong answer.
+EXTERNAL_ID_MAX_LENGTH = 100
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]+")
+
+
+def external_id_problem(name: str, value: str, limit: int = EXTERNAL_ID_MAX_LENGTH) -> str:
+    """Why Lavka cannot store this id as it is, or "" when it can."""
+    if not value or len(value) > limit or "\x00" in value:
+        return f"{name} must be 1 to {limit} characters without NUL"
+    return ""
+
+
+def printable(name: str) -> str:
+    """A name from a system as Lavka stores and shows it: control characters (a NUL,
+    which PostgreSQL refuses, line breaks) become spaces."""
+    return _CONTROL.sub(" ", name).strip()
+
+
 def shift_summary_problem(summary: ShiftSummary) -> str:
     """Why Lavka cannot store this shift summary as it is, or "" when it can."""
     for name in ("external_id", "trade_point_id"):
-        value = getattr(summary, name)
-        if not value or len(value) > SHIFT_ID_MAX_LENGTH or "\x00" in value:
-            return f"{name} must be 1 to {SHIFT_ID_MAX_LENGTH} characters without NUL"
+        problem = external_id_problem(name, getattr(summary, name), SHIFT_ID_MAX_LENGTH)
+        if problem:
+            return problem
     if not 0 <= summary.number < SHIFT_NUMBER_LIMIT:
         return f"number must be from 0 to {SHIFT_NUMBER_LIMIT - 1}, not {summary.number}"
     return ""

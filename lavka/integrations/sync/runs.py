@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from lavka.core import background
 from lavka.core.http import HttpError, RejectedCredentials
-from lavka.core.work import WorkState
+from lavka.core.work import WorkState, error_text
 from lavka.integrations.adapters.base import Good, PointOfSaleAdapter, ShiftSummary
 from lavka.integrations.models import (
     Connection,
@@ -84,7 +84,9 @@ def count(run_id: int | None, **increments: int) -> None:
 
 def note_error(run_id: int | None, error: str) -> None:
     if run_id is not None:
-        SyncRun.objects.filter(pk=run_id).update(errors=F("errors") + 1, last_error=error[:2000])
+        SyncRun.objects.filter(pk=run_id).update(
+            errors=F("errors") + 1, last_error=error_text(error)
+        )
 
 
 # --- goods --------------------------------------------------------------------------------
@@ -346,6 +348,6 @@ def execute_run(*, run_id: int) -> str:
         SyncRun.objects.filter(pk=run.pk).update(errors=F("errors") + 1)
     fields: dict[str, object] = {"status": status, "finished_at": timezone.now()}
     if error:
-        fields["last_error"] = error[:2000]
+        fields["last_error"] = error_text(error)
     SyncRun.objects.filter(pk=run.pk, finished_at__isnull=True).update(**fields)
     return str(status)
