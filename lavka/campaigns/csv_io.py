@@ -13,6 +13,7 @@ ones are ignored and named in the preview.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import functools
 import hashlib
@@ -100,7 +101,8 @@ class ImportPlan:
 
 
 def decode_upload(data: bytes) -> str:
-    """The file's text: UTF-8 (with or without BOM) or Windows-1251; binary is refused."""
+    """The file's text: UTF-8 (with or without BOM), Windows-1251, or UTF-16 with its BOM
+    (Excel's "Unicode text", tab-separated); binary is refused."""
     limit = settings.CAMPAIGNS_IMPORT_MAX_BYTES
     if len(data) > limit:
         raise ImportRefused(
@@ -110,6 +112,14 @@ def decode_upload(data: bytes) -> str:
     if not data.strip():
         raise ImportRefused(_("The file is empty."))
     not_csv = _("This is not a CSV file. Save the table as CSV (comma-separated values).")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text = data.decode("utf-16")  # the BOM tells the byte order and is dropped
+        except UnicodeDecodeError:
+            raise ImportRefused(not_csv) from None
+        if _CONTROL_CHARACTERS.search(text):
+            raise ImportRefused(not_csv)
+        return text
     if b"\x00" in data:
         raise ImportRefused(not_csv)
     try:

@@ -72,7 +72,7 @@ class ImportUploadForm(forms.Form):
             "First line: column names. “email” is required; full_name, phone, country and "
             "comment are optional. UTF-8 or Windows-1251."
         ),
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,text/csv,text/plain"}),
     )
     target_list = forms.ModelChoiceField(
         label=_("Add everyone imported to this list"),

@@ -287,6 +287,19 @@ def test_a_utf8_file_with_bom_and_crlf_is_read(signed_in, owner):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_excels_unicode_text_file_is_read(signed_in, owner, encoding):
+    # Excel's "Unicode text": UTF-16 with its BOM, tab-separated, CRLF
+    name = "Ольга Ивановна"
+    content = f"\ufeffemail\tfull_name\r\nolga@example.net\t{name}\r\n".encode(encoding)
+
+    preview = _upload(signed_in, content, name="clients.txt")
+    _confirm(signed_in, preview)
+
+    assert Recipient.objects.get(owner=owner).full_name == name
+
+
+@pytest.mark.django_db
 def test_unknown_columns_are_ignored_and_named(signed_in, owner):
     preview = _upload(signed_in, b"email,city\nanna@example.net,Berlin\n")
 
@@ -308,6 +321,8 @@ def test_unknown_columns_are_ignored_and_named(signed_in, owner):
         (b"email\n\x01\x02binary@example.net\n", "not a CSV file"),
         (b"email,email\na@example.net,b@example.net\n", "more than once"),
         (b"email\n\x98\x98@example.net\n", "neither UTF-8 nor Windows-1251"),
+        (b"\xff\xfee\x00m\x00\x00\xd8", "not a CSV file"),  # UTF-16 cut mid-pair
+        ("\ufeffemail\n\x01@example.net\n".encode("utf-16-le"), "not a CSV file"),
     ],
 )
 def test_a_file_that_is_not_usable_csv_is_refused_and_imports_nothing(
